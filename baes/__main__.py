@@ -1,0 +1,3 @@
+from baes.cli.app import main
+
+main()

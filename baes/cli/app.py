@@ -1,0 +1,44 @@
+"""The root `baes` command: registers the commands and turns errors into one line and an exit code."""
+
+from __future__ import annotations
+
+import typer
+
+from baes import __version__
+from baes.cli import listing, new, schema, show
+
+app = typer.Typer(
+    name="baes",
+    help="Create, run, meter, analyse and compare experiments on LLM-driven software-development "
+    "frameworks.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"baes {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version."
+    ),
+) -> None:
+    """Create, run, meter, analyse and compare experiments on LLM-driven software-development frameworks."""
+
+
+app.command("new")(new.new)
+app.command("list")(listing.list_experiments)
+app.command("show")(show.show)
+app.command("schema")(schema.schema)
+
+
+def main() -> None:
+    """Entry point of the `baes` console script."""
+    app(prog_name="baes")

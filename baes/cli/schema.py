@@ -1,0 +1,18 @@
+"""`baes schema`: the JSON Schema of config.yaml, for editors and validators."""
+
+from __future__ import annotations
+
+from baes.cli.console import reports_errors
+
+
+@reports_errors
+def schema() -> None:
+    """Print the JSON Schema of an experiment design (config.yaml)."""
+    import json
+
+    from baes.config.models import ExperimentConfig
+
+    document = ExperimentConfig.model_json_schema()
+    document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    document["title"] = "baes experiment design (config.yaml)"
+    print(json.dumps(document, indent=2))

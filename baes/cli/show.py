@@ -1,0 +1,47 @@
+"""`baes show`: one experiment's design, whether it still matches its hash, its runs and paths."""
+
+from __future__ import annotations
+
+from baes.cli.console import out, reports_errors
+from baes.cli.options import ExperimentName, JsonOption, RootOption
+
+
+@reports_errors
+def show(name: ExperimentName, root: RootOption = None, json_output: JsonOption = False) -> None:
+    """Show an experiment: design summary, hash check, runs per framework and status, paths."""
+    from baes.experiment.summary import experiment_summary
+    from baes.store.paths import resolve_root, validate_name
+
+    summary = experiment_summary(resolve_root(root), validate_name(name))
+    if json_output:
+        import json
+
+        print(json.dumps(summary, indent=2))
+        return
+
+    from rich.table import Table
+
+    design = summary["design"]
+    out.print(f"[bold]{summary['name']}[/]  {summary['status']}")
+    if summary["description"]:
+        out.print(summary["description"])
+    if summary["config_ok"]:
+        out.print(f"[green]config matches its hash[/] {summary['config_hash']}")
+    else:
+        out.print(
+            f"[bold red]config does not match its frozen hash[/]: {summary['config_problem']}"
+        )
+    if design:
+        out.print(f"model       {design['model']} (provider {design['provider']})")
+        out.print(f"scenario    {design['scenario']} ({design['steps']} steps)")
+        out.print(f"runs        {design['runs_min']}..{design['runs_max']} per framework")
+    table = Table(title="runs", title_justify="left", header_style="bold")
+    statuses = ("completed", "failed", "interrupted", "running")
+    table.add_column("framework")
+    for status in statuses:
+        table.add_column(status, justify="right")
+    for framework, counts in summary["runs"].items():
+        table.add_row(framework, *(str(counts.get(s, 0)) for s in statuses))
+    out.print(table)
+    for label, path in summary["paths"].items():
+        out.print(f"{label:<11} {path}")

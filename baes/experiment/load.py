@@ -1,0 +1,98 @@
+"""Load an experiment from its folder and check that its design is still the frozen one."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from baes.config.canonical import design_hash
+from baes.config.models import ExperimentConfig
+from baes.config.yaml_io import ConfigError, load_design
+from baes.errors import InputError
+from baes.store.errors import ExperimentNotFoundError
+from baes.store.paths import ExperimentPaths
+
+
+class ConfigChangedError(InputError):
+    """config.yaml no longer matches the hash stored when the experiment was created."""
+
+
+@dataclass
+class Experiment:
+    """An experiment folder as found on disk. `config` is None when config.yaml is unreadable."""
+
+    paths: ExperimentPaths
+    config: ExperimentConfig | None
+    config_error: str | None
+    stored_hash: str | None
+    current_hash: str | None
+    created_at: str | None
+
+    @property
+    def config_ok(self) -> bool:
+        return (
+            self.config is not None
+            and self.stored_hash is not None
+            and self.stored_hash == self.current_hash
+        )
+
+    def require_unchanged(self) -> ExperimentConfig:
+        """The design, or ConfigChangedError/ConfigError when it is not the frozen one."""
+        if self.config is None:
+            raise ConfigError(f"experiment {self.paths.name!r}: {self.config_error}")
+        if self.stored_hash is None:
+            raise ConfigChangedError(
+                f"experiment {self.paths.name!r} has no stored hash ({self.paths.config_hash} is missing)",
+                hint="the folder was not created by `baes new`; create it again with `baes new --config`",
+            )
+        if self.stored_hash != self.current_hash:
+            raise ConfigChangedError(
+                f"{self.paths.config} was changed after the experiment was created "
+                f"(hash {self.current_hash[:12]}… ≠ frozen {self.stored_hash[:12]}…)",
+                hint=f"undo the edit, or make a new experiment from it: "
+                f"baes new NEW_NAME --from {self.paths.name}",
+            )
+        return self.config
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        value = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def inspect_experiment(root: Path, name: str) -> Experiment:
+    """Read an experiment folder without judging it; see Experiment.config_ok."""
+    paths = ExperimentPaths(root, name)
+    if not paths.config.is_file():
+        raise ExperimentNotFoundError(
+            f"no experiment {name!r} under {root}", hint="`baes list` shows the experiments there"
+        )
+    config: ExperimentConfig | None
+    try:
+        config, error = load_design(paths.config), None
+    except ConfigError as exc:
+        config, error = None, exc.message
+    try:
+        stored = paths.config_hash.read_text("utf-8").strip() or None
+    except OSError:
+        stored = None
+    meta = _read_json(paths.experiment_meta) or {}
+    return Experiment(
+        paths=paths,
+        config=config,
+        config_error=error,
+        stored_hash=stored,
+        current_hash=design_hash(config) if config else None,
+        created_at=meta.get("created_at"),
+    )
+
+
+def load_experiment(root: Path, name: str) -> tuple[Experiment, ExperimentConfig]:
+    """The experiment and its design; raises when the design is not the frozen one (for run, analyze)."""
+    experiment = inspect_experiment(root, name)
+    return experiment, experiment.require_unchanged()

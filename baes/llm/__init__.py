@@ -1,0 +1,1 @@
+"""OpenAI-compatible plumbing: the metering proxy, the usage ledger, the simulator, pricing."""

@@ -1,0 +1,102 @@
+"""Atomic writes (temp file, fsync, os.replace) and locked read-modify-write of shared files."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+from baes.errors import WorkError
+from baes.store.errors import LockTimeoutError
+
+T = TypeVar("T")
+
+DEFAULT_LOCK_TIMEOUT_S = 30.0
+
+
+def _fsync_dir(directory: Path) -> None:
+    # The rename is durable only once the directory entry is on disk.
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` so that readers see the old or the new file, never a mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise WorkError(f"could not write {path}: {exc.strerror or exc}") from exc
+    _fsync_dir(path.parent)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: Path, value: Any) -> None:
+    atomic_write_text(path, json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def lock_path_for(path: Path) -> Path:
+    return path.with_name(path.name + ".lock")
+
+
+@contextlib.contextmanager
+def file_lock(path: Path, timeout_s: float | None = None) -> Iterator[None]:
+    """Hold an exclusive lock on `path`'s sibling `.lock` file; LockTimeoutError after `timeout_s`."""
+    if timeout_s is None:
+        timeout_s = float(os.environ.get("BAES_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT_S))
+    import portalocker  # imported here: it costs ~0.1 s and `baes list` rarely needs a lock
+
+    lock_file = lock_path_for(path)
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    lock = portalocker.Lock(
+        str(lock_file),
+        mode="a",
+        timeout=timeout_s,
+        check_interval=0.02,
+        flags=portalocker.LockFlags.EXCLUSIVE | portalocker.LockFlags.NON_BLOCKING,
+    )
+    try:
+        lock.acquire()
+    except portalocker.exceptions.LockException as exc:
+        raise LockTimeoutError(
+            f"timed out after {timeout_s:g} s waiting for the lock on {path}",
+            hint="another baes command is writing it; wait for it to finish and try again "
+            "(set BAES_LOCK_TIMEOUT to wait longer)",
+        ) from exc
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def locked_update(
+    path: Path,
+    update: Callable[[T | None], T],
+    read: Callable[[Path], T | None],
+    write: Callable[[Path, T], None],
+    timeout_s: float | None = None,
+) -> T:
+    """Read `path`, apply `update`, write the result atomically, all under the file's lock."""
+    with file_lock(path, timeout_s):
+        new_value = update(read(path))
+        write(path, new_value)
+        return new_value
