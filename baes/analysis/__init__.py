@@ -1,0 +1,1 @@
+"""Analysis: metric catalog, tidy dataset, statistics, report, figures and comparison."""

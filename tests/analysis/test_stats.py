@@ -1,0 +1,278 @@
+"""The whole analysis plan for one metric: shape, paths (k = 1, 2, ≥ 3), degenerate data, JSON."""
+
+import itertools
+import json
+import math
+import time
+
+import numpy as np
+import pytest
+import scikit_posthocs
+from scipy import stats
+
+from baes.analysis.samples import InvalidSampleError
+from baes.analysis.stats import analyze_metric
+
+FAST = {"bootstrap_samples": 999}
+
+_rng = np.random.default_rng(77)
+FIVE_GROUPS = {
+    name: np.round(_rng.normal(loc, 3.0, size), 1).tolist()
+    for name, loc, size in [
+        ("aider", 20, 12),
+        ("metagpt", 24, 10),
+        ("chatdev", 21, 15),
+        ("baes", 30, 9),
+        ("spec-kit", 20, 3),
+    ]
+}
+DESCRIPTIVE_KEYS = {
+    "n",
+    "mean",
+    "median",
+    "std",
+    "q1",
+    "q3",
+    "min",
+    "max",
+    "ci_low",
+    "ci_high",
+    "outliers",
+}
+PAIR_KEYS = {
+    "a",
+    "b",
+    "test",
+    "z",
+    "p",
+    "p_adj",
+    "cliffs_delta",
+    "magnitude",
+    "n_per_group_80pct_power",
+}
+
+
+def strict_json(result):
+    return json.loads(json.dumps(result, allow_nan=False))
+
+
+def test_five_groups_follow_the_plan_and_match_independent_tools():
+    result = analyze_metric(FIVE_GROUPS, p_adjust="holm", **FAST)
+    names = list(FIVE_GROUPS)
+    samples = [np.array(v) for v in FIVE_GROUPS.values()]
+
+    assert list(result) == ["descriptives", "omnibus", "pairwise", "stopping"]
+    assert list(result["descriptives"]) == names
+    for name, values in FIVE_GROUPS.items():
+        entry = result["descriptives"][name]
+        assert DESCRIPTIVE_KEYS <= set(entry)
+        assert entry["mean"] == pytest.approx(np.mean(values))
+        assert entry["std"] == pytest.approx(np.std(values, ddof=1))
+
+    kruskal = stats.kruskal(*samples)
+    assert result["omnibus"] == {
+        "test": "kruskal",
+        "statistic": pytest.approx(kruskal.statistic),
+        "p": pytest.approx(kruskal.pvalue),
+        "skipped": None,
+    }
+
+    pairs = result["pairwise"]
+    assert [(p["a"], p["b"]) for p in pairs] == list(itertools.combinations(names, 2))
+    raw = scikit_posthocs.posthoc_dunn([list(s) for s in samples])
+    holm = scikit_posthocs.posthoc_dunn([list(s) for s in samples], p_adjust="holm")
+    for pair, (i, j) in zip(pairs, itertools.combinations(range(5), 2), strict=True):
+        assert set(pair) == PAIR_KEYS
+        assert pair["test"] == "dunn"
+        assert pair["p"] == pytest.approx(raw.iloc[i, j], rel=1e-10)
+        assert pair["p_adj"] == pytest.approx(holm.iloc[i, j], rel=1e-10)
+        assert pair["magnitude"] in {"negligible", "small", "medium", "large"}
+        assert isinstance(pair["n_per_group_80pct_power"], int)
+    strict_json(result)
+
+
+@pytest.mark.parametrize("method", ["sidak", "bonferroni", "none"])
+def test_p_adjust_method_is_applied_to_dunn(method):
+    result = analyze_metric(FIVE_GROUPS, p_adjust=method, **FAST)
+    samples = [list(v) for v in FIVE_GROUPS.values()]
+    expected = scikit_posthocs.posthoc_dunn(samples, p_adjust=None if method == "none" else method)
+    for pair, (i, j) in zip(result["pairwise"], itertools.combinations(range(5), 2), strict=True):
+        assert pair["p_adj"] == pytest.approx(expected.iloc[i, j], rel=1e-10)
+
+
+def test_two_groups_use_mann_whitney_for_the_omnibus_and_the_single_pair():
+    a, b = [3.1, 2.9, 4.0, 3.3, 3.8], [4.4, 5.0, 3.9, 4.8, 5.1, 4.2]
+    result = analyze_metric({"a": a, "b": b}, **FAST)
+    expected = stats.mannwhitneyu(a, b, alternative="two-sided")
+    assert result["omnibus"]["test"] == "mannwhitney"
+    assert result["omnibus"]["p"] == float(expected.pvalue)
+    [pair] = result["pairwise"]
+    assert (pair["a"], pair["b"], pair["test"]) == ("a", "b", "mannwhitney")
+    assert pair["z"] is None
+    assert pair["p"] == pair["p_adj"] == float(expected.pvalue)
+    assert pair["cliffs_delta"] < 0  # a tends to be smaller
+
+
+def test_group_order_is_the_mapping_order():
+    result = analyze_metric({"z": [1.0, 2.0, 3.0], "a": [4.0, 5.0, 6.0]}, **FAST)
+    assert list(result["descriptives"]) == ["z", "a"]
+    assert (result["pairwise"][0]["a"], result["pairwise"][0]["b"]) == ("z", "a")
+    assert result["pairwise"][0]["cliffs_delta"] == -1.0
+
+
+def test_single_group_is_described_but_not_tested():
+    result = analyze_metric({"only": [1.0, 2.0, 4.0]}, **FAST)
+    assert result["omnibus"] == {
+        "test": None,
+        "statistic": None,
+        "p": None,
+        "skipped": "needs at least 2 groups, got 1",
+    }
+    assert result["pairwise"] == []
+    assert result["descriptives"]["only"]["n"] == 3
+    assert set(result["stopping"]) == {"only"}
+    strict_json(result)
+
+
+def test_no_groups_give_an_empty_but_valid_result():
+    result = analyze_metric({}, **FAST)
+    assert result["descriptives"] == {} and result["pairwise"] == [] and result["stopping"] == {}
+    assert result["omnibus"]["skipped"]
+
+
+def test_all_identical_values_are_explained_everywhere_and_never_nan():
+    groups = {"a": [2.0, 2.0, 2.0], "b": [2.0, 2.0], "c": [2.0, 2.0, 2.0, 2.0]}
+    result = strict_json(analyze_metric(groups, **FAST))
+    assert result["omnibus"]["p"] is None and "identical" in result["omnibus"]["skipped"]
+    for pair in result["pairwise"]:
+        assert pair["p"] is None and pair["p_adj"] is None and "identical" in pair["p_reason"]
+        assert (pair["cliffs_delta"], pair["magnitude"]) == (0.0, "negligible")
+        assert pair["n_per_group_80pct_power"] is None and pair["n_per_group_reason"]
+    for name in groups:
+        entry = result["descriptives"][name]
+        assert (entry["std"], entry["ci_low"], entry["ci_high"]) == (0.0, 2.0, 2.0)
+        assert result["stopping"][name] == {"half_width_pct": 0.0, "converged": True}
+
+
+def test_constant_groups_with_complete_separation():
+    result = analyze_metric(
+        {"a": [1.0, 1.0, 1.0], "b": [5.0, 5.0, 5.0], "c": [9.0, 9.0, 9.0]}, **FAST
+    )
+    assert result["omnibus"]["skipped"] is None
+    first = result["pairwise"][0]
+    assert (first["cliffs_delta"], first["magnitude"]) == (-1.0, "large")
+    assert first["n_per_group_80pct_power"] == 2
+    assert "complete separation" in first["n_per_group_reason"]
+    strict_json(result)
+
+
+def test_tiny_and_empty_groups_are_explained_not_nan():
+    groups = {"full": [1.0, 2.0, 3.0, 5.0], "one": [4.0], "none": [], "three": [2.0, 2.5, 9.0]}
+    result = strict_json(analyze_metric(groups, **FAST))
+    one, none = result["descriptives"]["one"], result["descriptives"]["none"]
+    assert one["std"] is None and one["std_reason"] and one["ci_low"] is None and one["ci_reason"]
+    assert none["n"] == 0 and none["mean"] is None and none["reason"]
+    assert "'one' (n=1)" in result["omnibus"]["skipped"]
+    for pair in result["pairwise"]:
+        assert pair["p"] is None and pair["p_reason"] == result["omnibus"]["skipped"]
+        if "none" in (pair["a"], pair["b"]):
+            assert pair["cliffs_delta"] is None and pair["effect_reason"]
+    assert result["stopping"]["one"]["converged"] is False
+    assert result["stopping"]["one"]["reason"]
+
+
+def test_three_values_per_group_are_fully_analysed():
+    groups = {"a": [1.0, 2.0, 3.0], "b": [2.0, 3.0, 4.0], "c": [6.0, 7.0, 9.0]}
+    result = strict_json(analyze_metric(groups, **FAST))
+    assert result["omnibus"]["p"] == pytest.approx(stats.kruskal(*groups.values()).pvalue)
+    ab = result["pairwise"][0]
+    assert ab["cliffs_delta"] == pytest.approx(-5 / 9)
+    assert all(p["p"] is not None for p in result["pairwise"])
+    assert all(result["descriptives"][g]["ci_low"] is not None for g in groups)
+
+
+def test_ci_method_and_confidence_reach_scipy_bootstrap():
+    values = [1.0, 2.0, 2.5, 3.0, 7.0, 8.5, 2.2, 1.9]
+    for method, scipy_method in (("bca", "BCa"), ("percentile", "percentile")):
+        result = analyze_metric(
+            {"g": values}, ci_method=method, bootstrap_samples=1500, confidence=0.9, seed=3
+        )
+        expected = stats.bootstrap(
+            (np.array(values),),
+            np.mean,
+            n_resamples=1500,
+            confidence_level=0.9,
+            method=scipy_method,
+            rng=np.random.default_rng(3),
+        ).confidence_interval
+        entry = result["descriptives"]["g"]
+        assert (entry["ci_low"], entry["ci_high"]) == (expected.low, expected.high)
+
+
+def test_same_seed_gives_identical_results_and_another_seed_changes_only_cis():
+    first = analyze_metric(FIVE_GROUPS, seed=11, **FAST)
+    assert analyze_metric(FIVE_GROUPS, seed=11, **FAST) == first
+    other = analyze_metric(FIVE_GROUPS, seed=12, **FAST)
+    assert other["descriptives"]["aider"]["ci_low"] != first["descriptives"]["aider"]["ci_low"]
+    assert other["pairwise"] == first["pairwise"] and other["omnibus"] == first["omnibus"]
+
+
+def test_stopping_uses_the_ci_half_width_relative_to_the_mean():
+    values = [10.0, 11.0, 9.0, 10.5, 9.5, 10.2]
+    result = analyze_metric({"g": values}, max_half_width_pct=5.0, **FAST)
+    entry = result["descriptives"]["g"]
+    expected = (entry["ci_high"] - entry["ci_low"]) / 2 / abs(entry["mean"]) * 100
+    assert result["stopping"]["g"]["half_width_pct"] == pytest.approx(expected)
+    assert result["stopping"]["g"]["converged"] is (expected <= 5.0)
+
+
+def test_zero_mean_with_spread_is_not_converged_and_says_why():
+    result = strict_json(analyze_metric({"g": [-1.0, 1.0, -2.0, 2.0]}, **FAST))
+    assert result["stopping"]["g"]["converged"] is False
+    assert result["stopping"]["g"]["half_width_pct"] is None
+    assert "mean is 0" in result["stopping"]["g"]["reason"]
+
+
+def test_output_is_strict_json_with_plain_python_types():
+    result = analyze_metric(FIVE_GROUPS, **FAST)
+    assert strict_json(result) == result  # no numpy scalars, tuples or NaN survive a round trip
+
+
+def test_outliers_are_reported_per_group():
+    values = [10.0] * 20 + [100.0]
+    result = analyze_metric({"g": values, "h": [1.0, 2.0, 3.0]}, **FAST)
+    assert result["descriptives"]["g"]["outliers"] == [100.0]
+    assert result["descriptives"]["h"]["outliers"] == []
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"alpha": 0.0},
+        {"p_adjust": "fdr"},
+        {"ci_method": "basic"},
+        {"bootstrap_samples": 0},
+        {"confidence": 1.5},
+        {"max_half_width_pct": -1.0},
+    ],
+)
+def test_invalid_parameters_are_rejected(kwargs):
+    with pytest.raises(ValueError):
+        analyze_metric({"a": [1.0, 2.0]}, **kwargs)
+
+
+def test_nan_input_is_rejected_with_the_group_name():
+    with pytest.raises(InvalidSampleError, match="'b'"):
+        analyze_metric({"a": [1.0, 2.0], "b": [1.0, math.nan]})
+
+
+def test_realistic_workload_runs_in_a_few_seconds():
+    # 7 metrics × 5 groups × 200 values with 10,000 resamples: the `baes analyze` workload.
+    rng = np.random.default_rng(0)
+    start = time.perf_counter()
+    for metric in range(7):
+        analyze_metric(
+            {f"g{i}": rng.gamma(2.0 + i, 3.0 + metric, 200) for i in range(5)},
+            bootstrap_samples=10_000,
+        )
+    assert time.perf_counter() - start < 10.0
