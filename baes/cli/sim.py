@@ -1,0 +1,88 @@
+"""`baes sim serve`: the embedded OpenAI-compatible simulator as a foreground server."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Annotated
+
+import typer
+
+from baes.cli.console import print_error
+
+app = typer.Typer(
+    help="The embedded OpenAI-compatible simulator: offline, deterministic, metered.",
+    no_args_is_help=True,
+)
+
+
+@app.callback()
+def sim() -> None:
+    """The embedded OpenAI-compatible simulator: offline, deterministic, metered."""
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Address to bind; keep the loopback default.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind; 0 picks a free one.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of every answer, defect and fault.")] = 0,
+    latency_ms: Annotated[float, typer.Option(help="Base latency of each call.")] = 0,
+    latency_per_token_ms: Annotated[
+        float, typer.Option(help="Latency per output token (times the model's factor).")
+    ] = 0,
+    error_rate: Annotated[float, typer.Option(help="Fraction of calls answered 500.")] = 0,
+    rate_limit_rate: Annotated[float, typer.Option(help="Fraction of calls answered 429.")] = 0,
+    usage_lag_s: Annotated[
+        float, typer.Option(help="Seconds before a call shows in the usage API.")
+    ] = 0,
+    admin_key: Annotated[
+        str | None, typer.Option(help="Admin key of the usage API; generated when omitted.")
+    ] = None,
+) -> None:
+    """Serve the simulator until Ctrl-C. The first line printed is the base URL (…/v1)."""
+    # Imported here so `baes --help` never loads the server stack.
+    from baes.llm.loopback_server import ServerStartError
+    from baes.llm.simulator import Simulator, SimulatorOptions, SimulatorOptionsError
+    from baes.llm.simulator.running import RunningSimulator
+
+    try:
+        options = SimulatorOptions(
+            seed=seed,
+            latency_ms=latency_ms,
+            latency_per_token_ms=latency_per_token_ms,
+            error_rate=error_rate,
+            rate_limit_rate=rate_limit_rate,
+            usage_lag_s=usage_lag_s,
+            admin_key=admin_key,
+        )
+    except SimulatorOptionsError as error:
+        print_error(str(error), "see `baes sim serve --help` for the valid ranges")
+        raise typer.Exit(2) from None
+    stopped = threading.Event()
+    # Ctrl-C and a service manager's SIGTERM both end the server cleanly with exit code 0
+    # (installed before the URL is printed, so a caller may signal as soon as it reads it);
+    # handling SIGINT explicitly also covers shells that start background jobs ignoring it.
+    previous = {
+        signum: signal.signal(signum, lambda *_: stopped.set())
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        try:
+            running = RunningSimulator(Simulator(options), host=host, port=port).start()
+        except ServerStartError as error:
+            print_error(str(error), "is the port already in use? --port 0 picks a free one")
+            raise typer.Exit(1) from None
+        typer.echo(running.base_url)
+        if admin_key is None:
+            typer.echo(f"admin key: {running.admin_key}")
+        typer.echo("Simulator running; press Ctrl-C to stop.", err=True)
+        try:
+            while not stopped.wait(0.2):
+                pass
+        finally:
+            running.stop()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -1,0 +1,54 @@
+"""The embedded OpenAI-compatible simulator: deterministic models, latency, faults, prompt
+caching and the organization usage endpoint, so every baes command works offline.
+
+    with start_simulator(SimulatorOptions(seed=1)) as sim:
+        client = openai.OpenAI(base_url=sim.base_url, api_key="anything")
+
+See docs/simulator.md.
+"""
+
+from baes.llm.simulator.codegen import Answer, generate_answer
+from baes.llm.simulator.file_blocks import (
+    FILE_BLOCK_FORMAT,
+    FileBlockError,
+    UnsafeFilePathError,
+    parse_file_blocks,
+    render_file_blocks,
+)
+from baes.llm.simulator.models import (
+    LARGE_MODEL,
+    MODEL_NAMES,
+    SMALL_MODEL,
+    ModelProfile,
+    profile_for,
+)
+from baes.llm.simulator.options import SimulatorOptions, SimulatorOptionsError
+from baes.llm.simulator.provider import Simulator, api_key_id
+from baes.llm.simulator.running import RunningSimulator, start_simulator
+from baes.llm.simulator.tokens import count_tokens, tokenize
+from baes.llm.simulator.usage_store import FaultEvent, RecordedCall
+
+__all__ = [
+    "FILE_BLOCK_FORMAT",
+    "LARGE_MODEL",
+    "MODEL_NAMES",
+    "SMALL_MODEL",
+    "Answer",
+    "FaultEvent",
+    "FileBlockError",
+    "ModelProfile",
+    "RecordedCall",
+    "RunningSimulator",
+    "Simulator",
+    "SimulatorOptions",
+    "SimulatorOptionsError",
+    "UnsafeFilePathError",
+    "api_key_id",
+    "count_tokens",
+    "generate_answer",
+    "parse_file_blocks",
+    "profile_for",
+    "render_file_blocks",
+    "start_simulator",
+    "tokenize",
+]

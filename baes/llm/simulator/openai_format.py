@@ -1,0 +1,177 @@
+"""JSON bodies shaped exactly like OpenAI's: completions, chunks, responses, errors."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+SERVER_ERROR_MESSAGE = (
+    "The server had an error while processing your request. Sorry about that! "
+    "(simulated by the baes simulator)"
+)
+
+
+def error_body(
+    message: str, type_: str, param: str | None = None, code: str | None = None
+) -> dict[str, Any]:
+    """OpenAI's error envelope."""
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+def chat_usage(prompt_tokens: int, completion_tokens: int, cached_tokens: int) -> dict[str, Any]:
+    """The `usage` object of a chat completion."""
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+        "prompt_tokens_details": {"cached_tokens": cached_tokens, "audio_tokens": 0},
+        "completion_tokens_details": {
+            "reasoning_tokens": 0,
+            "audio_tokens": 0,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0,
+        },
+    }
+
+
+def responses_usage(input_tokens: int, output_tokens: int, cached_tokens: int) -> dict[str, Any]:
+    """The `usage` object of a Responses API response."""
+    return {
+        "input_tokens": input_tokens,
+        "input_tokens_details": {"cached_tokens": cached_tokens},
+        "output_tokens": output_tokens,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": input_tokens + output_tokens,
+    }
+
+
+def chat_completion(
+    id_: str,
+    created: int,
+    model: str,
+    fingerprint: str,
+    text: str,
+    finish_reason: str,
+    usage: dict[str, Any],
+) -> dict[str, Any]:
+    """A non-streaming chat completion."""
+    return {
+        "id": id_,
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {
+                    "role": "assistant",
+                    "content": text,
+                    "refusal": None,
+                    "annotations": [],
+                },
+                "logprobs": None,
+                "finish_reason": finish_reason,
+            }
+        ],
+        "usage": usage,
+        "service_tier": "default",
+        "system_fingerprint": fingerprint,
+    }
+
+
+def chat_chunk(
+    id_: str,
+    created: int,
+    model: str,
+    fingerprint: str,
+    delta: dict[str, Any],
+    finish_reason: str | None,
+    with_usage_field: bool,
+) -> dict[str, Any]:
+    """One streamed chunk; with include_usage every chunk but the last has `usage: null`."""
+    chunk: dict[str, Any] = {
+        "id": id_,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": model,
+        "service_tier": "default",
+        "system_fingerprint": fingerprint,
+        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
+    }
+    if with_usage_field:
+        chunk["usage"] = None
+    return chunk
+
+
+def chat_usage_chunk(
+    id_: str, created: int, model: str, fingerprint: str, usage: dict[str, Any]
+) -> dict[str, Any]:
+    """The extra last chunk of a stream with `stream_options.include_usage`."""
+    return {
+        "id": id_,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": model,
+        "service_tier": "default",
+        "system_fingerprint": fingerprint,
+        "choices": [],
+        "usage": usage,
+    }
+
+
+def response_object(
+    id_: str,
+    message_id: str,
+    created: int,
+    model: str,
+    text: str,
+    complete: bool,
+    usage: dict[str, Any] | None,
+    request: dict[str, Any],
+) -> dict[str, Any]:
+    """A Responses API `response`; `output_text` is not a server field (the SDKs compute it)."""
+    status = "completed" if complete else "incomplete"
+    content = [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}]
+    output = [
+        {
+            "id": message_id,
+            "type": "message",
+            "status": status,
+            "role": "assistant",
+            "content": content,
+        }
+    ]
+    return {
+        "id": id_,
+        "object": "response",
+        "created_at": created,
+        "status": status if usage is not None else "in_progress",
+        "background": False,
+        "error": None,
+        "incomplete_details": None if complete else {"reason": "max_output_tokens"},
+        "instructions": request.get("instructions"),
+        "max_output_tokens": request.get("max_output_tokens"),
+        "model": model,
+        "output": output if usage is not None else [],
+        "parallel_tool_calls": request.get("parallel_tool_calls", True),
+        "previous_response_id": request.get("previous_response_id"),
+        "reasoning": {"effort": None, "summary": None},
+        "service_tier": "default",
+        "store": request.get("store", True),
+        "temperature": request.get("temperature", 1.0),
+        "text": {"format": {"type": "text"}},
+        "tool_choice": request.get("tool_choice", "auto"),
+        "tools": request.get("tools", []),
+        "top_p": request.get("top_p", 1.0),
+        "truncation": request.get("truncation", "disabled"),
+        "usage": usage,
+        "user": request.get("user"),
+        "metadata": request.get("metadata") or {},
+    }
+
+
+def sse(data: dict[str, Any] | str, event: str | None = None) -> bytes:
+    """One server-sent event; chat streams have no `event:` line, Responses streams do."""
+    payload = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
+    prefix = f"event: {event}\n" if event else ""
+    return f"{prefix}data: {payload}\n\n".encode()

@@ -1,0 +1,44 @@
+"""The knobs of one simulator instance."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+class SimulatorOptionsError(ValueError):
+    """A simulator option is out of range."""
+
+
+@dataclass(frozen=True)
+class SimulatorOptions:
+    """How a simulator behaves: seed, latency, faults, usage-reporting lag and admin key.
+
+    `error_rate` and `rate_limit_rate` are fractions of model calls answered 500 and 429;
+    their sum must not exceed 1. `admin_key=None` means "generate one with `secrets`".
+    """
+
+    seed: int = 0
+    latency_ms: float = 0
+    latency_per_token_ms: float = 0
+    error_rate: float = 0
+    rate_limit_rate: float = 0
+    usage_lag_s: float = 0
+    admin_key: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("latency_ms", "latency_per_token_ms", "usage_lag_s"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise SimulatorOptionsError(f"{name} must be a finite number >= 0, got {value!r}")
+        for name in ("error_rate", "rate_limit_rate"):
+            value = getattr(self, name)
+            if not 0 <= value <= 1:
+                raise SimulatorOptionsError(f"{name} must be between 0 and 1, got {value!r}")
+        if self.error_rate + self.rate_limit_rate > 1:
+            raise SimulatorOptionsError(
+                "error_rate + rate_limit_rate must not exceed 1 "
+                f"(got {self.error_rate} + {self.rate_limit_rate})"
+            )
+        if self.admin_key is not None and not self.admin_key.strip():
+            raise SimulatorOptionsError("admin_key must not be empty; omit it to generate one")

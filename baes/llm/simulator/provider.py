@@ -1,0 +1,167 @@
+"""The simulator's state and its one operation: answering a model call."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from baes.llm.simulator.codegen import generate_answer
+from baes.llm.simulator.determinism import digest, short_hash
+from baes.llm.simulator.faults import FaultKind, FaultPlan
+from baes.llm.simulator.messages import Message
+from baes.llm.simulator.models import profile_for
+from baes.llm.simulator.options import SimulatorOptions
+from baes.llm.simulator.prompt_cache import PromptCache
+from baes.llm.simulator.tokens import prompt_tokens, tokenize
+from baes.llm.simulator.usage_store import FaultEvent, RecordedCall, UsageQuery, UsageStore
+
+
+def api_key_id(api_key: str) -> str:
+    """The stable, non-secret id of an API key, as usage records and the usage API show it."""
+    return "key_" + short_hash("api-key", api_key, length=16)
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    """A validated model call, whichever endpoint it came through."""
+
+    api_key: str
+    model: str
+    messages: Sequence[Message]
+    endpoint: str
+    stream: bool
+    max_output_tokens: int | None
+    body_digest: str
+    # OpenAI's `seed` request parameter: a different seed draws a different answer, as sampling
+    # does on a real model; the same seed and messages give the same answer.
+    request_seed: int | None = None
+
+
+@dataclass(frozen=True)
+class Completion:
+    """The answer to a call, with everything needed to send and meter it."""
+
+    call_number: int
+    id_suffix: str
+    model: str
+    text: str
+    output_pieces: list[str]
+    complete: bool
+    prompt_tokens: int
+    cached_tokens: int
+    first_token_delay_s: float
+    per_token_delay_s: float
+    api_key_id: str
+    endpoint: str
+    stream: bool
+    defect: str | None
+
+    @property
+    def output_tokens(self) -> int:
+        return len(self.output_pieces)
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A call answered with an injected error."""
+
+    call_number: int
+    kind: FaultKind
+
+
+class Simulator:
+    """An OpenAI-compatible provider in memory: deterministic answers, latency, faults,
+    prompt caching and usage records. `.app` is its ASGI application.
+
+    `clock` (seconds since the epoch) stamps recorded calls and drives the usage lag; tests
+    may pass their own to place calls in chosen buckets.
+    """
+
+    def __init__(
+        self, options: SimulatorOptions | None = None, *, clock: Callable[[], float] = time.time
+    ):
+        from baes.llm.simulator.app import build_app  # app.py needs this class; import late
+
+        self.options = options or SimulatorOptions()
+        self.admin_key = self.options.admin_key or "sk-admin-sim-" + secrets.token_urlsafe(24)
+        self.clock = clock
+        self._usage = UsageStore()
+        self._cache = PromptCache()
+        self._faults = FaultPlan(
+            self.options.seed, self.options.error_rate, self.options.rate_limit_rate
+        )
+        self.app = build_app(self)
+
+    @property
+    def calls(self) -> list[RecordedCall]:
+        """Every successful model call so far, oldest first."""
+        return self._usage.calls()
+
+    @property
+    def faults(self) -> list[FaultEvent]:
+        """Every call answered with an injected 500 or 429, oldest first."""
+        return self._usage.faults()
+
+    def answer_seed(self, request: CallRequest) -> int:
+        """The simulator's seed, mixed with the request's own `seed` when it sends one."""
+        if request.request_seed is None:
+            return self.options.seed
+        return int.from_bytes(digest("request-seed", self.options.seed, request.request_seed)[:8], "big")
+
+    def start_call(self, request: CallRequest) -> Completion | Fault:
+        """Decide the call's fate and, unless it faults, compute its answer and usage."""
+        key_id = api_key_id(request.api_key)
+        decision = self._faults.decide(f"{key_id}:{request.body_digest}")
+        if decision.fault is not None:
+            self._usage.record_fault(
+                FaultEvent(
+                    self.clock(), key_id, request.model, decision.fault.value, decision.call_number
+                )
+            )
+            return Fault(decision.call_number, decision.fault)
+        answer = generate_answer(request.messages, request.model, self.answer_seed(request))
+        pieces = tokenize(answer.text)
+        complete = request.max_output_tokens is None or len(pieces) <= request.max_output_tokens
+        if not complete:
+            pieces = pieces[: request.max_output_tokens]
+        prompt = prompt_tokens(request.messages)
+        profile = profile_for(request.model)
+        return Completion(
+            call_number=decision.call_number,
+            id_suffix=short_hash("call", self.options.seed, decision.call_number, length=24),
+            model=request.model,
+            text="".join(pieces),
+            output_pieces=pieces,
+            complete=complete,
+            prompt_tokens=len(prompt),
+            cached_tokens=self._cache.lookup_and_store(key_id, prompt),
+            first_token_delay_s=self.options.latency_ms / 1000,
+            per_token_delay_s=self.options.latency_per_token_ms * profile.latency_factor / 1000,
+            api_key_id=key_id,
+            endpoint=request.endpoint,
+            stream=request.stream,
+            defect=answer.defect.describe() if answer.defect else None,
+        )
+
+    def finish_call(self, completion: Completion) -> None:
+        """Record a call once its answer has been produced."""
+        self._usage.record(
+            RecordedCall(
+                timestamp=self.clock(),
+                api_key_id=completion.api_key_id,
+                model=completion.model,
+                input_tokens=completion.prompt_tokens,
+                cached_tokens=completion.cached_tokens,
+                output_tokens=completion.output_tokens,
+                endpoint=completion.endpoint,
+                stream=completion.stream,
+                defect=completion.defect,
+            )
+        )
+
+    def usage_page(self, query: UsageQuery) -> dict[str, Any]:
+        """One page of the organization completions usage, as the usage API returns it."""
+        return self._usage.page(query, self.clock(), self.options.usage_lag_s)

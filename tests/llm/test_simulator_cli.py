@@ -1,0 +1,60 @@
+"""`baes sim serve` prints its base URL first, serves until Ctrl-C, and exits 0."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import openai
+from typer.testing import CliRunner
+
+from baes.cli.sim import app
+
+LAUNCH = [sys.executable, "-c", "from baes.cli.sim import app; app()", "serve"]
+
+
+def test_serve_prints_base_url_first_and_stops_cleanly_on_ctrl_c():
+    process = subprocess.Popen(
+        [*LAUNCH, "--port", "0", "--seed", "4", "--admin-key", "sk-admin-cli"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        base_url = process.stdout.readline().strip()
+        assert base_url.startswith("http://127.0.0.1:") and base_url.endswith("/v1")
+        client = openai.OpenAI(base_url=base_url, api_key="k", admin_api_key="sk-admin-cli")
+        reply = client.chat.completions.create(
+            model="sim-small", messages=[{"role": "user", "content": "hi"}]
+        )
+        assert reply.usage.total_tokens > 0
+        usage = client.admin.organization.usage.completions(start_time=int(time.time()) - 60)
+        assert sum(r.num_model_requests for b in usage.data for r in b.results) == 1
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_serve_prints_a_generated_admin_key():
+    process = subprocess.Popen(
+        [*LAUNCH, "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout.readline().startswith("http://127.0.0.1:")
+        assert process.stdout.readline().startswith("admin key: sk-admin-sim-")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_serve_rejects_bad_options_with_exit_code_2():
+    result = CliRunner().invoke(app, ["serve", "--error-rate", "1.5"])
+    assert result.exit_code == 2
