@@ -1,0 +1,255 @@
+"""The usage ledger (usage.jsonl): one JSON line per LLM call seen by the metering proxy.
+
+Writing is append-only and safe for many threads and several processes sharing one file:
+each line goes out in one `os.write` on an O_APPEND descriptor while holding both a per-file
+threading lock (flock-style locks do not exclude threads sharing a descriptor) and a
+portalocker lock (O_APPEND alone is not atomic for long lines or on network file systems).
+Each line is flushed to the kernel as it is written (there is no user-space buffer), so a
+killed process loses nothing it has recorded. Lines are not fsync'ed one by one: that would put
+a disk flush (milliseconds on many disks) into the latency of every LLM call. `LedgerWriter.sync`
+fsyncs, and the proxy calls it when a step's attribution is closed.
+
+Reading tolerates what a killed writer can leave behind (a truncated last line) and reports it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import portalocker
+
+from baes.errors import InputError, WorkError
+
+log = logging.getLogger(__name__)
+
+
+class LedgerWriteError(WorkError):
+    """A ledger line could not be written (disk full, permissions, a vanished directory)."""
+
+
+class LedgerNotFoundError(InputError):
+    """The ledger file to read does not exist."""
+
+
+def utc_timestamp(moment: datetime | None = None) -> str:
+    """ISO-8601 UTC with microseconds and a `Z` suffix, e.g. `2026-06-21T10:00:00.123456Z`."""
+    moment = (moment or datetime.now(UTC)).astimezone(UTC)
+    # isoformat is several times faster than strftime; this runs twice per proxied call.
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One LLM call as usage.jsonl records it (fields exactly as DESIGN.md lists them).
+
+    Token fields are None when the provider did not report them; `usage_reported` is False when
+    the response carried no usage at all. `input_tokens` includes `cached_tokens`.
+    """
+
+    ts_start: str
+    ts_end: str
+    run_id: str
+    step: str
+    endpoint: str
+    model_requested: str | None
+    model_served: str | None
+    status_code: int
+    stream: bool
+    input_tokens: int | None
+    output_tokens: int | None
+    cached_tokens: int | None
+    reasoning_tokens: int | None
+    latency_s: float
+    usage_reported: bool
+    error: str | None
+
+    def to_json(self) -> str:
+        """The entry as one compact JSON line (no trailing newline)."""
+        # Not dataclasses.asdict: its recursive deep copy is a measurable share of proxy overhead.
+        record = {name: getattr(self, name) for name in _FIELD_TYPES}
+        return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> LedgerEntry:
+        """Validate a decoded JSON object; ValueError names the first bad field."""
+        if not isinstance(raw, dict):
+            raise ValueError("line is not a JSON object")
+        missing = [name for name in _FIELD_TYPES if name not in raw]
+        if missing:
+            raise ValueError(f"missing field(s): {', '.join(missing)}")
+        for name, (types, nullable) in _FIELD_TYPES.items():
+            value = raw[name]
+            if value is None and nullable:
+                continue
+            # bool is an int subclass; a token count of `true` is corruption, not a number.
+            if isinstance(value, bool) and bool not in types:
+                raise ValueError(f"field {name!r} has the wrong type ({type(value).__name__})")
+            if not isinstance(value, types):
+                raise ValueError(f"field {name!r} has the wrong type ({type(value).__name__})")
+        # Newer writers may add fields; this reader keeps the ones it knows.
+        return cls(**{name: raw[name] for name in _FIELD_TYPES})
+
+
+_STR, _INT, _NUM, _BOOL = (str,), (int,), (int, float), (bool,)
+_FIELD_TYPES: dict[str, tuple[tuple[type, ...], bool]] = {
+    "ts_start": (_STR, False),
+    "ts_end": (_STR, False),
+    "run_id": (_STR, False),
+    "step": (_STR, False),
+    "endpoint": (_STR, False),
+    "model_requested": (_STR, True),
+    "model_served": (_STR, True),
+    "status_code": (_INT, False),
+    "stream": (_BOOL, False),
+    "input_tokens": (_INT, True),
+    "output_tokens": (_INT, True),
+    "cached_tokens": (_INT, True),
+    "reasoning_tokens": (_INT, True),
+    "latency_s": (_NUM, False),
+    "usage_reported": (_BOOL, False),
+    "error": (_STR, True),
+}
+assert list(_FIELD_TYPES) == [f.name for f in fields(LedgerEntry)]
+
+# One threading lock per file (keyed by device and inode, so two paths to one file share it).
+_file_locks: dict[tuple[int, int], threading.Lock] = {}
+_file_locks_guard = threading.Lock()
+
+
+def _lock_for(fd: int) -> threading.Lock:
+    stat = os.fstat(fd)
+    key = (stat.st_dev, stat.st_ino)
+    with _file_locks_guard:
+        return _file_locks.setdefault(key, threading.Lock())
+
+
+class LedgerWriter:
+    """Appends entries to one usage.jsonl; safe to share between threads and across processes."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # O_RDWR (not O_WRONLY) so a write can check the file's last byte; see append().
+            self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise LedgerWriteError(
+                f"cannot open ledger {self.path}: {exc.strerror or exc}",
+                hint="check that the directory exists and is writable",
+            ) from None
+        self._lock = _lock_for(self._fd)
+
+    def append(self, entry: LedgerEntry) -> None:
+        """Write one line and hand it to the kernel before returning."""
+        data = (entry.to_json() + "\n").encode("utf-8")
+        with self._lock:
+            fd = self._fd
+            if fd is None:
+                raise LedgerWriteError(f"ledger writer for {self.path} is closed")
+            try:
+                portalocker.lock(fd, portalocker.LockFlags.EXCLUSIVE)
+                try:
+                    # A writer killed mid-line leaves no newline; start on a fresh line so its
+                    # fragment stays a single damaged line instead of corrupting this one.
+                    size = os.fstat(fd).st_size
+                    if size and os.pread(fd, 1, size - 1) != b"\n":
+                        data = b"\n" + data
+                    view = memoryview(data)
+                    while view:
+                        # Regular files write in full unless the disk fills; the loop stays under
+                        # the lock, so even a partial write cannot interleave with another line.
+                        view = view[os.write(fd, view) :]
+                finally:
+                    portalocker.unlock(fd)
+            except (OSError, portalocker.LockException) as exc:
+                raise LedgerWriteError(f"cannot append to ledger {self.path}: {exc}") from None
+
+    def sync(self) -> None:
+        """fsync the file, so recorded lines survive an operating-system crash too."""
+        with self._lock:
+            if self._fd is not None:
+                try:
+                    os.fsync(self._fd)
+                except OSError as exc:
+                    raise LedgerWriteError(f"cannot fsync ledger {self.path}: {exc}") from None
+
+    def close(self) -> None:
+        """Close the descriptor (idempotent)."""
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+    def __enter__(self) -> LedgerWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def append_entry(path: str | os.PathLike[str], entry: LedgerEntry) -> None:
+    """Append one entry to the ledger at `path` (opens and closes the file)."""
+    with LedgerWriter(path) as writer:
+        writer.append(entry)
+
+
+@dataclass(frozen=True)
+class DamagedLine:
+    """A line of the ledger that is not a valid entry, with where and why."""
+
+    line_number: int
+    reason: str
+    text: str  # the first 200 characters, enough to recognise it
+    truncated: bool  # True: the file's last line, cut off without its newline (a killed writer)
+
+
+class LedgerEntries(list[LedgerEntry]):
+    """The entries of a ledger, plus the lines that could not be read (`damaged`)."""
+
+    def __init__(self, entries: list[LedgerEntry], damaged: list[DamagedLine] | None = None):
+        super().__init__(entries)
+        self.damaged: list[DamagedLine] = damaged or []
+
+    @property
+    def truncated_tail(self) -> DamagedLine | None:
+        """The cut-off last line a killed writer left, if there is one."""
+        return next((line for line in self.damaged if line.truncated), None)
+
+
+def read_ledger(path: str | os.PathLike[str]) -> LedgerEntries:
+    """All valid entries of a usage.jsonl; damaged lines are reported in `.damaged`, not raised."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise LedgerNotFoundError(f"no ledger at {path}") from None
+    except OSError as exc:
+        raise WorkError(f"cannot read ledger {path}: {exc.strerror or exc}") from None
+    entries: list[LedgerEntry] = []
+    damaged: list[DamagedLine] = []
+    lines = data.split(b"\n")
+    ends_without_newline = bool(lines[-1])
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        is_last = number == len(lines)
+        try:
+            entries.append(LedgerEntry.from_dict(json.loads(raw)))
+        except (ValueError, UnicodeDecodeError) as exc:
+            truncated = is_last and ends_without_newline
+            reason = (
+                "truncated last line (the writer was killed mid-write)" if truncated else str(exc)
+            )
+            damaged.append(
+                DamagedLine(number, reason, raw[:200].decode("utf-8", "replace"), truncated)
+            )
+    for line in damaged:
+        log.warning("ledger %s line %d skipped: %s", path, line.line_number, line.reason)
+    return LedgerEntries(entries, damaged)

@@ -1,0 +1,43 @@
+"""Which headers cross the proxy, in each direction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+# Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection, never the message.
+_HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+    }
+)
+# httpx sets host and content-length for the upstream request and negotiates its own
+# compression (it decodes the answer, so the proxy can read usage from it).
+_NOT_TO_UPSTREAM = _HOP_BY_HOP | {b"host", b"content-length", b"accept-encoding"}
+# The framework's credentials are replaced by the real key whenever the proxy holds one.
+_CREDENTIALS = frozenset({b"authorization", b"api-key"})
+# The body is passed on decoded and re-framed; uvicorn adds its own date and server headers.
+_NOT_TO_CLIENT = _HOP_BY_HOP | {b"content-length", b"content-encoding", b"date", b"server"}
+
+
+def upstream_headers(
+    client_headers: Iterable[tuple[bytes, bytes]], api_key: str | None
+) -> list[tuple[bytes, bytes]]:
+    """The client's headers as sent upstream: Authorization replaced when a key is configured."""
+    drop = _NOT_TO_UPSTREAM | _CREDENTIALS if api_key is not None else _NOT_TO_UPSTREAM
+    headers = [(name, value) for name, value in client_headers if name.lower() not in drop]
+    if api_key is not None:
+        headers.append((b"authorization", b"Bearer " + api_key.encode("latin-1")))
+    return headers
+
+
+def client_headers(upstream: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The upstream's response headers as passed back to the client."""
+    return [(name, value) for name, value in upstream if name.lower() not in _NOT_TO_CLIENT]

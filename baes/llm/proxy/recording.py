@@ -1,0 +1,67 @@
+"""One call from arrival to its ledger line: timing, attribution, usage, budget charge."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from baes.llm.ledger import LedgerEntry, utc_timestamp
+from baes.llm.proxy.budget import Budget
+from baes.llm.proxy.tokens import Attribution, AttributionRegistry
+from baes.llm.proxy.usage import Usage
+
+
+class CallRecorder:
+    """Collects what is known about one call and writes its ledger line exactly once."""
+
+    def __init__(
+        self,
+        registry: AttributionRegistry,
+        budget: Budget,
+        attribution: Attribution,
+        endpoint: str,
+        redact: Callable[[str], str],
+    ):
+        self._registry = registry
+        self._budget = budget
+        self._attribution = attribution
+        self._redact = redact
+        self.endpoint = endpoint
+        self.ts_start = utc_timestamp()
+        self._t0 = time.perf_counter()
+        self.model_requested: str | None = None
+        self.stream = False
+        self.finished = False
+
+    def finish(
+        self,
+        status_code: int,
+        usage: Usage | None = None,
+        model_served: str | None = None,
+        error: str | None = None,
+    ) -> LedgerEntry | None:
+        """Write the ledger line (a no-op after the first time) and charge the budget."""
+        if self.finished:
+            return None
+        self.finished = True
+        entry = LedgerEntry(
+            ts_start=self.ts_start,
+            ts_end=utc_timestamp(),
+            run_id=self._attribution.run_id,
+            step=self._attribution.step,
+            endpoint=self.endpoint,
+            model_requested=self.model_requested,
+            model_served=model_served,
+            status_code=status_code,
+            stream=self.stream,
+            input_tokens=usage.input_tokens if usage else None,
+            output_tokens=usage.output_tokens if usage else None,
+            cached_tokens=usage.cached_tokens if usage else None,
+            reasoning_tokens=usage.reasoning_tokens if usage else None,
+            latency_s=round(time.perf_counter() - self._t0, 6),
+            usage_reported=usage is not None,
+            error=self._redact(error) if error else None,
+        )
+        self._registry.record(self._attribution, entry)
+        self._budget.charge(entry)
+        return entry

@@ -1,0 +1,195 @@
+"""Token usage as the OpenAI-compatible APIs report it, from whole bodies and from SSE streams.
+
+Two shapes exist: chat/completions, completions and embeddings report `prompt_tokens`,
+`completion_tokens` (+ `*_details`); the Responses API reports `input_tokens`, `output_tokens`
+(+ `input_tokens_details.cached_tokens`, `output_tokens_details.reasoning_tokens`). In both,
+input tokens include cached ones. A detail the provider does not report stays None.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens of one call; None = the provider did not report that number."""
+
+    input_tokens: int
+    output_tokens: int | None
+    cached_tokens: int | None
+    reasoning_tokens: int | None
+
+
+def _count(value: Any) -> int | None:
+    # bool is an int subclass; `true` is not a token count.
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
+
+
+def _detail(usage: dict[str, Any], group: str, name: str) -> int | None:
+    details = usage.get(group)
+    return _count(details.get(name)) if isinstance(details, dict) else None
+
+
+def parse_usage(usage: Any) -> Usage | None:
+    """A `usage` object of either API shape; None when it carries no input token count."""
+    if not isinstance(usage, dict):
+        return None
+    if "input_tokens" in usage:  # Responses API
+        input_tokens = _count(usage.get("input_tokens"))
+        output_tokens = _count(usage.get("output_tokens"))
+        cached = _detail(usage, "input_tokens_details", "cached_tokens")
+        reasoning = _detail(usage, "output_tokens_details", "reasoning_tokens")
+    else:  # chat/completions, completions, embeddings
+        input_tokens = _count(usage.get("prompt_tokens"))
+        output_tokens = _count(usage.get("completion_tokens"))
+        total = _count(usage.get("total_tokens"))
+        if output_tokens is None and input_tokens is not None and total is not None:
+            # Embeddings report prompt and total tokens only; the difference is measured.
+            output_tokens = total - input_tokens if total >= input_tokens else None
+        cached = _detail(usage, "prompt_tokens_details", "cached_tokens")
+        reasoning = _detail(usage, "completion_tokens_details", "reasoning_tokens")
+    if input_tokens is None:
+        return None
+    return Usage(input_tokens, output_tokens, cached, reasoning)
+
+
+def usage_from_payload(payload: Any) -> Usage | None:
+    """Usage of a response body or stream event (Responses events nest it under `response`)."""
+    if not isinstance(payload, dict):
+        return None
+    usage = parse_usage(payload.get("usage"))
+    if usage is None and isinstance(payload.get("response"), dict):
+        usage = parse_usage(payload["response"].get("usage"))
+    return usage
+
+
+def model_from_payload(payload: Any) -> str | None:
+    """The model named by a response body or stream event, if any."""
+    if not isinstance(payload, dict):
+        return None
+    model = payload.get("model")
+    if model is None and isinstance(payload.get("response"), dict):
+        model = payload["response"].get("model")
+    return model if isinstance(model, str) else None
+
+
+def error_summary(status_code: int, payload: Any, limit: int = 200) -> str:
+    """A short one-line description of an error answer, for the ledger's `error` field."""
+    text = f"HTTP {status_code}"
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if isinstance(error, dict):
+        kind = error.get("code") or error.get("type")
+        if kind:
+            text += f" {kind}"
+        if error.get("message"):
+            text += f": {error['message']}"
+    elif isinstance(error, str):
+        text += f": {error}"
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# An event larger than this is passed on without being metered (a whole Responses API answer
+# fits easily: `response.completed` repeats the full output).
+MAX_EVENT_BYTES = 16 * 1024 * 1024
+
+# The Responses API ends a stream with one of these events instead of `data: [DONE]`.
+_TERMINAL_EVENTS = ("response.completed", "response.incomplete", "response.failed")
+_TERMINAL_EVENT_BYTES = tuple(kind.encode() for kind in _TERMINAL_EVENTS)
+
+
+def _event_data(event: bytes) -> bytes | None:
+    """The joined `data:` lines of one SSE event, or None if it has none."""
+    parts = []
+    for line in event.splitlines():
+        if line.startswith(b"data:"):
+            value = line[5:]
+            parts.append(value[1:] if value.startswith(b" ") else value)
+    return b"\n".join(parts) if parts else None
+
+
+def _next_boundary(buffer: bytes) -> int:
+    """End (exclusive) of the first complete SSE event in `buffer`, or -1."""
+    ends = [i + len(sep) for sep in (b"\n\n", b"\r\n\r\n") if (i := buffer.find(sep)) >= 0]
+    return min(ends) if ends else -1
+
+
+class StreamMeter:
+    """Reads usage, model and errors from an SSE stream while it is passed on to the client.
+
+    `feed` returns the bytes to send on now. With `strip_usage_chunk` (the proxy asked for usage
+    that the client did not), the usage-only chunk (`choices: []` plus `usage`) is removed, so
+    whole events are held until complete; otherwise bytes are passed on the moment they arrive.
+    """
+
+    def __init__(self, strip_usage_chunk: bool = False):
+        self.strip_usage_chunk = strip_usage_chunk
+        self.usage: Usage | None = None
+        self.model_served: str | None = None
+        self.error: str | None = None
+        self.done = False  # the end of the answer was seen ([DONE] or a terminal event)
+        self._buffer = b""
+
+    def feed(self, data: bytes) -> bytes:
+        """Take the next bytes from upstream; return the bytes the client should get now."""
+        self._buffer += data
+        kept: list[bytes] = []
+        while (end := _next_boundary(self._buffer)) >= 0:
+            event, self._buffer = self._buffer[:end], self._buffer[end:]
+            if self._inspect(event) or not self.strip_usage_chunk:
+                kept.append(event)
+        if len(self._buffer) > MAX_EVENT_BYTES:
+            # Not SSE after all, or a runaway event: pass it on unread rather than hold it.
+            kept.append(self._buffer)
+            self._buffer = b""
+        if not self.strip_usage_chunk:
+            return data
+        return b"".join(kept)
+
+    def finish(self) -> bytes:
+        """The stream ended: inspect and return what is left of an unterminated last event."""
+        rest, self._buffer = self._buffer, b""
+        keep = self._inspect(rest) if rest.strip() else True
+        if not self.strip_usage_chunk:
+            return b""  # already passed on by feed()
+        return rest if keep else b""
+
+    def _inspect(self, event: bytes) -> bool:
+        """Meter one event; False if it is the usage-only chunk the client did not ask for."""
+        data = _event_data(event)
+        if data is None:
+            return True
+        if data.strip() == b"[DONE]":
+            self.done = True
+            return True
+        # Most chunks are text deltas with nothing to meter; parse only the ones that may matter.
+        if (
+            self.model_served is not None
+            and b'"usage"' not in data
+            and b'"error"' not in data
+            and not any(kind in data for kind in _TERMINAL_EVENT_BYTES)
+        ):
+            return True
+        try:
+            payload = json.loads(data)
+        except ValueError:
+            return True
+        if not isinstance(payload, dict):
+            return True
+        if self.model_served is None:
+            self.model_served = model_from_payload(payload)
+        if payload.get("type") in _TERMINAL_EVENTS:
+            self.done = True
+        if isinstance(payload.get("error"), dict):
+            self.error = error_summary(200, payload).replace("HTTP 200", "stream error", 1)
+        usage = usage_from_payload(payload)
+        if usage is None:
+            return True
+        self.usage = usage
+        usage_only = payload.get("choices") == [] and "usage" in payload
+        return not (self.strip_usage_chunk and usage_only)
