@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from baes import __version__
-from baes.cli import listing, new, proxy, schema, show, sim
+from baes.cli import analyze, compare, listing, new, proxy, schema, show, sim
 
 app = typer.Typer(
     name="baes",
@@ -36,6 +36,8 @@ def _root(
 app.command("new")(new.new)
 app.command("list")(listing.list_experiments)
 app.command("show")(show.show)
+app.command("analyze")(analyze.analyze)
+app.command("compare")(compare.compare)
 app.command("schema")(schema.schema)
 app.add_typer(sim.app, name="sim", help="The embedded OpenAI-compatible simulator.")
 app.add_typer(proxy.app, name="proxy", help="The metering proxy, to meter any tool by hand.")

@@ -1,0 +1,477 @@
+"""`analyze`: from an experiment (or a tidy CSV) to stats.json, report.md and the figures.
+
+Everything here returns values; the CLI decides what to print. Progress is reported through an
+optional callback taking one short line of text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from baes import __version__
+from baes.analysis.dataset import (
+    Dataset,
+    build_dataset,
+    read_run_records,
+    success_rates,
+    tidy_csv,
+    verification_coverage,
+)
+from baes.analysis.metrics import MetricContext, metric_info, resolve_metric_keys
+from baes.config.models import AnalysisConfig, ExperimentConfig, StoppingRuleConfig
+from baes.errors import InputError, WorkError
+
+STATS_SCHEMA_VERSION = 1
+P_ADJUST_CHOICES = ("holm", "sidak", "bonferroni", "none")
+CI_METHOD_CHOICES = ("bca", "percentile")
+
+Progress = Callable[[str], None]
+
+
+def no_progress(_: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class AnalysisPlan:
+    """The statistical choices of one analysis (the pre-registered plan, possibly overridden)."""
+
+    alpha: float
+    p_adjust: str
+    ci_method: str
+    bootstrap_samples: int
+    confidence: float
+    seed: int
+    max_half_width_pct: float
+    stopping_metrics: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """The `plan` block of stats.json."""
+        return {
+            "alpha": self.alpha,
+            "p_adjust": self.p_adjust,
+            "ci_method": self.ci_method,
+            "bootstrap_samples": self.bootstrap_samples,
+            "confidence": self.confidence,
+            "seed": self.seed,
+            "max_half_width_pct": self.max_half_width_pct,
+            "stopping_metrics": list(self.stopping_metrics),
+        }
+
+
+def plan_from_config(config: ExperimentConfig) -> AnalysisPlan:
+    """The analysis plan frozen in a design: its analysis block, stopping rule and seed."""
+    return AnalysisPlan(
+        alpha=config.analysis.alpha,
+        p_adjust=config.analysis.p_adjust,
+        ci_method=config.analysis.ci_method,
+        bootstrap_samples=config.analysis.bootstrap_samples,
+        confidence=config.stopping_rule.confidence,
+        seed=config.seed,
+        max_half_width_pct=config.stopping_rule.max_half_width_pct,
+        stopping_metrics=tuple(config.stopping_rule.metrics),
+    )
+
+
+def default_plan(metrics: Sequence[str]) -> AnalysisPlan:
+    """baes's default plan, for data without a design (a CSV): every metric is a stopping metric."""
+    analysis, stopping = AnalysisConfig(), StoppingRuleConfig()
+    return AnalysisPlan(
+        alpha=analysis.alpha,
+        p_adjust=analysis.p_adjust,
+        ci_method=analysis.ci_method,
+        bootstrap_samples=analysis.bootstrap_samples,
+        confidence=stopping.confidence,
+        seed=0,
+        max_half_width_pct=stopping.max_half_width_pct,
+        stopping_metrics=tuple(metrics),
+    )
+
+
+def override_plan(
+    plan: AnalysisPlan, *, p_adjust: str | None = None, ci_method: str | None = None
+) -> tuple[AnalysisPlan, list[dict[str, Any]]]:
+    """The plan with the user's overrides and the deviations they make from it."""
+    if p_adjust is not None and p_adjust not in P_ADJUST_CHOICES:
+        raise InputError(
+            f"unknown --p-adjust {p_adjust!r}; choose one of {', '.join(P_ADJUST_CHOICES)}"
+        )
+    if ci_method is not None and ci_method not in CI_METHOD_CHOICES:
+        raise InputError(
+            f"unknown --ci-method {ci_method!r}; choose one of {', '.join(CI_METHOD_CHOICES)}"
+        )
+    deviations = []
+    changes: dict[str, Any] = {}
+    for name, value in (("p_adjust", p_adjust), ("ci_method", ci_method)):
+        if value is None:
+            continue
+        changes[name] = value
+        planned = getattr(plan, name)
+        if value != planned:
+            deviations.append({"field": name, "planned": planned, "used": value})
+    return dataclasses.replace(plan, **changes), deviations
+
+
+def selected_metrics(requested: list[str] | None, available: Sequence[str] | None = None) -> list[str]:
+    """The metrics to analyse: validated against the catalog, or against `available` (CSV)."""
+    if available is None:
+        try:
+            return resolve_metric_keys(requested)
+        except KeyError as exc:
+            raise InputError(
+                f"unknown metric(s) {exc.args[0]}",
+                hint="valid metrics: " + ", ".join(resolve_metric_keys(None)),
+            ) from None
+    if not requested:
+        return list(available)
+    unknown = [m for m in requested if m not in available]
+    if unknown:
+        raise InputError(
+            f"metric(s) {', '.join(unknown)} not in the file",
+            hint="metrics in the file: " + ", ".join(available),
+        )
+    return [m for m in available if m in requested]
+
+
+def metric_statistics(values: Mapping[str, Sequence[float]], plan: AnalysisPlan) -> dict[str, Any]:
+    """The stats.json block of one metric; groups without values are described, not tested."""
+    from baes.analysis.stats import analyze_metric
+
+    present = {group: list(v) for group, v in values.items() if len(v) > 0}
+    block = analyze_metric(
+        present,
+        alpha=plan.alpha,
+        p_adjust=plan.p_adjust,  # type: ignore[arg-type]
+        ci_method=plan.ci_method,  # type: ignore[arg-type]
+        bootstrap_samples=plan.bootstrap_samples,
+        confidence=plan.confidence,
+        seed=plan.seed,
+        max_half_width_pct=plan.max_half_width_pct,
+    )
+    if len(present) == len(values):
+        return block
+    # A group with no measurable value would make every test "skipped"; it is described as
+    # empty (with the reason) and left out of the tests of this metric only.
+    reason = "no measurable value of this metric; left out of its tests"
+    descriptives, stopping = {}, {}
+    for group in values:
+        if group in present:
+            descriptives[group] = block["descriptives"][group]
+            stopping[group] = block["stopping"][group]
+        else:
+            descriptives[group] = {
+                "n": 0, "mean": None, "median": None, "std": None, "q1": None, "q3": None,
+                "min": None, "max": None, "ci_low": None, "ci_high": None, "outliers": [],
+                "reason": reason,
+            }
+            stopping[group] = {"half_width_pct": None, "converged": False, "reason": reason}
+    block["descriptives"], block["stopping"] = descriptives, stopping
+    return block
+
+
+def compute_metrics(
+    values_of: Callable[[str], Mapping[str, Sequence[float]]],
+    metric_keys: Sequence[str],
+    plan: AnalysisPlan,
+    progress: Progress = no_progress,
+) -> dict[str, dict[str, Any]]:
+    """The `metrics` block of stats.json, one metric at a time."""
+    result = {}
+    for index, key in enumerate(metric_keys, start=1):
+        progress(f"statistics for {key} ({index}/{len(metric_keys)})")
+        result[key] = metric_statistics(values_of(key), plan)
+    return result
+
+
+@dataclass
+class AnalysisOutcome:
+    """What an analysis produced: the stats.json content and the files written."""
+
+    stats: dict[str, Any]
+    out_dir: Path
+    report_path: Path
+    stats_path: Path
+    figures: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def design_block(config: ExperimentConfig, config_hash: str) -> dict[str, Any]:
+    """The design facts a reader of the report needs (stats.json `design`)."""
+    return {
+        "model": config.model,
+        "provider": config.provider.kind,
+        "base_url": config.provider.base_url,
+        "frameworks": list(config.frameworks),
+        "scenario": {"name": config.scenario.name, "steps": [s.id for s in config.scenario.steps]},
+        "runs": {"min": config.runs.min, "max": config.runs.max},
+        "config_hash": config_hash,
+        "pricing": {
+            model: {**price.model_dump(mode="json"), "fictional": _fictional_price(model, price)}
+            for model, price in config.pricing.items()
+        },
+    }
+
+
+def _fictional_price(model: str, price: Any) -> bool:
+    from baes.config.pricing import shipped_price_table
+
+    return any(
+        block.fictional and block.models.get(model) == price for block in shipped_price_table()
+    )
+
+
+def load_experiment_dataset(
+    root: Path,
+    name: str,
+    *,
+    verified_only: bool = False,
+    group_prefix: str = "",
+    metric_keys: Sequence[str] | None = None,
+    keep_frameworks: Sequence[str] | None = None,
+) -> tuple[ExperimentConfig, str, Dataset]:
+    """The frozen design, its hash and the tidy dataset; ConfigChangedError on an edited config.
+
+    `keep_frameworks` limits the dataset to those of the design's frameworks (compare's filter).
+    """
+    from baes.experiment.load import load_experiment
+
+    experiment, config = load_experiment(root, name)
+    config_hash = experiment.stored_hash or ""
+    records, problems = read_run_records(experiment.paths, list(config.frameworks), config_hash)
+    frameworks = [f for f in config.frameworks if keep_frameworks is None or f in keep_frameworks]
+    dataset = build_dataset(
+        [r for r in records if r["framework"] in frameworks],
+        frameworks,
+        MetricContext(prices=config.pricing),
+        verified_only=verified_only,
+        group_prefix=group_prefix,
+        metric_keys=metric_keys,
+    )
+    dataset.problems.extend(problems)
+    return config, config_hash, dataset
+
+
+def require_analysable(name: str, dataset: Dataset, verified_only: bool) -> None:
+    """WorkError (exit 1) when there is nothing to analyse, saying why and what to do."""
+    if dataset.groups:
+        return
+    completed = sum(1 for r in dataset.runs if r.status == "completed")
+    if verified_only and completed:
+        states = verification_coverage(dataset.runs, [])["overall"]["states"]
+        shown = ", ".join(f"{count} {state}" for state, count in states.items() if count)
+        raise WorkError(
+            f"none of the {completed} completed runs of {name!r} has verified usage ({shown}); "
+            "--verified-only leaves nothing to analyse",
+            hint=f"cross-check the usage against the provider with `baes reconcile {name}`, "
+            "or analyse without --verified-only",
+        )
+    raise WorkError(
+        f"experiment {name!r} has no completed run to analyse ({len(dataset.runs)} run records)",
+        hint=f"run it first: baes run {name}",
+    )
+
+
+def analyze_experiment(
+    root: Path,
+    name: str,
+    *,
+    metrics: list[str] | None = None,
+    verified_only: bool = False,
+    p_adjust: str | None = None,
+    ci_method: str | None = None,
+    figures: bool = True,
+    out_dir: Path | None = None,
+    progress: Progress = no_progress,
+) -> AnalysisOutcome:
+    """Analyse an experiment's runs and write report.md, stats.json, data.csv and the figures."""
+    metric_keys = selected_metrics(metrics)
+    progress("reading the run records")
+    config, config_hash, dataset = load_experiment_dataset(
+        root, name, verified_only=verified_only, metric_keys=metric_keys
+    )
+    plan, deviations = override_plan(plan_from_config(config), p_adjust=p_adjust, ci_method=ci_method)
+    require_analysable(name, dataset, verified_only)
+
+    stats = base_stats(plan, dataset.groups, metric_keys)
+    stats["source"] = {"kind": "experiment", "experiment": name}
+    stats["design"] = design_block(config, config_hash)
+    stats["selection"] = {"completed_only": True, "verified_only": verified_only,
+                          "metrics": metric_keys}
+    stats["deviations"] = deviations
+    add_dataset_facts(stats, dataset, list(config.frameworks))
+    return finish_analysis(
+        out_dir if out_dir is not None else root / name / "analysis",
+        stats,
+        plan,
+        values_of=dataset.values,
+        dataset=dataset,
+        step_ids=[s.id for s in config.scenario.steps],
+        figures=figures,
+        progress=progress,
+    )
+
+
+def analyze_csv(
+    path: Path,
+    *,
+    metrics: list[str] | None = None,
+    p_adjust: str | None = None,
+    ci_method: str | None = None,
+    figures: bool = True,
+    out_dir: Path | None = None,
+    progress: Progress = no_progress,
+) -> AnalysisOutcome:
+    """Analyse a tidy CSV (group,metric,value[,run]) with baes's default plan."""
+    from baes.analysis.csv_input import read_tidy_csv
+
+    progress(f"reading {path}")
+    table = read_tidy_csv(path)
+    metric_keys = selected_metrics(metrics, table.metrics)
+    plan, _ = override_plan(default_plan(metric_keys), p_adjust=p_adjust, ci_method=ci_method)
+    stats = base_stats(plan, table.groups, metric_keys)
+    stats["source"] = {"kind": "csv", "file": path.name, "rows": table.rows}
+    stats["selection"] = {"metrics": metric_keys}
+    # A CSV has no pre-registered plan, so an override is a choice, not a deviation.
+    stats["deviations"] = []
+    stats["n_runs"] = {
+        group: max((len(table.metric_values(m)[group]) for m in metric_keys), default=0)
+        for group in table.groups
+    }
+    stats["exclusions"] = {}
+    return finish_analysis(
+        out_dir if out_dir is not None else Path(f"analysis-{path.stem}"),
+        stats,
+        plan,
+        values_of=table.metric_values,
+        dataset=None,
+        step_ids=[],
+        figures=figures,
+        progress=progress,
+    )
+
+
+def base_stats(plan: AnalysisPlan, groups: Sequence[str], metric_keys: Sequence[str]) -> dict[str, Any]:
+    """The stats.json skeleton: schema version, plan, groups, metric descriptions."""
+    return {
+        "schema_version": STATS_SCHEMA_VERSION,
+        "created_with": f"baes {__version__}",
+        "plan": plan.to_json(),
+        "groups": list(groups),
+        "metric_info": {key: metric_info(key) for key in metric_keys},
+    }
+
+
+def add_dataset_facts(stats: dict[str, Any], dataset: Dataset, all_groups: Sequence[str]) -> None:
+    """Runs analysed, success rates, verification coverage, exclusions and problems."""
+    stats["n_runs"] = dataset.analysed_counts()
+    stats["excluded_groups"] = dataset.excluded_groups
+    stats["success_rates"] = success_rates(dataset.runs, all_groups)
+    stats["verification_coverage"] = verification_coverage(dataset.runs, all_groups)
+    stats["exclusions"] = {
+        key: excluded for key in stats["metric_info"] if (excluded := dataset.exclusions(key))
+    }
+    stats["problems"] = list(dataset.problems)
+
+
+def finish_analysis(
+    out_dir: Path,
+    stats: dict[str, Any],
+    plan: AnalysisPlan,
+    *,
+    values_of: Callable[[str], Mapping[str, Sequence[float]]],
+    dataset: Dataset | None,
+    step_ids: Sequence[str],
+    figures: bool,
+    progress: Progress = no_progress,
+) -> AnalysisOutcome:
+    """Compute the statistics (while the figures are drawn), render the report, write it all.
+
+    `stats` holds everything but `metrics` and `figures`; its `metric_info` names the metrics.
+    Every file is written atomically under `out_dir`.
+    """
+    from baes.analysis.report import render_report
+    from baes.store.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
+
+    metric_keys = list(stats["metric_info"])
+    values = {key: values_of(key) for key in metric_keys}
+    job = None
+    if figures:
+        from baes.analysis.figures import FigureInputs, FigureJob
+
+        job = FigureJob(FigureInputs(
+            groups=list(stats["groups"]),
+            metric_info=stats["metric_info"],
+            plan=stats["plan"],
+            values=values,
+            step_ids=list(step_ids),
+            step_usage=dataset.step_usage if dataset is not None else [],
+            cost_vs_pass_rate=dataset.paired("COST_USD", "CHECK_PASS_RATE") if dataset else {},
+        ))
+    try:
+        stats["metrics"] = compute_metrics(values.__getitem__, metric_keys, plan, progress)
+        if job is not None:
+            progress("drawing the figures")
+        drawn = job.result() if job is not None else []
+    finally:
+        if job is not None:
+            job.close()
+    stats["figures"] = [
+        {"file": f"figures/{f.filename}", "title": f.title, "metric": f.metric,
+         "skipped": f.skipped}
+        for f in drawn
+    ]
+    progress("writing the report")
+    report = render_report(stats)
+    figure_dir = out_dir / "figures"
+    written = []
+    for figure in drawn:
+        if figure.png is not None:
+            path = figure_dir / figure.filename
+            atomic_write_bytes(path, figure.png)
+            written.append(path)
+    _remove_stale_figures(figure_dir, {p.name for p in written})
+    stats_path, report_path = out_dir / "stats.json", out_dir / "report.md"
+    atomic_write_json(stats_path, stats)
+    atomic_write_text(report_path, report)
+    if dataset is not None:
+        atomic_write_text(out_dir / "data.csv", tidy_csv(dataset))
+    return AnalysisOutcome(stats, out_dir, report_path, stats_path, written, analysis_warnings(stats))
+
+
+def _remove_stale_figures(figure_dir: Path, keep: set[str]) -> None:
+    # Figures of an earlier analysis (another --metric selection) would contradict this report.
+    if not figure_dir.is_dir():
+        return
+    for png in figure_dir.glob("*.png"):
+        if png.name not in keep:
+            png.unlink(missing_ok=True)
+
+
+def analysis_warnings(stats: Mapping[str, Any]) -> list[str]:
+    """Short lines the CLI shows on stderr: problems, exclusions, unverified usage, deviations."""
+    warnings = list(stats.get("problems", []))
+    for group, reason in stats.get("excluded_groups", {}).items():
+        warnings.append(f"{group}: {reason}; not in the statistics")
+    for metric, groups in stats.get("exclusions", {}).items():
+        for group, reasons in groups.items():
+            count = sum(reasons.values())
+            first = next(iter(reasons))
+            warnings.append(f"{metric}: {count} run(s) of {group} have no value ({first})")
+    coverage = stats.get("verification_coverage", {}).get("overall")
+    if coverage and coverage["completed_runs"]:
+        unverified = coverage["completed_runs"] - coverage["states"].get("verified", 0)
+        if unverified:
+            warnings.append(
+                f"usage of {unverified} of {coverage['completed_runs']} completed runs is not "
+                "verified against the provider's usage records"
+            )
+    for deviation in stats.get("deviations", []):
+        warnings.append(
+            f"deviation from the pre-registered plan: {deviation['field']} "
+            f"{deviation['used']} instead of {deviation['planned']}"
+        )
+    return warnings

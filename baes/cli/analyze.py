@@ -1,0 +1,206 @@
+"""`baes analyze`: statistics, report and figures of one experiment (or of a tidy CSV)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from baes.cli.completion import complete_experiment_names
+from baes.cli.console import err, out, print_warning, reports_errors
+from baes.cli.options import RootOption
+
+MAX_WARNINGS_SHOWN = 12
+
+MetricOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--metric",
+        "-m",
+        help="Analyse only this metric (repeatable), e.g. TOK_IN or COST_USD; an unknown name "
+        "lists the valid ones.",
+        show_default=False,
+    ),
+]
+NoFiguresOption = Annotated[
+    bool, typer.Option("--no-figures", help="Do not draw the PNG figures (faster).")
+]
+
+
+@contextmanager
+def progress_on_stderr(what: str) -> Iterator[Callable[[str], None]]:
+    """A rich status line on stderr (nothing when stderr is not a terminal)."""
+    if not err.is_terminal:
+        yield lambda _: None
+        return
+    with err.status(what) as status:
+        yield lambda message: status.update(f"{what}: {message}")
+
+
+def show_warnings(warnings: list[str]) -> None:
+    """Each warning on stderr, at most MAX_WARNINGS_SHOWN of them."""
+    from rich.markup import escape
+
+    for warning in warnings[:MAX_WARNINGS_SHOWN]:
+        print_warning(escape(warning))
+    if len(warnings) > MAX_WARNINGS_SHOWN:
+        print_warning(f"… and {len(warnings) - MAX_WARNINGS_SHOWN} more (see the report)")
+
+
+def print_json(value: Any) -> None:
+    """JSON on stdout, unstyled, for scripts."""
+    import json
+
+    print(json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False))
+
+
+def print_written(outcome: Any) -> None:
+    """Where the report, the stats and the figures went."""
+    out.print(f"report   {outcome.report_path}", markup=False)
+    out.print(f"stats    {outcome.stats_path}", markup=False)
+    if outcome.figures:
+        out.print(f"figures  {len(outcome.figures)} PNG in {outcome.out_dir / 'figures'}",
+                  markup=False)
+
+
+def summary_table(stats: Mapping[str, Any]) -> Any:
+    """Per metric and group: n, mean [CI], median; per metric: omnibus p and the best group."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from baes.analysis.report import best_group, format_number, format_p, mean_ci
+
+    confidence = f"{stats['plan']['confidence'] * 100:g} %"
+    table = Table(title="summary", title_justify="left", header_style="bold")
+    for column, justify in (("metric", "left"), ("group", "left"), ("n", "right"),
+                            (f"mean [{confidence} CI]", "right"), ("median", "right"),
+                            ("omnibus p", "right"), ("best", "left")):
+        table.add_column(escape(column), justify=justify)  # type: ignore[arg-type]
+    keys = list(stats["metrics"])
+    for index, key in enumerate(keys):
+        block = stats["metrics"][key]
+        unit = stats["metric_info"][key].get("unit")
+        best = best_group(stats, key)
+        p = block["omnibus"].get("p")
+        significant = p is not None and p < stats["plan"]["alpha"]
+        groups = list(block["descriptives"])
+        for row, group in enumerate(groups):
+            entry = block["descriptives"][group]
+            first = row == 0
+            name = escape(group)
+            table.add_row(
+                (f"{escape(key)} [dim]({escape(unit)})[/]" if unit else escape(key))
+                if first else "",
+                f"[bold green]{name}[/]" if group == best else name,
+                str(entry["n"]),
+                escape(mean_ci(entry)),
+                format_number(entry["median"]),
+                (f"[bold]{format_p(p)}[/]" if significant else format_p(p)) if first else "",
+                escape(best or "—") if first else "",
+                end_section=row == len(groups) - 1 and index < len(keys) - 1,
+            )
+    return table
+
+
+@reports_errors
+def analyze(
+    name: Annotated[
+        str | None,
+        typer.Argument(
+            help="Experiment name (omit it with --from-csv).",
+            autocompletion=complete_experiment_names,
+            show_default=False,
+        ),
+    ] = None,
+    metric: MetricOption = None,
+    verified_only: Annotated[
+        bool,
+        typer.Option(
+            "--verified-only",
+            help="Only runs whose token usage is verified against the provider (baes reconcile).",
+        ),
+    ] = False,
+    p_adjust: Annotated[
+        str | None,
+        typer.Option(
+            "--p-adjust",
+            help="Override the plan's p-value adjustment: holm, sidak, bonferroni or none "
+            "(stated in the report as a deviation).",
+            show_default=False,
+        ),
+    ] = None,
+    ci_method: Annotated[
+        str | None,
+        typer.Option(
+            "--ci-method",
+            help="Override the plan's bootstrap CI method: bca or percentile (a stated deviation).",
+            show_default=False,
+        ),
+    ] = None,
+    no_figures: NoFiguresOption = False,
+    from_csv: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-csv",
+            help="Analyse a tidy CSV with columns group,metric,value (an optional run column is "
+            "ignored) instead of an experiment.",
+            show_default=False,
+        ),
+    ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Output folder (default: the experiment's analysis/ folder, or "
+            "./analysis-<file stem>/ with --from-csv).",
+            show_default=False,
+        ),
+    ] = None,
+    root: RootOption = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print stats.json to stdout instead of the summary.")
+    ] = False,
+) -> None:
+    """Analyse an experiment: statistics per metric, report.md, stats.json and figures."""
+    from baes.errors import InputError
+
+    if (name is None) == (from_csv is None):
+        raise InputError(
+            "give either an experiment NAME or --from-csv FILE" if name is None
+            else "give an experiment NAME or --from-csv FILE, not both",
+            hint="baes analyze NAME, or baes analyze --from-csv results.csv",
+        )
+    if from_csv is not None and verified_only:
+        raise InputError("--verified-only needs an experiment: a CSV carries no verification")
+
+    with progress_on_stderr("analysing") as progress:
+        if from_csv is not None:
+            from baes.analysis.analyze import analyze_csv
+
+            outcome = analyze_csv(
+                from_csv, metrics=metric, p_adjust=p_adjust, ci_method=ci_method,
+                figures=not no_figures, out_dir=out_dir, progress=progress,
+            )
+        else:
+            from baes.analysis.analyze import analyze_experiment
+            from baes.store.paths import resolve_root, validate_name
+
+            outcome = analyze_experiment(
+                resolve_root(root), validate_name(name or ""), metrics=metric,
+                verified_only=verified_only, p_adjust=p_adjust, ci_method=ci_method,
+                figures=not no_figures, out_dir=out_dir, progress=progress,
+            )
+    if verified_only:
+        coverage = outcome.stats["verification_coverage"]["overall"]
+        err.print(f"--verified-only: {coverage['states'].get('verified', 0)} of "
+                  f"{coverage['completed_runs']} completed runs have verified usage; only those "
+                  "are analysed", markup=False)
+    show_warnings(outcome.warnings)
+    if json_output:
+        print_json(outcome.stats)
+        return
+    out.print(summary_table(outcome.stats))
+    print_written(outcome)
