@@ -1,0 +1,22 @@
+"""Framework adapters: the builtin reference agent, the command adapter (any CLI tool), and the
+contract the engine runs them through. See docs/frameworks.md."""
+
+from baes.frameworks.contract import (
+    ERROR_KINDS,
+    CheckResult,
+    FrameworkAdapter,
+    FrameworkSetupError,
+    StepContext,
+    StepOutcome,
+    adapter_for,
+)
+
+__all__ = [
+    "ERROR_KINDS",
+    "CheckResult",
+    "FrameworkAdapter",
+    "FrameworkSetupError",
+    "StepContext",
+    "StepOutcome",
+    "adapter_for",
+]

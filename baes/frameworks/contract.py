@@ -1,0 +1,126 @@
+"""The adapter contract between the engine and a framework: prepare once, run one step, report.
+
+An adapter never raises for a framework's failure: it returns a StepOutcome whose `error_kind`
+says what went wrong. Only `prepare` raises, with FrameworkSetupError, because a framework that
+cannot be installed cannot run at all.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+from baes.config.models import BuiltinFrameworkConfig, CommandFrameworkConfig, SamplingConfig
+from baes.errors import WorkError
+
+ErrorKind = Literal["framework", "timeout", "budget", "infrastructure", "interrupted"]
+ERROR_KINDS: tuple[str, ...] = ("framework", "timeout", "budget", "infrastructure", "interrupted")
+
+
+class FrameworkSetupError(WorkError):
+    """A framework's setup (its one-time installation) failed; no run of it can start."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one step check: exit 0 is a pass."""
+
+    passed: bool
+    exit_code: int | None  # None when it timed out (or was interrupted)
+    duration_s: float
+    timed_out: bool = False
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """Everything an adapter needs to run one scenario step."""
+
+    workspace: Path  # the run's workspace; cwd of the framework
+    step_index: int  # 1-based
+    step_id: str
+    prompt: str  # the scenario's prompt text, unchanged
+    base_url: str  # the metering proxy URL for this (run, step)
+    api_key: str  # a per-run token, NOT the real key
+    model: str
+    sampling: SamplingConfig
+    hitl_text: str | None
+    log_dir: Path  # steps/NN-<id>/: stdout.log, stderr.log, prompt.txt go here
+    deadline: float  # time.monotonic() by which the step must end
+    cancel: threading.Event  # set on Ctrl-C; stop promptly
+    run_check: Callable[[], CheckResult] | None  # the step's check; writes check.log itself
+    # The run's seed, for adapters that can pass one to the model (OpenAI's `seed` parameter):
+    # repetitions then vary as sampling makes them, yet reproducibly.
+    seed: int | None = None
+
+    def remaining_s(self) -> float:
+        """Seconds left before the deadline (0 when it has passed)."""
+        return max(0.0, self.deadline - time.monotonic())
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """What an adapter reports for one step.
+
+    `ok` says the framework did its job, independently of the check. `check` is the last check
+    result when the adapter ran the check itself (repair mode); otherwise None and the engine
+    runs the check.
+    """
+
+    ok: bool
+    attempts: int
+    error_kind: str | None
+    error_message: str | None
+    check: CheckResult | None
+
+    @classmethod
+    def success(cls, attempts: int = 1, check: CheckResult | None = None) -> StepOutcome:
+        """A step the framework completed."""
+        return cls(ok=True, attempts=attempts, error_kind=None, error_message=None, check=check)
+
+    @classmethod
+    def failure(
+        cls, kind: ErrorKind, message: str, attempts: int = 1, check: CheckResult | None = None
+    ) -> StepOutcome:
+        """A step the framework did not complete; `message` is one actionable line."""
+        one_line = " ".join(message.split())
+        return cls(
+            ok=False, attempts=attempts, error_kind=kind, error_message=one_line, check=check
+        )
+
+
+class FrameworkAdapter(Protocol):
+    """One framework as the engine sees it."""
+
+    name: str
+
+    def prepare(self, cache_dir: Path) -> None:
+        """Once per `baes run`, before any step; raises FrameworkSetupError on failure."""
+        ...
+
+    def run_step(self, ctx: StepContext) -> StepOutcome:
+        """Run one step in ctx.workspace; never raises for a framework failure."""
+        ...
+
+    def versions(self) -> dict[str, str]:
+        """Package versions when known, for run.json's environment."""
+        ...
+
+
+def adapter_for(
+    name: str, config: BuiltinFrameworkConfig | CommandFrameworkConfig
+) -> FrameworkAdapter:
+    """The adapter for one framework entry of a design."""
+    # Imported here: each adapter module imports this one for the contract's types.
+    if isinstance(config, BuiltinFrameworkConfig):
+        from baes.frameworks.builtin import BuiltinAdapter
+
+        return BuiltinAdapter(name, config)
+    if isinstance(config, CommandFrameworkConfig):
+        from baes.frameworks.command import CommandAdapter
+
+        return CommandAdapter(name, config)
+    raise TypeError(f"no adapter for framework config {type(config).__name__}")

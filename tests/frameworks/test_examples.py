@@ -1,0 +1,36 @@
+"""The example designs in examples/ are valid, complete designs that `baes new` accepts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from baes.config.models import CommandFrameworkConfig
+from baes.config.yaml_io import load_design
+from baes.frameworks import adapter_for
+from baes.frameworks.command import CommandAdapter
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
+
+
+def test_there_is_an_example_for_each_framework_of_the_original_study():
+    assert {p.stem for p in EXAMPLES} >= {"chatdev", "metagpt", "spec-kit", "baes"}
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_an_example_is_a_valid_design_whose_framework_has_a_command_adapter(path):
+    config = load_design(path)
+    framework = config.frameworks[path.stem]
+    assert isinstance(framework, CommandFrameworkConfig)
+    assert framework.setup, "an example installs its framework at a pinned version"
+    assert isinstance(adapter_for(path.stem, framework), CommandAdapter)
+    assert "NOT run here" in path.read_text(), "say that the example was not run"
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_baes_new_accepts_an_example_with_the_full_scenario(cli, root, path):
+    result = cli("new", "--config", path, "--scenario", "academic-crud", "--yes")
+    assert result.exit_code == 0, result.output
+    design = load_design(root / load_design(path).name / "config.yaml")
+    assert len(design.scenario.steps) == 6
