@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from baes import __version__
-from baes.cli import analyze, compare, listing, new, proxy, schema, show, sim
+from baes.cli import analyze, compare, demo, listing, new, proxy, run, schema, show, sim
 
 app = typer.Typer(
     name="baes",
@@ -33,9 +33,11 @@ def _root(
     """Create, run, meter, analyse and compare experiments on LLM-driven software-development frameworks."""
 
 
+app.command("demo")(demo.demo)
 app.command("new")(new.new)
 app.command("list")(listing.list_experiments)
 app.command("show")(show.show)
+app.command("run")(run.run)
 app.command("analyze")(analyze.analyze)
 app.command("compare")(compare.compare)
 app.command("schema")(schema.schema)

@@ -1,0 +1,182 @@
+"""`baes run`: execute an experiment's runs with live progress; resumable."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from baes.cli.console import err, out, reports_errors
+from baes.cli.options import ExperimentName, JsonOption, RootOption
+
+
+def _summary_json(summary) -> dict:
+    return {
+        "interrupted": summary.interrupted,
+        "budget_exhausted": summary.budget_exhausted,
+        "spent_usd": summary.spent_usd,
+        "recovered_interrupted_runs": summary.recovered,
+        "frameworks": {
+            name: {
+                "completed": len(state.completed),
+                "failed": state.failed,
+                "interrupted": state.interrupted,
+                "gave_up": state.gave_up,
+                "stopped": state.stopped,
+                "cost_usd": state.cost_usd,
+            }
+            for name, state in summary.progress.items()
+        },
+    }
+
+
+def _print_plan(name: str, plans, json_output: bool) -> None:
+    if json_output:
+        import dataclasses
+        import json
+
+        print(json.dumps([dataclasses.asdict(p) for p in plans], indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(
+        title=f"plan for {name} (dry run: nothing is executed)",
+        title_justify="left",
+        header_style="bold",
+    )
+    for column in ("framework", "done", "failed", "to do", "cost per run", "forecast", "basis"):
+        table.add_column(column, justify="left" if column == "framework" else "right")
+    bases: list[str] = []
+    for p in plans:
+        if p.basis not in bases:
+            bases.append(p.basis)
+        todo = (
+            f"{p.remaining_min}"
+            if p.remaining_min == p.remaining_max
+            else f"{p.remaining_min}-{p.remaining_max}"
+        )
+        forecast = "-" if p.remaining_max == 0 else f"${p.cost_low:.4f} – ${p.cost_high:.4f}"
+        table.add_row(
+            p.framework,
+            str(p.completed),
+            str(p.failed),
+            todo,
+            f"${p.cost_per_run:.4f}" if p.cost_per_run is not None else "?",
+            forecast,
+            f"[{bases.index(p.basis) + 1}]",
+        )
+    out.print(table)
+    low = sum(p.cost_low or 0 for p in plans)
+    high = sum(p.cost_high or 0 for p in plans)
+    for number, basis in enumerate(bases, start=1):
+        out.print(f"[{number}] {basis}", markup=False)
+    for p in plans:
+        if p.stopped:
+            out.print(f"{p.framework}: nothing to do ({p.stopped})", markup=False)
+    out.print(f"forecast for the remaining runs: ${low:.4f} – ${high:.4f}")
+
+
+@reports_errors
+def run(
+    name: ExperimentName,
+    framework: Annotated[
+        list[str] | None,
+        typer.Option("--framework", "-f", help="Run only this framework (repeatable)."),
+    ] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Runs executed at once.")] = 1,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan and a cost forecast; run nothing.")
+    ] = False,
+    keep_workspaces: Annotated[
+        bool,
+        typer.Option(
+            "--keep-workspaces", help="Keep each run's workspace folder next to its archive."
+        ),
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress; only the final summary.")
+    ] = False,
+    root: RootOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Execute the experiment's runs (resumable: completed runs are kept, the rest continue)."""
+    from baes.store.paths import resolve_root, validate_name
+
+    root_dir = resolve_root(root)
+    validate_name(name)
+    if dry_run:
+        from baes.engine.forecast import plan_remaining
+
+        _print_plan(name, plan_remaining(root_dir, name, framework), json_output)
+        return
+
+    from baes.engine.coordinator import RunRequest
+
+    summary = execute_with_progress(
+        root_dir,
+        name,
+        RunRequest(frameworks=framework, jobs=jobs, keep_workspaces=keep_workspaces),
+        quiet=quiet or json_output,
+    )
+    if json_output:
+        import json
+
+        print(json.dumps(_summary_json(summary), indent=2))
+    else:
+        print_run_summary(name, summary, root)
+    raise typer.Exit(run_exit_code(summary))
+
+
+def execute_with_progress(root_dir, name: str, request, quiet: bool):
+    """Run the experiment with the live view on a terminal, plain lines otherwise."""
+    from baes.cli.run_progress import LineObserver, LiveObserver
+    from baes.engine.coordinator import run_experiment
+
+    live = sys.stderr.isatty() and not quiet
+    observer = LiveObserver(err, name, request.jobs) if live else LineObserver(err, quiet)
+    try:
+        return run_experiment(root_dir, name, request, observer)
+    finally:
+        observer.close()
+
+
+def run_exit_code(summary) -> int:
+    """0 when the targets are met; 130 after Ctrl-C; 1 when a framework gave up or money ran out."""
+    if summary.interrupted:
+        return 130
+    if summary.gave_up or summary.budget_exhausted:
+        return 1
+    return 0
+
+
+def print_run_summary(name: str, summary, root) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"runs of {name}", title_justify="left", header_style="bold")
+    for column in ("framework", "completed", "failed", "interrupted", "cost", "why it stopped"):
+        table.add_column(
+            column, justify="left" if column in ("framework", "why it stopped") else "right"
+        )
+    for state in summary.progress.values():
+        table.add_row(
+            state.name,
+            str(len(state.completed)),
+            str(state.failed),
+            str(state.interrupted),
+            f"${state.cost_usd:.4f}",
+            state.stopped or "",
+        )
+    out.print(table)
+    out.print(f"experiment cost so far: ${summary.spent_usd:.4f}")
+    root_flag = "" if root is None else f" --root {root}"
+    if summary.interrupted:
+        out.print(f"[yellow]interrupted.[/] Resume with: [bold]baes run {name}{root_flag}[/]")
+    elif summary.budget_exhausted:
+        out.print("[red]stopped: the experiment's budget (limits.max_cost_usd) is spent[/]")
+    elif summary.gave_up:
+        out.print(
+            f"[red]gave up on: {', '.join(summary.gave_up)}[/] (see the failed runs' run.json and logs)"
+        )
+    else:
+        out.print(f"next: [bold]baes analyze {name}{root_flag}[/]")

@@ -1,0 +1,1 @@
+"""Running experiments: scheduling, the stopping rule, one run, archiving, executors, resume."""

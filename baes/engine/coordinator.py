@@ -1,0 +1,403 @@
+"""`baes run` as a library: plan, schedule, execute and persist every run of an experiment.
+
+The coordinator holds the experiment's run lock, turns runs left `running` by a dead process into
+`interrupted`, interleaves frameworks in seeded counterbalanced blocks, runs up to `jobs` runs at
+once, applies the stopping rule after each completed run, persists each finished record (run.json,
+manifest, registry) and stops cleanly on Ctrl-C or when the budget is spent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from baes.config.models import ExperimentConfig
+from baes.engine.environment import capture_environment
+from baes.engine.executors import LocalThreadExecutor
+from baes.engine.one_run import RunSpec, execute_run, run_seed
+from baes.engine.run_ids import new_run_id
+from baes.engine.run_lock import RunLock
+from baes.engine.run_record import (
+    RunIdentity,
+    mark_interrupted,
+    read_record,
+    start_record,
+    write_record,
+)
+from baes.engine.schedule import Interleaver
+from baes.engine.services import SimulatorSettings, llm_services
+from baes.engine.stopping import StoppingDecision, decide
+from baes.errors import InputError
+from baes.experiment.load import Experiment, load_experiment
+from baes.experiment.registry import registry_for
+from baes.store.manifest import Manifest
+from baes.store.paths import ExperimentPaths
+from baes.store.registry import utc_now
+
+STALE_RUN_REASON = (
+    "the `baes run` that started this run ended before it finished (killed or crashed)"
+)
+
+
+@dataclass
+class RunRequest:
+    """What the user asked of `baes run`."""
+
+    frameworks: list[str] | None = None
+    jobs: int = 1
+    keep_workspaces: bool = False
+    simulator: SimulatorSettings | None = None
+    cache_dir: Path | None = None
+
+
+@dataclass
+class FrameworkProgress:
+    """One framework's state during a `baes run` (what the live view shows)."""
+
+    name: str
+    target_min: int
+    target_max: int
+    completed: list[dict[str, Any]] = field(default_factory=list)
+    failed: int = 0
+    interrupted: int = 0
+    failures_in_a_row: int = 0
+    in_flight: dict[str, str] = field(default_factory=dict)  # run id → current step
+    cost_usd: float = 0.0
+    tokens: int = 0
+    stopped: str | None = None  # why no more runs are scheduled (converged, max, gave up, budget)
+    gave_up: bool = False
+    decision: StoppingDecision | None = None
+    run_seconds: list[float] = field(default_factory=list)
+
+
+class RunObserver(Protocol):
+    """Receives progress; called from worker threads, so implementations must be thread-safe."""
+
+    def on_start(
+        self, progress: dict[str, FrameworkProgress], recovered: int, spent_usd: float
+    ) -> None: ...
+    def on_run_started(self, framework: str, run_id: str) -> None: ...
+    def on_step_started(self, framework: str, run_id: str, index: int, step_id: str) -> None: ...
+    def on_run_finished(self, framework: str, record: dict[str, Any], cost_usd: float) -> None: ...
+    def on_framework_stopped(self, framework: str, reason: str) -> None: ...
+    def on_interrupt(self) -> None: ...
+
+
+@dataclass
+class RunSummary:
+    """How a `baes run` ended."""
+
+    progress: dict[str, FrameworkProgress]
+    interrupted: bool
+    budget_exhausted: bool
+    spent_usd: float
+    recovered: int
+
+    @property
+    def gave_up(self) -> list[str]:
+        return [p.name for p in self.progress.values() if p.gave_up]
+
+
+def select_frameworks(design: ExperimentConfig, requested: list[str] | None) -> list[str]:
+    """The frameworks to run, in design order; InputError for a name the design lacks."""
+    if not requested:
+        return list(design.frameworks)
+    unknown = [f for f in requested if f not in design.frameworks]
+    if unknown:
+        raise InputError(
+            f"framework(s) not in this experiment: {', '.join(unknown)}",
+            hint=f"its frameworks: {', '.join(design.frameworks)}",
+        )
+    return [f for f in design.frameworks if f in requested]
+
+
+def recover_stale_runs(paths: ExperimentPaths) -> int:
+    """Rebuild the manifest from run.json files and mark `running` records interrupted.
+
+    Call only while holding the run lock: then no live process owns a `running` record.
+    """
+    manifest = Manifest(paths)
+    runs = manifest.rebuild()
+    recovered = 0
+    for run_id, summary in runs.items():
+        if summary["status"] != "running":
+            continue
+        path = paths.run_dir(summary["framework"], run_id) / "run.json"
+        record = mark_interrupted(read_record(path), STALE_RUN_REASON + f"; noticed at {utc_now()}")
+        write_record(path, record)
+        manifest.record(record)
+        recovered += 1
+    return recovered
+
+
+def experiment_progress(
+    paths: ExperimentPaths, design: ExperimentConfig, frameworks: list[str]
+) -> dict[str, FrameworkProgress]:
+    """Each framework's completed records and counts, from the run records on disk."""
+    progress = {f: FrameworkProgress(f, design.runs.min, design.runs.max) for f in frameworks}
+    for run_id, summary in sorted(Manifest(paths).read().runs.items()):
+        state = progress.get(summary["framework"])
+        if state is None:
+            continue
+        if summary["status"] == "completed":
+            state.completed.append(read_record(paths.run_dir(state.name, run_id) / "run.json"))
+        elif summary["status"] == "failed":
+            state.failed += 1
+        elif summary["status"] == "interrupted":
+            state.interrupted += 1
+    for state in progress.values():
+        state.decision = decide(design, state.completed)
+    return progress
+
+
+def experiment_spent_usd(paths: ExperimentPaths, design: ExperimentConfig) -> float:
+    """What the experiment's runs have cost so far, from their ledgers (for the budget)."""
+    from baes.llm.ledger import read_ledger
+    from baes.llm.ledger_cost import ledger_cost
+
+    total = 0.0
+    for ledger in paths.runs_dir.glob("*/*/usage.jsonl"):
+        total += ledger_cost(read_ledger(ledger), design.pricing, design.model).cost_usd
+    return total
+
+
+def run_cost_usd(run_dir: Path, design: ExperimentConfig) -> float:
+    from baes.llm.ledger import read_ledger
+    from baes.llm.ledger_cost import ledger_cost
+
+    return ledger_cost(read_ledger(run_dir / "usage.jsonl"), design.pricing, design.model).cost_usd
+
+
+class _Coordinator:
+    def __init__(
+        self,
+        experiment: Experiment,
+        design: ExperimentConfig,
+        request: RunRequest,
+        observer: RunObserver,
+        cancel: threading.Event,
+    ):
+        self.experiment = experiment
+        self.paths = experiment.paths
+        self.design = design
+        self.request = request
+        self.observer = observer
+        self.cancel = cancel
+        self.frameworks = select_frameworks(design, request.frameworks)
+        self.progress: dict[str, FrameworkProgress] = {}
+        self.budget_exhausted = False
+        self.adapters: dict[str, Any] = {}
+
+    # -- scheduling -----------------------------------------------------------------------------
+
+    def wants_run(self, framework: str) -> bool:
+        state = self.progress[framework]
+        if state.stopped or self.budget_exhausted or self.cancel.is_set():
+            return False
+        started = len(state.completed) + len(state.in_flight)
+        if started >= self.design.runs.max:
+            return False
+        if started < self.design.runs.min:
+            return True
+        # Past the minimum the stopping rule decides, on the completed runs. Runs in flight are
+        # not waited for: with --jobs N a framework may end up to N-1 runs past convergence
+        # (never past runs.max), which costs a little and keeps every slot busy.
+        return state.decision is not None and state.decision.needs_more
+
+    def _stop(self, state: FrameworkProgress, reason: str) -> None:
+        if state.stopped is None:
+            state.stopped = reason
+            self.observer.on_framework_stopped(state.name, reason)
+
+    # -- one run --------------------------------------------------------------------------------
+
+    def launch(
+        self, framework: str, executor: LocalThreadExecutor, proxy: Any
+    ) -> tuple[Future, str, str]:
+        adapter = self.adapters[framework]
+        run_id = new_run_id()
+        run_dir = self.paths.run_dir(framework, run_id)
+        run_dir.mkdir(parents=True)
+        identity = RunIdentity(
+            run_id, self.paths.name, framework, self.experiment.stored_hash or "", self.design.model
+        )
+        state = self.progress[framework]
+        repetition = len(state.completed) + state.failed + state.interrupted + len(state.in_flight)
+        seed = run_seed(self.design.seed, framework, repetition)
+        start = start_record(identity, capture_environment(adapter.versions()))
+        start["seed"] = seed
+        write_record(run_dir / "run.json", start)
+        Manifest(self.paths).record(start)
+        state.in_flight[run_id] = "starting"
+        self.observer.on_run_started(framework, run_id)
+        spec = RunSpec(identity, self.design, run_dir, self.request.keep_workspaces, seed)
+
+        def on_step(run_id: str, index: int, step_id: str) -> None:
+            state.in_flight[run_id] = f"{index}/{len(self.design.scenario.steps)} {step_id}"
+            self.observer.on_step_started(framework, run_id, index, step_id)
+
+        def run() -> dict[str, Any]:
+            try:
+                return execute_run(spec, start, adapter, proxy, self.cancel, on_step)
+            except Exception as exc:  # noqa: BLE001 - a harness bug still ends in a record
+                failed = dict(start)
+                failed.update(
+                    status="failed",
+                    ended_at=utc_now(),
+                    error={"kind": "internal", "message": f"{type(exc).__name__}: {exc}"},
+                )
+                return failed
+
+        return executor.submit(run), framework, run_id
+
+    def finish(self, framework: str, run_id: str, record: dict[str, Any]) -> None:
+        run_dir = self.paths.run_dir(framework, run_id)
+        write_record(run_dir / "run.json", record)
+        Manifest(self.paths).record(record)
+        registry_for(self.paths.root).refresh(self.paths.name)
+        state = self.progress[framework]
+        state.in_flight.pop(run_id, None)
+        cost = run_cost_usd(run_dir, self.design)
+        state.cost_usd += cost
+        totals = record.get("totals") or {}
+        state.tokens += (totals.get("input_tokens") or 0) + (totals.get("output_tokens") or 0)
+        status = record["status"]
+        if status == "completed":
+            state.completed.append(record)
+            state.failures_in_a_row = 0
+            if totals.get("wall_seconds") is not None:
+                state.run_seconds.append(totals["wall_seconds"])
+            state.decision = decide(self.design, state.completed)
+            if not state.decision.needs_more:
+                self._stop(state, state.decision.reason)
+        elif status == "interrupted":
+            state.interrupted += 1
+        else:
+            state.failed += 1
+            state.failures_in_a_row += 1
+            if (record.get("error") or {}).get("kind") == "budget":
+                self.budget_exhausted = True
+                for other in self.progress.values():
+                    self._stop(other, "the experiment's budget (limits.max_cost_usd) is spent")
+            elif state.failures_in_a_row >= self.design.limits.max_consecutive_failures:
+                state.gave_up = True
+                self._stop(
+                    state,
+                    f"gave up after {state.failures_in_a_row} failed runs in a row "
+                    f"(last: {(record.get('error') or {}).get('message', 'unknown error')})",
+                )
+        self.observer.on_run_finished(framework, record, cost)
+
+    # -- the loop -------------------------------------------------------------------------------
+
+    def run(self) -> RunSummary:
+        with RunLock(self.paths.run_lock, self.paths.name):
+            recovered = recover_stale_runs(self.paths)
+            self.progress = experiment_progress(self.paths, self.design, self.frameworks)
+            for state in self.progress.values():
+                if state.decision is not None and not state.decision.needs_more:
+                    state.stopped = state.decision.reason
+            spent = experiment_spent_usd(self.paths, self.design)
+            if (
+                self.design.limits.max_cost_usd is not None
+                and spent >= self.design.limits.max_cost_usd
+            ):
+                self.budget_exhausted = True
+            self.observer.on_start(self.progress, recovered, spent)
+            cache_dir = self.request.cache_dir or default_cache_dir()
+            from baes.frameworks.contract import adapter_for
+
+            for framework in self.frameworks:
+                if self.progress[framework].stopped is None and not self.budget_exhausted:
+                    adapter = adapter_for(framework, self.design.frameworks[framework])
+                    adapter.prepare(cache_dir)
+                    self.adapters[framework] = adapter
+            interrupted = False
+            with llm_services(
+                self.design,
+                spent,
+                self.request.simulator,
+            ) as proxy:
+                executor = LocalThreadExecutor(self.request.jobs)
+                interleaver = Interleaver(self.frameworks, self.design.seed)
+                pending: dict[Future, tuple[str, str]] = {}
+                try:
+                    with _interrupt_sets(self.cancel):
+                        while True:
+                            while len(pending) < self.request.jobs and not self.cancel.is_set():
+                                framework = interleaver.next(self.wants_run)
+                                if framework is None:
+                                    break
+                                future, fw, run_id = self.launch(framework, executor, proxy)
+                                pending[future] = (fw, run_id)
+                            if not pending:
+                                break
+                            # Short waits so that a Ctrl-C (which only sets the flag) is noticed.
+                            done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                            if self.cancel.is_set() and not interrupted:
+                                interrupted = True
+                                self.observer.on_interrupt()
+                            for future in done:
+                                framework, run_id = pending.pop(future)
+                                self.finish(framework, run_id, future.result())
+                finally:
+                    executor.shutdown()
+                spent_now = proxy.spent_usd
+            registry_for(self.paths.root).refresh(self.paths.name)
+        return RunSummary(
+            self.progress,
+            interrupted or self.cancel.is_set(),
+            self.budget_exhausted,
+            spent_now,
+            recovered,
+        )
+
+
+@contextlib.contextmanager
+def _interrupt_sets(cancel: threading.Event) -> Iterator[None]:
+    """While running, the first Ctrl-C sets `cancel` (runs in flight stop and are recorded as
+    interrupted); a second one raises KeyboardInterrupt as usual."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def first_interrupt(signum: int, frame: Any) -> None:
+        cancel.set()
+        signal.signal(signal.SIGINT, previous)
+
+    previous = signal.signal(signal.SIGINT, first_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def default_cache_dir() -> Path:
+    """Where command frameworks' environments are cached: $BAES_CACHE_DIR or ~/.cache/baes."""
+    import os
+
+    explicit = os.environ.get("BAES_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "baes"
+
+
+def run_experiment(
+    root: Path,
+    name: str,
+    request: RunRequest,
+    observer: RunObserver,
+    cancel: threading.Event | None = None,
+) -> RunSummary:
+    """Execute the experiment's remaining runs; refuses a design that no longer matches its hash."""
+    experiment, design = load_experiment(root, name)
+    if request.jobs < 1:
+        raise InputError("--jobs must be at least 1")
+    return _Coordinator(experiment, design, request, observer, cancel or threading.Event()).run()

@@ -1,0 +1,203 @@
+"""One run: a fresh workspace, the scenario's steps in order, checks, the archive, the record.
+
+`execute_run` is a function from a run spec to a finished run record plus the files it wrote in
+the run's folder (usage.jsonl, steps/, workspace.tar.gz): the coordinator persists the record.
+It never raises for a failing framework: failures are data, recorded with their kind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from baes.config.models import ExperimentConfig
+from baes.engine.archive import archive_workspace
+from baes.engine.run_record import RunIdentity, run_totals, step_label, step_usage
+from baes.frameworks.checks import run_check
+from baes.frameworks.contract import CheckResult, FrameworkAdapter, StepContext, StepOutcome
+from baes.llm.ledger import read_ledger
+from baes.store.registry import utc_now
+
+
+def run_seed(experiment_seed: int, framework: str, repetition: int) -> int:
+    """The seed of a framework's `repetition`-th run: reproducible, different for every run."""
+    digest = hashlib.sha256(f"{experiment_seed}:{framework}:{repetition}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+class Attributions(Protocol):
+    """What a run needs of the metering proxy."""
+
+    def open_attribution(self, run_id: str, step: str, ledger_path: Path) -> str: ...
+    def close_attribution(self, base_url_or_token: str, wait_s: float = ...) -> Any: ...
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything one run needs to know: the design, who it is, where it writes."""
+
+    identity: RunIdentity
+    design: ExperimentConfig
+    run_dir: Path
+    keep_workspace: bool = False
+    seed: int | None = None  # the run's own seed (see run_seed)
+
+
+StepListener = Callable[[str, int, str], None]  # (run_id, step index, step id)
+
+
+def _check_dict(check: CheckResult | None) -> dict[str, Any] | None:
+    if check is None:
+        return None
+    return {
+        "passed": check.passed,
+        "exit_code": check.exit_code,
+        "duration_s": round(check.duration_s, 6),
+        "timed_out": check.timed_out,
+    }
+
+
+def _budget_refused(entries: list[Any]) -> bool:
+    return any(e.error and e.error.startswith("budget_exceeded") for e in entries)
+
+
+def execute_run(
+    spec: RunSpec,
+    start: dict[str, Any],
+    adapter: FrameworkAdapter,
+    proxy: Attributions,
+    cancel: threading.Event,
+    on_step: StepListener | None = None,
+) -> dict[str, Any]:
+    """Run every step of the scenario for one framework; return the finished run record."""
+    design, run_dir, run_id = spec.design, spec.run_dir, spec.identity.run_id
+    workspace = run_dir / "workspace"
+    workspace.mkdir(parents=True, exist_ok=True)
+    ledger_path = run_dir / "usage.jsonl"
+    ledger_path.touch()
+    token = "baes-run-" + secrets.token_urlsafe(16)  # what the framework sees as its API key
+    began = time.monotonic()
+    run_deadline = began + design.limits.run_timeout_s
+
+    steps: list[dict[str, Any]] = []
+    error: dict[str, str] | None = None
+    for index, step in enumerate(design.scenario.steps, start=1):
+        label = step_label(index, step.id)
+        if error is not None or cancel.is_set():
+            if error is None:
+                error = {"kind": "interrupted", "message": "stopped by the user before this step"}
+            steps.append(_skipped(index, step.id))
+            continue
+        if on_step is not None:
+            on_step(run_id, index, step.id)
+        log_dir = run_dir / "steps" / label
+        log_dir.mkdir(parents=True, exist_ok=True)
+        step_started, step_began = utc_now(), time.monotonic()
+        deadline = min(step_began + design.limits.step_timeout_s, run_deadline)
+        check_env = {"BAES_STEP_ID": step.id, "BAES_STEP_INDEX": str(index)}
+
+        def step_check(
+            command: str | None = step.check,
+            log_dir: Path = log_dir,
+            env: dict[str, str] = check_env,
+        ) -> CheckResult:
+            return run_check(
+                command, workspace, log_dir / "check.log", design.limits.step_timeout_s, env
+            )
+
+        base_url = proxy.open_attribution(run_id, label, ledger_path)
+        try:
+            outcome = adapter.run_step(
+                StepContext(
+                    workspace=workspace,
+                    step_index=index,
+                    step_id=step.id,
+                    prompt=step.prompt,
+                    base_url=base_url,
+                    api_key=token,
+                    model=design.model,
+                    sampling=design.sampling,
+                    hitl_text=design.scenario.hitl,
+                    log_dir=log_dir,
+                    deadline=deadline,
+                    cancel=cancel,
+                    run_check=step_check if step.check else None,
+                    seed=spec.seed,
+                )
+            )
+        except Exception as exc:  # noqa: BLE001 - an adapter bug must not lose the run record
+            outcome = StepOutcome(
+                ok=False,
+                attempts=1,
+                error_kind="internal",
+                error_message=f"adapter crashed: {type(exc).__name__}: {exc}",
+                check=None,
+            )
+        finally:
+            proxy.close_attribution(base_url)
+        step_entries = [e for e in read_ledger(ledger_path) if e.step == label]
+
+        check = outcome.check
+        if outcome.ok and step.check and check is None and not cancel.is_set():
+            check = step_check()
+        if outcome.ok:
+            status = "ok"
+        else:
+            kind = outcome.error_kind or "framework"
+            if kind != "budget" and _budget_refused(step_entries):
+                kind = "budget"
+            status = "timeout" if kind == "timeout" else "failed"
+            message = outcome.error_message or "the framework failed"
+            error = {"kind": kind, "message": f"step {index} ({step.id}): {message}"}
+        steps.append(
+            {
+                "index": index,
+                "id": step.id,
+                "status": status,
+                "started_at": step_started,
+                "ended_at": utc_now(),
+                "duration_s": round(time.monotonic() - step_began, 6),
+                "attempts": outcome.attempts,
+                "usage": step_usage(step_entries),
+                "check": _check_dict(check),
+            }
+        )
+
+    archive = archive_workspace(workspace, run_dir, spec.keep_workspace)
+    ended = utc_now()
+    record = dict(start)
+    if error is None:
+        record["status"] = "completed"
+    elif error["kind"] == "interrupted":
+        record["status"] = "interrupted"
+    else:
+        record["status"] = "failed"
+    record.update(
+        error=error,
+        ended_at=ended,
+        steps=steps,
+        totals=run_totals(steps, start["started_at"], ended, time.monotonic() - began),
+        archive=archive,
+    )
+    return record
+
+
+def _skipped(index: int, step_id: str) -> dict[str, Any]:
+    # A skipped step made no call: zero usage is a measurement here, not a fallback.
+    return {
+        "index": index,
+        "id": step_id,
+        "status": "skipped",
+        "started_at": None,
+        "ended_at": None,
+        "duration_s": 0.0,
+        "attempts": 0,
+        "usage": step_usage([]),
+        "check": None,
+    }

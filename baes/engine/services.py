@@ -1,0 +1,67 @@
+"""The LLM services of a `baes run`: the embedded simulator when the design asks for it, and the
+metering proxy every framework talks to."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from baes.config.models import ExperimentConfig
+from baes.llm.proxy import MeteringProxy
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+# The simulator accepts any key; one fixed key per `baes run` makes all runs one caller, as with
+# a real provider (prompt caching and the usage endpoint group by key).
+SIM_KEY_ENV = "BAES_SIM_API_KEY"
+
+
+@dataclass(frozen=True)
+class SimulatorSettings:
+    """How the embedded simulator behaves in this run (latency for demos and benchmarks)."""
+
+    latency_ms: float = 0.0
+    latency_per_token_ms: float = 0.0
+
+
+@contextlib.contextmanager
+def llm_services(
+    design: ExperimentConfig,
+    spent_usd: float,
+    simulator: SimulatorSettings | None = None,
+) -> Iterator[MeteringProxy]:
+    """Start the upstream (simulator or real provider) and the metering proxy in front of it."""
+    with contextlib.ExitStack() as stack:
+        if design.provider.kind == "sim":
+            os.environ.setdefault(SIM_KEY_ENV, "sk-baes-simulator")
+            key_env = SIM_KEY_ENV
+            upstream = design.provider.base_url  # a `baes sim serve` elsewhere, if given
+            if upstream is None:
+                from baes.llm.simulator import SimulatorOptions, start_simulator
+
+                settings = simulator or SimulatorSettings()
+                sim = stack.enter_context(
+                    start_simulator(
+                        SimulatorOptions(
+                            seed=design.seed,
+                            latency_ms=settings.latency_ms,
+                            latency_per_token_ms=settings.latency_per_token_ms,
+                        )
+                    )
+                )
+                upstream = sim.base_url
+        else:
+            upstream = design.provider.base_url or OPENAI_BASE_URL
+            key_env = design.provider.api_key_env
+        proxy = MeteringProxy(
+            upstream,
+            api_key_env=key_env,
+            experiment_model=design.model,
+            model_policy=design.provider.model_policy,
+            prices=design.pricing,
+            max_cost_usd=design.limits.max_cost_usd,
+            spent_usd=spent_usd,
+        )
+        stack.enter_context(proxy)
+        yield proxy
