@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from baes import __version__
-from baes.cli import analyze, compare, demo, listing, new, proxy, run, schema, show, sim
+from baes.cli import analyze, compare, demo, listing, new, proxy, reconcile, run, schema, show, sim
 
 app = typer.Typer(
     name="baes",
@@ -40,6 +40,7 @@ app.command("show")(show.show)
 app.command("run")(run.run)
 app.command("analyze")(analyze.analyze)
 app.command("compare")(compare.compare)
+app.command("reconcile")(reconcile.reconcile)
 app.command("schema")(schema.schema)
 app.add_typer(sim.app, name="sim", help="The embedded OpenAI-compatible simulator.")
 app.add_typer(proxy.app, name="proxy", help="The metering proxy, to meter any tool by hand.")

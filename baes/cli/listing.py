@@ -16,6 +16,7 @@ JSON_KEYS = (
     "frameworks",
     "runs_completed",
     "runs_target",
+    "runs_verified",
     "created_at",
     "config_hash",
 )
@@ -33,7 +34,7 @@ def list_experiments(
     root: RootOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """List the experiments: name, status, model, frameworks, runs done/target, created."""
+    """List the experiments: name, status, model, frameworks, runs done/target, verified, created."""
     from baes.experiment.registry import registry_for
     from baes.store.paths import resolve_root
 
@@ -56,8 +57,8 @@ def list_experiments(
     from rich.table import Table
 
     table = Table(title=f"experiments in {root_dir}", title_justify="left", header_style="bold")
-    for column in ("name", "status", "model", "frameworks", "runs", "created"):
-        table.add_column(column, justify="right" if column == "runs" else "left")
+    for column in ("name", "status", "model", "frameworks", "runs", "verified", "created"):
+        table.add_column(column, justify="right" if column in ("runs", "verified") else "left")
     colors = {"completed": "green", "running": "cyan", "config-changed": "red", "broken": "red"}
     for e in entries:
         target = "?" if e.runs_target is None else str(e.runs_target)
@@ -68,6 +69,8 @@ def list_experiments(
             e.model or "?",
             ", ".join(e.frameworks),
             f"{e.runs_completed}/{target}",
+            # Completed runs whose usage `baes reconcile` verified against the provider.
+            f"{e.runs_verified}/{e.runs_completed}",
             (e.created_at or "?")[:16].replace("T", " "),
         )
     out.print(table)

@@ -1,7 +1,7 @@
 """The canonical form of a design and its sha256: the identity of an experiment's plan.
 
 The hash covers everything that can change results or the analysis and nothing else: the name,
-the description and the names of the key variables are excluded. Defaults are excluded too, so
+the description, the names of the key variables and the reconcile settings are excluded. Defaults are excluded too, so
 a design that spells out a default hashes like one that leaves it out, and a field added to the
 schema later (with a default) does not change the hash of existing experiments.
 """
@@ -18,6 +18,9 @@ _EXCLUDED: dict[str, Any] = {
     "name": True,
     "description": True,
     "provider": {"api_key_env": True, "admin_key_env": True},
+    # How the usage cross-check is done (settle time, tolerances, the key id to filter on) does
+    # not change what a run measures nor the analysis plan; it can be learnt after creation.
+    "reconcile": True,
 }
 
 

@@ -200,6 +200,21 @@ class AnalysisConfig(StrictModel):
     ci_method: Literal["bca", "percentile"] = "bca"
 
 
+class ReconcileConfig(StrictModel):
+    """How `baes reconcile` cross-checks the metered usage against the provider's usage API."""
+
+    # Real providers publish usage minutes late and may revise it; data is trusted once two reads
+    # this far apart agree. At least 10 minutes for a real provider (tests use a fraction of a second).
+    settle_seconds: float = Field(900.0, gt=0.0)
+    tolerance_requests: int = Field(0, ge=0)
+    tolerance_tokens_pct: float = Field(1.0, ge=0.0, le=100.0)
+    clock_skew_s: float = Field(5.0, ge=0.0, le=60.0)
+    api_key_id: Annotated[str, StringConstraints(pattern=r"^\S+$")] | None = None
+    project_id: Annotated[str, StringConstraints(pattern=r"^\S+$")] | None = None
+    request_timeout_s: float = Field(30.0, gt=0.0)
+    retry_deadline_s: float = Field(120.0, gt=0.0)
+
+
 class ExperimentConfig(StrictModel):
     """One frozen experiment design."""
 
@@ -217,6 +232,7 @@ class ExperimentConfig(StrictModel):
     seed: int = Field(0, ge=0, le=2**32 - 1)
     pricing: dict[str, ModelPrice] = Field(default_factory=dict)
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
+    reconcile: ReconcileConfig = Field(default_factory=ReconcileConfig)
 
     @model_validator(mode="after")
     def _model_has_price(self) -> ExperimentConfig:

@@ -238,6 +238,9 @@ _BLOCK_COMMENTS = {
     "cached_input null: cached input tokens cost the input price.",
     "analysis": "The pre-registered analysis plan: significance level, p-value adjustment\n"
     "(holm | sidak | bonferroni | none), bootstrap resamples and CI method (bca | percentile).",
+    "reconcile": "baes reconcile: provider usage is trusted once two reads settle_seconds apart\n"
+    "agree; tolerances for requests (count) and tokens (%); api_key_id / project_id narrow the\n"
+    "provider's usage to the experiment's key or project (see docs/reconcile.md).",
 }
 
 

@@ -31,7 +31,7 @@ from baes.engine.run_record import (
     write_record,
 )
 from baes.engine.schedule import Interleaver
-from baes.engine.services import SimulatorSettings, llm_services
+from baes.engine.services import SimulatorSettings, llm_services, simulator_usage_log
 from baes.engine.stopping import StoppingDecision, decide
 from baes.errors import InputError
 from baes.experiment.load import Experiment, load_experiment
@@ -323,6 +323,7 @@ class _Coordinator:
                 self.design,
                 spent,
                 self.request.simulator,
+                usage_log=simulator_usage_log(self.paths.root),
             ) as proxy:
                 executor = LocalThreadExecutor(self.request.jobs)
                 interleaver = Interleaver(self.frameworks, self.design.seed)

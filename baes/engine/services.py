@@ -7,6 +7,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from baes.config.models import ExperimentConfig
 from baes.llm.proxy import MeteringProxy
@@ -25,13 +26,26 @@ class SimulatorSettings:
     latency_per_token_ms: float = 0.0
 
 
+def simulator_usage_log(root: Path) -> Path:
+    """Where the embedded simulators of an experiments root keep their usage records."""
+    from baes.llm.simulator.usage_log import root_usage_log
+
+    return root_usage_log(root)
+
+
 @contextlib.contextmanager
 def llm_services(
     design: ExperimentConfig,
     spent_usd: float,
     simulator: SimulatorSettings | None = None,
+    *,
+    usage_log: Path | None = None,
 ) -> Iterator[MeteringProxy]:
-    """Start the upstream (simulator or real provider) and the metering proxy in front of it."""
+    """Start the upstream (simulator or real provider) and the metering proxy in front of it.
+
+    `usage_log` is where an embedded simulator keeps its usage records (the provider's side of
+    `baes reconcile`); None keeps them in memory only.
+    """
     with contextlib.ExitStack() as stack:
         if design.provider.kind == "sim":
             os.environ.setdefault(SIM_KEY_ENV, "sk-baes-simulator")
@@ -47,6 +61,7 @@ def llm_services(
                             seed=design.seed,
                             latency_ms=settings.latency_ms,
                             latency_per_token_ms=settings.latency_per_token_ms,
+                            usage_log=usage_log,
                         )
                     )
                 )

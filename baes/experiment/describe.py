@@ -36,6 +36,11 @@ def describe(paths: ExperimentPaths) -> RegistryEntry:
         model=config.model if config else None,
         frameworks=list(config.frameworks) if config else [],
         runs_completed=sum(1 for run in runs.values() if run["status"] == "completed"),
+        runs_verified=sum(
+            1
+            for run in runs.values()
+            if run["status"] == "completed" and run.get("verification") == "verified"
+        ),
         runs_target=config.runs_target if config else None,
         created_at=experiment.created_at,
         updated_at=utc_now(),

@@ -74,7 +74,13 @@ class Manifest:
     @staticmethod
     def summary_of(record: dict[str, Any]) -> dict[str, Any]:
         """The manifest's summary of a run record."""
-        return {key: record.get(key) for key in _SUMMARY_FIELDS}
+        summary = {key: record.get(key) for key in _SUMMARY_FIELDS}
+        # The usage-verification state (baes reconcile) is indexed too, so that `baes list` can
+        # show the verified share without opening every run record.
+        verification = record.get("verification")
+        state = verification.get("state") if isinstance(verification, dict) else None
+        summary["verification"] = state if isinstance(state, str) else "unverified"
+        return summary
 
     def _scan(self) -> tuple[dict[str, dict[str, Any]], list[str]]:
         runs: dict[str, dict[str, Any]] = {}

@@ -40,6 +40,7 @@ class RegistryEntry:
     updated_at: str
     config_hash: str | None
     problem: str | None = None
+    runs_verified: int = 0  # completed runs whose usage `baes reconcile` verified
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

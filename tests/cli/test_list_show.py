@@ -34,6 +34,7 @@ def test_list_shows_every_experiment_as_table_and_json(cli, root):
         "frameworks",
         "runs_completed",
         "runs_target",
+        "runs_verified",
         "created_at",
         "config_hash",
     }

@@ -295,6 +295,8 @@ def build_app(simulator: Simulator) -> Starlette:
                 "This endpoint requires an admin key (api.usage.read); the key given is not one.",
                 code="insufficient_permissions",
             )
+        if simulator.usage_fault():
+            raise ApiError(500, fmt.SERVER_ERROR_MESSAGE, type_="server_error")
         params: dict[str, list[str]] = {}
         for name, value in request.query_params.multi_items():
             params.setdefault(name, []).append(value)

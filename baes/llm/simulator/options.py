@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 
 class SimulatorOptionsError(ValueError):
@@ -15,7 +16,10 @@ class SimulatorOptions:
     """How a simulator behaves: seed, latency, faults, usage-reporting lag and admin key.
 
     `error_rate` and `rate_limit_rate` are fractions of model calls answered 500 and 429;
-    their sum must not exceed 1. `admin_key=None` means "generate one with `secrets`".
+    their sum must not exceed 1. `usage_error_rate` is the fraction of usage-API requests
+    answered 500. `admin_key=None` means "generate one with `secrets`". `usage_log` is a JSONL
+    file where usage records are kept (appended per call, read back by the usage endpoint, shared
+    by every simulator using it); None keeps them in memory for the simulator's lifetime.
     """
 
     seed: int = 0
@@ -25,13 +29,15 @@ class SimulatorOptions:
     rate_limit_rate: float = 0
     usage_lag_s: float = 0
     admin_key: str | None = None
+    usage_error_rate: float = 0
+    usage_log: Path | None = None
 
     def __post_init__(self) -> None:
         for name in ("latency_ms", "latency_per_token_ms", "usage_lag_s"):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
                 raise SimulatorOptionsError(f"{name} must be a finite number >= 0, got {value!r}")
-        for name in ("error_rate", "rate_limit_rate"):
+        for name in ("error_rate", "rate_limit_rate", "usage_error_rate"):
             value = getattr(self, name)
             if not 0 <= value <= 1:
                 raise SimulatorOptionsError(f"{name} must be between 0 and 1, got {value!r}")

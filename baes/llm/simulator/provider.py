@@ -16,6 +16,7 @@ from baes.llm.simulator.models import profile_for
 from baes.llm.simulator.options import SimulatorOptions
 from baes.llm.simulator.prompt_cache import PromptCache
 from baes.llm.simulator.tokens import prompt_tokens, tokenize
+from baes.llm.simulator.usage_log import UsageLog
 from baes.llm.simulator.usage_store import FaultEvent, RecordedCall, UsageQuery, UsageStore
 
 
@@ -88,11 +89,16 @@ class Simulator:
         self.options = options or SimulatorOptions()
         self.admin_key = self.options.admin_key or "sk-admin-sim-" + secrets.token_urlsafe(24)
         self.clock = clock
-        self._usage = UsageStore()
+        # Usage records carry their cached-token counts and key ids (hashes of the key), so a
+        # usage log read back after a restart reports exactly what was billed; the prompt cache
+        # itself starts empty again, as a real provider's expires.
+        log = UsageLog(self.options.usage_log) if self.options.usage_log is not None else None
+        self._usage = UsageStore(log)
         self._cache = PromptCache()
         self._faults = FaultPlan(
             self.options.seed, self.options.error_rate, self.options.rate_limit_rate
         )
+        self._usage_faults = FaultPlan(self.options.seed, self.options.usage_error_rate, 0)
         self.app = build_app(self)
 
     @property
@@ -161,6 +167,10 @@ class Simulator:
                 defect=completion.defect,
             )
         )
+
+    def usage_fault(self) -> bool:
+        """Whether this usage-API request is answered with an injected 500 (`usage_error_rate`)."""
+        return self._usage_faults.decide("usage").fault is not None
 
     def usage_page(self, query: UsageQuery) -> dict[str, Any]:
         """One page of the organization completions usage, as the usage API returns it."""

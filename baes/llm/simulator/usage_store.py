@@ -7,7 +7,10 @@ import binascii
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from baes.llm.simulator.usage_log import UsageLog
 
 SIM_PROJECT_ID = "proj_simulator"
 BUCKET_WIDTHS = {"1m": 60, "1h": 3600, "1d": 86400}
@@ -202,14 +205,23 @@ def _results(calls: Iterable[RecordedCall], group_by: tuple[str, ...]) -> list[d
 
 
 class UsageStore:
-    """Thread-safe list of recorded calls and faults (the app writes, tests read)."""
+    """Thread-safe list of recorded calls and faults (the app writes, tests read).
 
-    def __init__(self) -> None:
+    With a usage log the calls live in that file instead of in memory: the usage endpoint then
+    reports every call any simulator sharing the file recorded, across restarts. Faults are
+    never persisted; they are not usage.
+    """
+
+    def __init__(self, log: UsageLog | None = None) -> None:
         self._calls: list[RecordedCall] = []
         self._faults: list[FaultEvent] = []
         self._lock = threading.Lock()
+        self._log = log
 
     def record(self, call: RecordedCall) -> None:
+        if self._log is not None:
+            self._log.append(call)
+            return
         with self._lock:
             self._calls.append(call)
 
@@ -218,6 +230,8 @@ class UsageStore:
             self._faults.append(fault)
 
     def calls(self) -> list[RecordedCall]:
+        if self._log is not None:
+            return self._log.calls()
         with self._lock:
             return list(self._calls)
 
