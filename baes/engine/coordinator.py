@@ -36,6 +36,7 @@ from baes.engine.stopping import StoppingDecision, decide
 from baes.errors import InputError
 from baes.experiment.load import Experiment, load_experiment
 from baes.experiment.registry import registry_for
+from baes.store.atomic import atomic_write_json
 from baes.store.manifest import Manifest
 from baes.store.paths import ExperimentPaths
 from baes.store.registry import utc_now
@@ -234,6 +235,7 @@ class _Coordinator:
         start["seed"] = seed
         write_record(run_dir / "run.json", start)
         Manifest(self.paths).record(start)
+        registry_for(self.paths.root).refresh(self.paths.name)  # `baes list` shows it running
         state.in_flight[run_id] = "starting"
         self.observer.on_run_started(framework, run_id)
         spec = RunSpec(identity, self.design, run_dir, self.request.keep_workspaces, seed)
@@ -256,11 +258,29 @@ class _Coordinator:
 
         return executor.submit(run), framework, run_id
 
+    def write_progress(self) -> None:
+        """Record what this `baes run` decided per framework, for `baes list` and `baes show`."""
+        atomic_write_json(
+            self.paths.run_progress,
+            {
+                "schema_version": 1,
+                "updated_at": utc_now(),
+                "budget_exhausted": self.budget_exhausted,
+                "frameworks": {
+                    name: {
+                        "completed": len(state.completed),
+                        "stopped": state.stopped,
+                        "gave_up": state.gave_up,
+                    }
+                    for name, state in self.progress.items()
+                },
+            },
+        )
+
     def finish(self, framework: str, run_id: str, record: dict[str, Any]) -> None:
         run_dir = self.paths.run_dir(framework, run_id)
         write_record(run_dir / "run.json", record)
         Manifest(self.paths).record(record)
-        registry_for(self.paths.root).refresh(self.paths.name)
         state = self.progress[framework]
         state.in_flight.pop(run_id, None)
         cost = run_cost_usd(run_dir, self.design)
@@ -292,6 +312,8 @@ class _Coordinator:
                     f"gave up after {state.failures_in_a_row} failed runs in a row "
                     f"(last: {(record.get('error') or {}).get('message', 'unknown error')})",
                 )
+        self.write_progress()
+        registry_for(self.paths.root).refresh(self.paths.name)
         self.observer.on_run_finished(framework, record, cost)
 
     # -- the loop -------------------------------------------------------------------------------
@@ -309,6 +331,7 @@ class _Coordinator:
                 and spent >= self.design.limits.max_cost_usd
             ):
                 self.budget_exhausted = True
+            self.write_progress()
             self.observer.on_start(self.progress, recovered, spent)
             cache_dir = self.request.cache_dir or default_cache_dir()
             from baes.frameworks.contract import adapter_for

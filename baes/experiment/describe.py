@@ -2,26 +2,53 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from baes.experiment.load import Experiment, inspect_experiment
+from baes.store.atomic import is_locked
 from baes.store.manifest import Manifest
 from baes.store.paths import ExperimentPaths
 from baes.store.registry import RegistryEntry, utc_now
 
 
+def _run_progress(paths: ExperimentPaths) -> dict[str, Any] | None:
+    try:
+        value = json.loads(paths.run_progress.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) and isinstance(value.get("frameworks"), dict) else None
+
+
 def experiment_status(experiment: Experiment, runs: dict[str, dict[str, Any]]) -> str:
-    """created | running | incomplete | completed, or config-changed / broken when the design is off."""
-    if experiment.config is None:
+    """created | running | interrupted | incomplete | stopped | completed; config-changed or broken
+    when the design is off.
+
+    `completed`: every framework reached runs.max or converged by the stopping rule;
+    `stopped`: the last `baes run` gave a framework up or ran out of budget;
+    `interrupted`: a run is still marked running but no `baes run` holds the experiment.
+    """
+    config = experiment.config
+    if config is None:
         return "broken"
     if not experiment.config_ok:
         return "config-changed"
     if not runs:
         return "created"
     if any(run["status"] == "running" for run in runs.values()):
-        return "running"
+        return "running" if is_locked(experiment.paths.run_lock) else "interrupted"
     completed = sum(1 for run in runs.values() if run["status"] == "completed")
-    return "completed" if completed >= experiment.config.runs_target else "incomplete"
+    if completed >= config.runs_target:
+        return "completed"
+    progress = _run_progress(experiment.paths)
+    if progress is not None:
+        frameworks = progress["frameworks"]
+        if progress.get("budget_exhausted") or any(f.get("gave_up") for f in frameworks.values()):
+            return "stopped"
+        done = [frameworks.get(name, {}) for name in config.frameworks]
+        if all(f.get("stopped") and f.get("completed", 0) >= config.runs.min for f in done):
+            return "completed"
+    return "incomplete"
 
 
 def describe(paths: ExperimentPaths) -> RegistryEntry:

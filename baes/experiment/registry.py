@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from baes.store.paths import ExperimentPaths
-from baes.store.registry import Registry, RegistryEntry
+from baes.store.registry import Registry, RegistryEntry, RegistryView
 
 
 def _describe(paths: ExperimentPaths) -> RegistryEntry:
@@ -21,3 +21,20 @@ def _describe(paths: ExperimentPaths) -> RegistryEntry:
 def registry_for(root: Path) -> Registry:
     """The registry of `root`, able to rebuild itself from the experiment folders."""
     return Registry(root, _describe)
+
+
+def current_view(root: Path) -> RegistryView:
+    """The registry's entries, with `running` ones re-described when no `baes run` holds them.
+
+    A killed `baes run` cannot update the registry; its experiment would show `running` forever.
+    Only those entries are checked, so a healthy listing still opens no experiment folder.
+    """
+    registry = registry_for(root)
+    view = registry.view()
+    running = [e for e in view.entries if e.status == "running"]
+    if running:
+        from baes.store.atomic import is_locked
+
+        stale = {e.name for e in running if not is_locked(ExperimentPaths(root, e.name).run_lock)}
+        view.entries = [registry.refresh(e.name) if e.name in stale else e for e in view.entries]
+    return view

@@ -88,6 +88,25 @@ def file_lock(path: Path, timeout_s: float | None = None) -> Iterator[None]:
         lock.release()
 
 
+def is_locked(path: Path) -> bool:
+    """True while another process holds an exclusive lock on `path` itself (e.g. the run lock)."""
+    import portalocker
+
+    if not path.exists():
+        return False
+    try:
+        with portalocker.Lock(
+            str(path),
+            mode="a",
+            timeout=0,
+            fail_when_locked=True,
+            flags=portalocker.LockFlags.EXCLUSIVE | portalocker.LockFlags.NON_BLOCKING,
+        ):
+            return False
+    except portalocker.exceptions.LockException:
+        return True
+
+
 def locked_update(
     path: Path,
     update: Callable[[T | None], T],

@@ -72,6 +72,11 @@ class ExperimentPaths:
         return self.meta_dir / "experiment.json"
 
     @property
+    def run_progress(self) -> Path:
+        """What the last `baes run` decided per framework (stopped, why); a cache for `baes list`."""
+        return self.meta_dir / "run-progress.json"
+
+    @property
     def run_lock(self) -> Path:
         return self.meta_dir / "run.lock"
 

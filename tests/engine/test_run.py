@@ -241,6 +241,7 @@ def test_budget_stops_the_runs_with_error_kind_budget(cli, root, tmp_path):
     assert result.exit_code == 1 and "budget" in result.stdout
     records = _records(root, "poor")
     assert len(records) == 1
+    assert _status(cli, "poor") == "stopped"
     assert records[0]["status"] == "failed" and records[0]["error"]["kind"] == "budget"
 
 
@@ -274,8 +275,20 @@ def test_stopping_rule_stops_a_steady_metric_early_and_runs_a_noisy_one_to_max(c
 
     assert cli("run", "exp", "--framework", "steady").exit_code == 0
     assert len(_records(root, "exp")) == 3  # converged at runs.min: a constant pass rate
+    assert _status(cli, "exp") == "incomplete"  # `noisy` has not run yet
     assert cli("run", "exp-noisy", "--framework", "noisy").exit_code == 0
     assert len(_records(root, "exp-noisy")) == 6  # never within ±1 %: runs to runs.max
+
+
+def _registry_entry(root: Path, name: str) -> dict:
+    try:
+        return json.loads((root / ".registry.json").read_text())["experiments"][name]
+    except (OSError, ValueError, KeyError):
+        return {}
+
+
+def _status(cli, name: str) -> str:
+    return {e["name"]: e["status"] for e in json.loads(cli("list", "--json").stdout)}[name]
 
 
 def _wait_for(predicate, timeout: float = 60) -> None:
@@ -305,8 +318,9 @@ def test_sigkill_mid_run_then_resume_keeps_completed_runs(cli, root, tmp_path):
     )
     _wait_for(
         lambda: (
-            any(r["status"] == "completed" for r in _records(root, "exp"))
-            and any(r["status"] == "running" for r in _records(root, "exp"))
+            # the registry is refreshed as each run starts: running, with one completed before it
+            _registry_entry(root, "exp").get("status") == "running"
+            and _registry_entry(root, "exp").get("runs_completed", 0) >= 1
         )
     )
     process.kill()
@@ -315,6 +329,7 @@ def test_sigkill_mid_run_then_resume_keeps_completed_runs(cli, root, tmp_path):
     completed_before = {rid for rid, status in before.items() if status == "completed"}
     dead = {rid for rid, status in before.items() if status == "running"}
     assert dead
+    assert _status(cli, "exp") == "interrupted"  # a run marked running, but nobody holds the lock
 
     result = cli("run", "exp")
     assert result.exit_code == 0, result.stderr
@@ -344,3 +359,20 @@ def test_ctrl_c_interrupts_in_flight_runs_and_says_how_to_resume(cli, root, tmp_
     statuses = [r["status"] for r in _records(root, "exp")]
     assert "running" not in statuses and "interrupted" in statuses
     assert not RunLock(ExperimentPaths(root, "exp").run_lock, "exp").acquire().release()
+
+
+def test_an_experiment_whose_frameworks_converged_is_completed(cli, root, tmp_path):
+    design = _design(
+        tmp_path,
+        "exp",
+        "  steady: {adapter: command, step: 'touch out.txt'}",
+        "runs: {min: 2, max: 9}\nstopping_rule: {metrics: [CHECK_PASS_RATE]}\n"
+        "analysis: {bootstrap_samples: 200}\n",
+        steps="    - id: one\n      prompt: go\n      check: test -f out.txt\n",
+    )
+    assert cli("new", "--config", design).exit_code == 0
+    assert cli("run", "exp").exit_code == 0
+    assert len(_records(root, "exp")) == 2  # converged at runs.min, far below runs.max
+    assert _status(cli, "exp") == "completed"
+    shown = json.loads(cli("show", "exp", "--json").stdout)
+    assert shown["status"] == "completed"
