@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -40,6 +41,14 @@ def serve(
     admin_key: Annotated[
         str | None, typer.Option(help="Admin key of the usage API; generated when omitted.")
     ] = None,
+    usage_log: Annotated[
+        Path | None,
+        typer.Option(
+            help="Keep the usage records in this JSONL file (appended, reloaded on start), so "
+            "the usage API survives a restart; default: in memory only.",
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve the simulator until Ctrl-C. The first line printed is the base URL (…/v1)."""
     # Imported here so `baes --help` never loads the server stack.
@@ -56,6 +65,7 @@ def serve(
             rate_limit_rate=rate_limit_rate,
             usage_lag_s=usage_lag_s,
             admin_key=admin_key,
+            usage_log=usage_log,
         )
     except SimulatorOptionsError as error:
         print_error(str(error), "see `baes sim serve --help` for the valid ranges")

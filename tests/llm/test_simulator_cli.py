@@ -58,3 +58,33 @@ def test_serve_prints_a_generated_admin_key():
 def test_serve_rejects_bad_options_with_exit_code_2():
     result = CliRunner().invoke(app, ["serve", "--error-rate", "1.5"])
     assert result.exit_code == 2
+
+
+def _serve_once(log, calls: int) -> int:
+    """Start `baes sim serve --usage-log`, make `calls` calls, return the requests the usage API shows."""
+    process = subprocess.Popen(
+        [*LAUNCH, "--port", "0", "--admin-key", "sk-admin-log", "--usage-log", str(log)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        base_url = process.stdout.readline().strip()
+        client = openai.OpenAI(base_url=base_url, api_key="k", admin_api_key="sk-admin-log")
+        for _ in range(calls):
+            client.chat.completions.create(
+                model="sim-small", messages=[{"role": "user", "content": "hi"}]
+            )
+        usage = client.admin.organization.usage.completions(
+            start_time=int(time.time()) - 120, end_time=int(time.time()) + 60
+        )
+        return sum(r.num_model_requests for b in usage.data for r in b.results)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+
+
+def test_serve_with_a_usage_log_keeps_usage_across_restarts(tmp_path):
+    log = tmp_path / "usage.jsonl"
+    assert _serve_once(log, calls=2) == 2
+    assert _serve_once(log, calls=1) == 3  # the second server read the first one's records
