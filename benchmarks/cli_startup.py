@@ -24,7 +24,9 @@ def _median_seconds(command: list[str], env: dict[str, str], repeat: int) -> flo
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        subprocess.run(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
+        )
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -35,7 +37,9 @@ def _populate(root: Path, count: int) -> None:
 
     template = build_design(
         None,
-        DesignOverrides(name="bench-000", model="sim-small", frameworks=["reference", "aider"], scenario="hello"),
+        DesignOverrides(
+            name="bench-000", model="sim-small", frameworks=["reference", "aider"], scenario="hello"
+        ),
         "benchmark",
     )
     for i in range(count):
@@ -64,7 +68,9 @@ def main() -> None:
         for label, command in rows:
             seconds = _median_seconds(command, env, args.repeat)
             baseline = baseline or seconds
-            print(f"  {label:<36} {seconds * 1000:7.1f} ms   ({seconds / baseline:4.1f}× python -c pass)")
+            print(
+                f"  {label:<36} {seconds * 1000:7.1f} ms   ({seconds / baseline:4.1f}× python -c pass)"
+            )
             if label.startswith("baes list ("):
                 verdict = "meets" if seconds <= TARGET_LIST_S else "MISSES"
                 print(f"  {'':<36} target ≤ {TARGET_LIST_S * 1000:.0f} ms: {verdict}")

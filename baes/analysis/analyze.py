@@ -116,7 +116,9 @@ def override_plan(
     return dataclasses.replace(plan, **changes), deviations
 
 
-def selected_metrics(requested: list[str] | None, available: Sequence[str] | None = None) -> list[str]:
+def selected_metrics(
+    requested: list[str] | None, available: Sequence[str] | None = None
+) -> list[str]:
     """The metrics to analyse: validated against the catalog, or against `available` (CSV)."""
     if available is None:
         try:
@@ -164,8 +166,17 @@ def metric_statistics(values: Mapping[str, Sequence[float]], plan: AnalysisPlan)
             stopping[group] = block["stopping"][group]
         else:
             descriptives[group] = {
-                "n": 0, "mean": None, "median": None, "std": None, "q1": None, "q3": None,
-                "min": None, "max": None, "ci_low": None, "ci_high": None, "outliers": [],
+                "n": 0,
+                "mean": None,
+                "median": None,
+                "std": None,
+                "q1": None,
+                "q3": None,
+                "min": None,
+                "max": None,
+                "ci_low": None,
+                "ci_high": None,
+                "outliers": [],
                 "reason": reason,
             }
             stopping[group] = {"half_width_pct": None, "converged": False, "reason": reason}
@@ -293,14 +304,19 @@ def analyze_experiment(
     config, config_hash, dataset = load_experiment_dataset(
         root, name, verified_only=verified_only, metric_keys=metric_keys
     )
-    plan, deviations = override_plan(plan_from_config(config), p_adjust=p_adjust, ci_method=ci_method)
+    plan, deviations = override_plan(
+        plan_from_config(config), p_adjust=p_adjust, ci_method=ci_method
+    )
     require_analysable(name, dataset, verified_only)
 
     stats = base_stats(plan, dataset.groups, metric_keys)
     stats["source"] = {"kind": "experiment", "experiment": name}
     stats["design"] = design_block(config, config_hash)
-    stats["selection"] = {"completed_only": True, "verified_only": verified_only,
-                          "metrics": metric_keys}
+    stats["selection"] = {
+        "completed_only": True,
+        "verified_only": verified_only,
+        "metrics": metric_keys,
+    }
     stats["deviations"] = deviations
     add_dataset_facts(stats, dataset, list(config.frameworks))
     return finish_analysis(
@@ -354,7 +370,9 @@ def analyze_csv(
     )
 
 
-def base_stats(plan: AnalysisPlan, groups: Sequence[str], metric_keys: Sequence[str]) -> dict[str, Any]:
+def base_stats(
+    plan: AnalysisPlan, groups: Sequence[str], metric_keys: Sequence[str]
+) -> dict[str, Any]:
     """The stats.json skeleton: schema version, plan, groups, metric descriptions."""
     return {
         "schema_version": STATS_SCHEMA_VERSION,
@@ -402,15 +420,17 @@ def finish_analysis(
     if figures:
         from baes.analysis.figures import FigureInputs, FigureJob
 
-        job = FigureJob(FigureInputs(
-            groups=list(stats["groups"]),
-            metric_info=stats["metric_info"],
-            plan=stats["plan"],
-            values=values,
-            step_ids=list(step_ids),
-            step_usage=dataset.step_usage if dataset is not None else [],
-            cost_vs_pass_rate=dataset.paired("COST_USD", "CHECK_PASS_RATE") if dataset else {},
-        ))
+        job = FigureJob(
+            FigureInputs(
+                groups=list(stats["groups"]),
+                metric_info=stats["metric_info"],
+                plan=stats["plan"],
+                values=values,
+                step_ids=list(step_ids),
+                step_usage=dataset.step_usage if dataset is not None else [],
+                cost_vs_pass_rate=dataset.paired("COST_USD", "CHECK_PASS_RATE") if dataset else {},
+            )
+        )
     try:
         stats["metrics"] = compute_metrics(values.__getitem__, metric_keys, plan, progress)
         if job is not None:
@@ -420,8 +440,12 @@ def finish_analysis(
         if job is not None:
             job.close()
     stats["figures"] = [
-        {"file": f"figures/{f.filename}", "title": f.title, "metric": f.metric,
-         "skipped": f.skipped}
+        {
+            "file": f"figures/{f.filename}",
+            "title": f.title,
+            "metric": f.metric,
+            "skipped": f.skipped,
+        }
         for f in drawn
     ]
     progress("writing the report")
@@ -439,7 +463,9 @@ def finish_analysis(
     atomic_write_text(report_path, report)
     if dataset is not None:
         atomic_write_text(out_dir / "data.csv", tidy_csv(dataset))
-    return AnalysisOutcome(stats, out_dir, report_path, stats_path, written, analysis_warnings(stats))
+    return AnalysisOutcome(
+        stats, out_dir, report_path, stats_path, written, analysis_warnings(stats)
+    )
 
 
 def _remove_stale_figures(figure_dir: Path, keep: set[str]) -> None:

@@ -45,8 +45,16 @@ DESIGN_FIELDS = (
     "analysis",
 )
 COMPARE_DIR = "_compare"  # starts with "_": never a valid experiment name, never listed as one
-PLAN_FIELDS = ("alpha", "p_adjust", "ci_method", "bootstrap_samples", "confidence", "seed",
-               "max_half_width_pct", "stopping_metrics")
+PLAN_FIELDS = (
+    "alpha",
+    "p_adjust",
+    "ci_method",
+    "bootstrap_samples",
+    "confidence",
+    "seed",
+    "max_half_width_pct",
+    "stopping_metrics",
+)
 
 
 def design_sections(config: ExperimentConfig) -> dict[str, Any]:
@@ -110,8 +118,9 @@ def compare_out_dir(root: Path, names: Sequence[str]) -> Path:
 
 def _check_names(names: Sequence[str]) -> list[str]:
     if len(names) < 2:
-        raise InputError("compare needs at least two experiments",
-                         hint="baes compare EXP_A EXP_B [EXP_C …]")
+        raise InputError(
+            "compare needs at least two experiments", hint="baes compare EXP_A EXP_B [EXP_C …]"
+        )
     duplicated = sorted({n for n in names if list(names).count(n) > 1})
     if duplicated:
         raise InputError(f"experiment(s) named more than once: {', '.join(duplicated)}")
@@ -126,8 +135,10 @@ def _plan_notes(configs: Mapping[str, ExperimentConfig]) -> list[str]:
         other = plan_from_config(configs[name]).to_json()
         differing = [f"{f} {other[f]} vs {first[f]}" for f in PLAN_FIELDS if other[f] != first[f]]
         if differing:
-            notes.append(f"{name} pre-registered a different analysis plan ({'; '.join(differing)});"
-                         f" the plan of {names[0]} was used for every group.")
+            notes.append(
+                f"{name} pre-registered a different analysis plan ({'; '.join(differing)});"
+                f" the plan of {names[0]} was used for every group."
+            )
     return notes
 
 
@@ -150,7 +161,10 @@ def compare_experiments(
     for name in names:
         progress(f"reading the run records of {name}")
         config, config_hash, dataset = load_experiment_dataset(
-            root, name, group_prefix=f"{name}/", metric_keys=metric_keys,
+            root,
+            name,
+            group_prefix=f"{name}/",
+            metric_keys=metric_keys,
             keep_frameworks=frameworks,
         )
         configs[name], hashes[name] = config, config_hash
@@ -165,20 +179,30 @@ def compare_experiments(
             )
     dataset = combine_datasets(datasets)
     if not dataset.groups:
-        raise WorkError("none of the experiments has a completed run to compare",
-                        hint="run them first: baes run NAME")
+        raise WorkError(
+            "none of the experiments has a completed run to compare",
+            hint="run them first: baes run NAME",
+        )
 
     plan = plan_from_config(configs[names[0]])
     stats = base_stats(plan, dataset.groups, metric_keys)
     stats["source"] = {"kind": "compare", "experiments": names}
     stats["experiments"] = {n: design_block(configs[n], hashes[n]) for n in names}
     stats["design_diff"] = design_diff(configs)
-    stats["selection"] = {"completed_only": True, "verified_only": False, "metrics": metric_keys,
-                          "frameworks": list(frameworks) if frameworks else None}
+    stats["selection"] = {
+        "completed_only": True,
+        "verified_only": False,
+        "metrics": metric_keys,
+        "frameworks": list(frameworks) if frameworks else None,
+    }
     stats["deviations"] = []
     stats["plan_notes"] = _plan_notes(configs)
-    all_groups = [f"{n}/{f}" for n in names for f in configs[n].frameworks
-                  if not frameworks or f in frameworks]
+    all_groups = [
+        f"{n}/{f}"
+        for n in names
+        for f in configs[n].frameworks
+        if not frameworks or f in frameworks
+    ]
     add_dataset_facts(stats, dataset, all_groups)
 
     # Union of the step ids in scenario order: with different scenarios each step shows the
@@ -195,7 +219,10 @@ def compare_experiments(
         progress=progress,
     )
     if any(entry["field"] == "scenario" for entry in stats["design_diff"]):
-        outcome.warnings.insert(0, "the scenarios differ: the experiments did not solve the same "
-                                   "task, so differences mix the framework and the task")
-    outcome.warnings[len(outcome.warnings):] = stats["plan_notes"]
+        outcome.warnings.insert(
+            0,
+            "the scenarios differ: the experiments did not solve the same "
+            "task, so differences mix the framework and the task",
+        )
+    outcome.warnings[len(outcome.warnings) :] = stats["plan_notes"]
     return outcome

@@ -70,15 +70,22 @@ def _header(path: Path, header: list[str]) -> dict[str, int]:
     missing = [c for c in REQUIRED_COLUMNS if c not in names]
     if missing:
         raise _fail(
-            path, 1, f"missing column(s) {', '.join(missing)}; the header is {shown!r} "
-            "(expected comma-separated group,metric,value)"
+            path,
+            1,
+            f"missing column(s) {', '.join(missing)}; the header is {shown!r} "
+            "(expected comma-separated group,metric,value)",
         )
-    unexpected = [h for h, n in zip(header, names, strict=True)
-                  if n not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    unexpected = [
+        h
+        for h, n in zip(header, names, strict=True)
+        if n not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+    ]
     if unexpected:
         raise _fail(
-            path, 1, f"unexpected column(s) {', '.join(map(repr, unexpected))}; "
-            f"allowed: {', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)}"
+            path,
+            1,
+            f"unexpected column(s) {', '.join(map(repr, unexpected))}; "
+            f"allowed: {', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)}",
         )
     return {name: names.index(name) for name in REQUIRED_COLUMNS}
 

@@ -81,8 +81,9 @@ class FigureJob:
         context = multiprocessing.get_context("spawn")
         try:
             receiver, sender = context.Pipe(duplex=False)
-            process = context.Process(target=_draw_into, args=(inputs, sender), daemon=True,
-                                      name="baes-figures")
+            process = context.Process(
+                target=_draw_into, args=(inputs, sender), daemon=True, name="baes-figures"
+            )
             process.start()
         except (OSError, RuntimeError):
             return
@@ -244,8 +245,13 @@ def _figure(
     width = left + axes_width + right
     height = bottom + rows * axes_height + (rows - 1) * gap + top
     figure = Figure(figsize=(width, height))
-    figure.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height,
-                           top=1 - top / height, hspace=gap / axes_height if rows > 1 else 0.2)
+    figure.subplots_adjust(
+        left=left / width,
+        right=1 - right / width,
+        bottom=bottom / height,
+        top=1 - top / height,
+        hspace=gap / axes_height if rows > 1 else 0.2,
+    )
     return figure
 
 
@@ -254,8 +260,7 @@ def _legend_width(labels: Sequence[str]) -> float:
 
 
 def _legend_outside(axes: Any) -> None:
-    axes.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
-                fontsize="small")
+    axes.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize="small")
 
 
 def _colors(count: int) -> list[Any]:
@@ -289,25 +294,31 @@ def box_plot(inputs: FigureInputs, key: str, file_part: str) -> DrawnFigure:
     rotate = len(groups) > 4 or max(len(g) for g in groups) * len(groups) > 60
     longest = max(len(g) for g in groups)
     figure = _figure(
-        max(4.5, 0.75 * len(groups)), max(3.6, _LEGEND_ENTRY_IN * len(groups) + 0.3),
-        left=1.05, right=_legend_width(labels),
+        max(4.5, 0.75 * len(groups)),
+        max(3.6, _LEGEND_ENTRY_IN * len(groups) + 0.3),
+        left=1.05,
+        right=_legend_width(labels),
         bottom=(0.35 + 0.5 * _CHAR_IN * longest + 0.1) if rotate else 0.5,
     )
     axes = figure.add_subplot()
     positions = np.arange(1, len(groups) + 1)
     shown = [(p, d) for p, d in zip(positions, data, strict=True) if d.size]
     axes.boxplot(
-        [d for _, d in shown], positions=[p for p, _ in shown], widths=0.55, showfliers=False,
+        [d for _, d in shown],
+        positions=[p for p, _ in shown],
+        widths=0.55,
+        showfliers=False,
         medianprops={"color": "black"},
     )
     rng = np.random.default_rng(_seed(inputs))
-    for position, sample, label, color in zip(positions, data, labels, _colors(len(groups)),
-                                              strict=True):
+    for position, sample, label, color in zip(
+        positions, data, labels, _colors(len(groups)), strict=True
+    ):
         jitter = rng.uniform(-0.18, 0.18, sample.size)
-        axes.scatter(position + jitter, sample, s=10, alpha=0.6, color=color, label=label,
-                     zorder=3)
-    axes.set_xticks(positions, groups, rotation=30 if rotate else 0,
-                    ha="right" if rotate else "center")
+        axes.scatter(position + jitter, sample, s=10, alpha=0.6, color=color, label=label, zorder=3)
+    axes.set_xticks(
+        positions, groups, rotation=30 if rotate else 0, ha="right" if rotate else "center"
+    )
     axes.set_xlim(0.4, len(groups) + 0.6)
     axes.set_ylabel(ylabel)
     axes.set_title(f"{title}: every run as a point")
@@ -326,33 +337,55 @@ def forest_plot(inputs: FigureInputs, key: str, file_part: str) -> DrawnFigure:
     samples = [np.asarray(values[name], dtype=float) for name in names]
     index_pairs = list(itertools.combinations(range(len(names)), 2))
     if not index_pairs:
-        return DrawnFigure(filename, f"{title}: Cliff's δ per pair", None,
-                           skipped="fewer than two groups with values", metric=key)
-    pairs = [{"a": names[i], "b": names[j],
-              "cliffs_delta": cliffs_delta(samples[i], samples[j]).delta}
-             for i, j in index_pairs]
+        return DrawnFigure(
+            filename,
+            f"{title}: Cliff's δ per pair",
+            None,
+            skipped="fewer than two groups with values",
+            metric=key,
+        )
+    pairs = [
+        {"a": names[i], "b": names[j], "cliffs_delta": cliffs_delta(samples[i], samples[j]).delta}
+        for i, j in index_pairs
+    ]
     resamples = forest_resamples(plan)
     intervals = cliffs_delta_intervals(
-        samples, index_pairs, n_resamples=resamples, confidence=float(plan["confidence"]),
+        samples,
+        index_pairs,
+        n_resamples=resamples,
+        confidence=float(plan["confidence"]),
         seed=_seed(inputs),
     )
     rows = [
-        (f"{p['a']} (N={samples[i].size}) vs {p['b']} (N={samples[j].size})",
-         p["cliffs_delta"], low, high)
+        (
+            f"{p['a']} (N={samples[i].size}) vs {p['b']} (N={samples[j].size})",
+            p["cliffs_delta"],
+            low,
+            high,
+        )
         for p, (i, j), (low, high) in zip(pairs, index_pairs, intervals, strict=True)
     ]
     figure = _figure(
-        6.8, max(1.6, 0.3 * len(rows) + 0.5),
-        left=0.3 + _SMALL_CHAR_IN * max(len(r[0]) for r in rows), right=0.3, bottom=1.1,
+        6.8,
+        max(1.6, 0.3 * len(rows) + 0.5),
+        left=0.3 + _SMALL_CHAR_IN * max(len(r[0]) for r in rows),
+        right=0.3,
+        bottom=1.1,
     )
     axes = figure.add_subplot()
     y = np.arange(len(rows))[::-1]
     deltas = np.array([r[1] for r in rows])
     errors = np.array([[r[1] - r[2] for r in rows], [r[3] - r[1] for r in rows]])
     confidence_pct = f"{float(plan['confidence']) * 100:g} %"
-    axes.errorbar(deltas, y, xerr=np.clip(errors, 0.0, None), fmt="o", color="black", capsize=3,
-                  label=f"δ with {confidence_pct} percentile bootstrap interval "
-                  f"({resamples:,} resamples)")
+    axes.errorbar(
+        deltas,
+        y,
+        xerr=np.clip(errors, 0.0, None),
+        fmt="o",
+        color="black",
+        capsize=3,
+        label=f"δ with {confidence_pct} percentile bootstrap interval ({resamples:,} resamples)",
+    )
     axes.axvline(0.0, color="grey", linewidth=1)
     for threshold, _magnitude in MAGNITUDE_THRESHOLDS:
         for sign in (-1, 1):
@@ -360,12 +393,13 @@ def forest_plot(inputs: FigureInputs, key: str, file_part: str) -> DrawnFigure:
     axes.set_yticks(y, [r[0] for r in rows], fontsize="small")
     axes.set_ylim(-0.7, len(rows) - 0.3)
     axes.set_xlim(-1.05, 1.05)
-    axes.set_xlabel("Cliff's δ (positive: the first group's values tend to be larger)\n"
-                    "dotted lines: |δ| = 0.147 / 0.33 / 0.474 (small / medium / large)",
-                    fontsize="small")
+    axes.set_xlabel(
+        "Cliff's δ (positive: the first group's values tend to be larger)\n"
+        "dotted lines: |δ| = 0.147 / 0.33 / 0.474 (small / medium / large)",
+        fontsize="small",
+    )
     axes.set_title(f"{title}: Cliff's δ per pair")
-    figure.legend(fontsize="small", loc="lower center", bbox_to_anchor=(0.5, 0.01),
-                  frameon=False)
+    figure.legend(fontsize="small", loc="lower center", bbox_to_anchor=(0.5, 0.01), frameon=False)
     return DrawnFigure(filename, f"{title}: Cliff's δ per pair", _png(figure), metric=key)
 
 
@@ -390,9 +424,12 @@ def tokens_per_step(inputs: FigureInputs) -> DrawnFigure:
     figure = _figure(
         max(5.0, 0.25 * len(steps) * len(groups) + 0.6 * len(steps)),
         max(2.6, _LEGEND_ENTRY_IN * len(groups) / 2 + 0.3),
-        left=1.05, right=_legend_width(labels),
+        left=1.05,
+        right=_legend_width(labels),
         bottom=0.35 + 0.5 * _CHAR_IN * max(len(s) for s in steps) + 0.1,
-        top=0.8, rows=2, gap=1.0,
+        top=0.8,
+        rows=2,
+        gap=1.0,
     )
     colors = _colors(len(groups))
     width = 0.8 / max(1, len(groups))
@@ -410,12 +447,20 @@ def tokens_per_step(inputs: FigureInputs) -> DrawnFigure:
                 medians.append(median)
                 lows.append(median - q1)
                 highs.append(q3 - median)
-            axes.bar(x + (index - (len(groups) - 1) / 2) * width, medians, width,
-                     yerr=[lows, highs], capsize=2, color=colors[index], label=label)
+            axes.bar(
+                x + (index - (len(groups) - 1) / 2) * width,
+                medians,
+                width,
+                yerr=[lows, highs],
+                capsize=2,
+                color=colors[index],
+                label=label,
+            )
         axes.set_xticks(x, steps, rotation=30, ha="right")
         axes.set_ylabel(f"{kind} tokens")
-        axes.set_title(f"{kind.capitalize()} tokens per step (median; whiskers: quartiles)",
-                       fontsize="medium")
+        axes.set_title(
+            f"{kind.capitalize()} tokens per step (median; whiskers: quartiles)", fontsize="medium"
+        )
         if panel == 1:
             _legend_outside(axes)
     figure.suptitle(title)
@@ -427,14 +472,22 @@ def cost_vs_pass_rate(inputs: FigureInputs) -> DrawnFigure:
     filename = "cost_vs_check_pass_rate.png"
     title = "Cost against check pass rate"
     groups = list(inputs.groups)
-    points = {g: np.asarray(inputs.cost_vs_pass_rate.get(g, []), dtype=float).reshape(-1, 2)
-              for g in groups}
+    points = {
+        g: np.asarray(inputs.cost_vs_pass_rate.get(g, []), dtype=float).reshape(-1, 2)
+        for g in groups
+    }
     if not any(p.size for p in points.values()):
-        return DrawnFigure(filename, title, None,
-                           skipped="no run has both a cost and a check pass rate")
+        return DrawnFigure(
+            filename, title, None, skipped="no run has both a cost and a check pass rate"
+        )
     labels = [f"{g} (N={points[g].shape[0]})" for g in groups]
-    figure = _figure(5.5, max(3.6, _LEGEND_ENTRY_IN * len(groups) + 0.3), left=1.05,
-                     right=_legend_width(labels), bottom=0.7)
+    figure = _figure(
+        5.5,
+        max(3.6, _LEGEND_ENTRY_IN * len(groups) + 0.3),
+        left=1.05,
+        right=_legend_width(labels),
+        bottom=0.7,
+    )
     axes = figure.add_subplot()
     rng = np.random.default_rng(_seed(inputs))
     for group, label, color in zip(groups, labels, _colors(len(groups)), strict=True):
@@ -443,10 +496,23 @@ def cost_vs_pass_rate(inputs: FigureInputs) -> DrawnFigure:
             continue
         cost, rate = data[:, 0], data[:, 1]
         # Pass rates take few distinct values; a little horizontal jitter shows overlapping runs.
-        axes.scatter(rate + rng.uniform(-0.012, 0.012, rate.size), cost, s=12, alpha=0.5,
-                     color=color, label=label)
-        axes.scatter([rate.mean()], [cost.mean()], s=120, marker="D", color=color,
-                     edgecolors="black", zorder=4)
+        axes.scatter(
+            rate + rng.uniform(-0.012, 0.012, rate.size),
+            cost,
+            s=12,
+            alpha=0.5,
+            color=color,
+            label=label,
+        )
+        axes.scatter(
+            [rate.mean()],
+            [cost.mean()],
+            s=120,
+            marker="D",
+            color=color,
+            edgecolors="black",
+            zorder=4,
+        )
     axes.set_xlabel("check pass rate (fraction of checks passed; jittered by ±0.012)")
     axes.set_ylabel("cost [USD]")
     axes.set_xlim(-0.05, 1.05)

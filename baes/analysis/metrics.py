@@ -54,7 +54,7 @@ class MetricSpec:
 
     @property
     def direction_text(self) -> str:
-        """"lower is better", "higher is better" or "neither direction is better"."""
+        """ "lower is better", "higher is better" or "neither direction is better"."""
         if self.direction is None:
             return "neither direction is better"
         return f"{self.direction} is better"
@@ -76,7 +76,9 @@ def _number(record: Mapping[str, Any], field: str, what: str) -> Measurement:
     return Measurement(float(value))
 
 
-def _totals_field(field: str, what: str) -> Callable[[Mapping[str, Any], MetricContext], Measurement]:
+def _totals_field(
+    field: str, what: str
+) -> Callable[[Mapping[str, Any], MetricContext], Measurement]:
     def measure(record: Mapping[str, Any], context: MetricContext) -> Measurement:
         return _number(record, field, what)
 
@@ -110,8 +112,9 @@ def measure_cost_usd(record: Mapping[str, Any], context: MetricContext) -> Measu
     if price is None:
         priced = ", ".join(sorted(context.prices)) or "none"
         return Measurement(
-            None, f"model {model!r} of this run has no price in the experiment's price table "
-            f"(priced: {priced})"
+            None,
+            f"model {model!r} of this run has no price in the experiment's price table "
+            f"(priced: {priced})",
         )
     tokens = {}
     for field, what in (
@@ -124,7 +127,9 @@ def measure_cost_usd(record: Mapping[str, Any], context: MetricContext) -> Measu
             return Measurement(None, f"cost unknown: {measured.reason}")
         tokens[field] = int(measured.value)
     try:
-        value = cost_usd(price, tokens["input_tokens"], tokens["cached_tokens"], tokens["output_tokens"])
+        value = cost_usd(
+            price, tokens["input_tokens"], tokens["cached_tokens"], tokens["output_tokens"]
+        )
     except ValueError as exc:
         return Measurement(None, f"cost unknown: inconsistent usage ({exc})")
     return Measurement(value)
@@ -301,6 +306,8 @@ def catalog_markdown() -> str:
     ]
     for spec in CATALOG:
         better = spec.direction or "neither"
-        lines.append(f"| `{spec.key}` | {spec.name} | {spec.unit} | {better} | {spec.source} | "
-                     f"{spec.description} |")
+        lines.append(
+            f"| `{spec.key}` | {spec.name} | {spec.unit} | {better} | {spec.source} | "
+            f"{spec.description} |"
+        )
     return "\n".join(lines)

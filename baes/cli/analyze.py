@@ -62,8 +62,9 @@ def print_written(outcome: Any) -> None:
     out.print(f"report   {outcome.report_path}", markup=False)
     out.print(f"stats    {outcome.stats_path}", markup=False)
     if outcome.figures:
-        out.print(f"figures  {len(outcome.figures)} PNG in {outcome.out_dir / 'figures'}",
-                  markup=False)
+        out.print(
+            f"figures  {len(outcome.figures)} PNG in {outcome.out_dir / 'figures'}", markup=False
+        )
 
 
 def summary_table(stats: Mapping[str, Any]) -> Any:
@@ -75,9 +76,15 @@ def summary_table(stats: Mapping[str, Any]) -> Any:
 
     confidence = f"{stats['plan']['confidence'] * 100:g} %"
     table = Table(title="summary", title_justify="left", header_style="bold")
-    for column, justify in (("metric", "left"), ("group", "left"), ("n", "right"),
-                            (f"mean [{confidence} CI]", "right"), ("median", "right"),
-                            ("omnibus p", "right"), ("best", "left")):
+    for column, justify in (
+        ("metric", "left"),
+        ("group", "left"),
+        ("n", "right"),
+        (f"mean [{confidence} CI]", "right"),
+        ("median", "right"),
+        ("omnibus p", "right"),
+        ("best", "left"),
+    ):
         table.add_column(escape(column), justify=justify)  # type: ignore[arg-type]
     keys = list(stats["metrics"])
     for index, key in enumerate(keys):
@@ -93,7 +100,8 @@ def summary_table(stats: Mapping[str, Any]) -> Any:
             name = escape(group)
             table.add_row(
                 (f"{escape(key)} [dim]({escape(unit)})[/]" if unit else escape(key))
-                if first else "",
+                if first
+                else "",
                 f"[bold green]{name}[/]" if group == best else name,
                 str(entry["n"]),
                 escape(mean_ci(entry)),
@@ -169,7 +177,8 @@ def analyze(
 
     if (name is None) == (from_csv is None):
         raise InputError(
-            "give either an experiment NAME or --from-csv FILE" if name is None
+            "give either an experiment NAME or --from-csv FILE"
+            if name is None
             else "give an experiment NAME or --from-csv FILE, not both",
             hint="baes analyze NAME, or baes analyze --from-csv results.csv",
         )
@@ -181,23 +190,37 @@ def analyze(
             from baes.analysis.analyze import analyze_csv
 
             outcome = analyze_csv(
-                from_csv, metrics=metric, p_adjust=p_adjust, ci_method=ci_method,
-                figures=not no_figures, out_dir=out_dir, progress=progress,
+                from_csv,
+                metrics=metric,
+                p_adjust=p_adjust,
+                ci_method=ci_method,
+                figures=not no_figures,
+                out_dir=out_dir,
+                progress=progress,
             )
         else:
             from baes.analysis.analyze import analyze_experiment
             from baes.store.paths import resolve_root, validate_name
 
             outcome = analyze_experiment(
-                resolve_root(root), validate_name(name or ""), metrics=metric,
-                verified_only=verified_only, p_adjust=p_adjust, ci_method=ci_method,
-                figures=not no_figures, out_dir=out_dir, progress=progress,
+                resolve_root(root),
+                validate_name(name or ""),
+                metrics=metric,
+                verified_only=verified_only,
+                p_adjust=p_adjust,
+                ci_method=ci_method,
+                figures=not no_figures,
+                out_dir=out_dir,
+                progress=progress,
             )
     if verified_only:
         coverage = outcome.stats["verification_coverage"]["overall"]
-        err.print(f"--verified-only: {coverage['states'].get('verified', 0)} of "
-                  f"{coverage['completed_runs']} completed runs have verified usage; only those "
-                  "are analysed", markup=False)
+        err.print(
+            f"--verified-only: {coverage['states'].get('verified', 0)} of "
+            f"{coverage['completed_runs']} completed runs have verified usage; only those "
+            "are analysed",
+            markup=False,
+        )
     show_warnings(outcome.warnings)
     if json_output:
         print_json(outcome.stats)

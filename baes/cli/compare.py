@@ -55,8 +55,13 @@ def metric_table(stats: Mapping[str, Any], key: str) -> Any:
     block = stats["metrics"][key]
     unit = stats["metric_info"][key].get("unit")
     title = metric_title(stats, key) + (f" [{unit}]" if unit else "")
-    table = Table(title=escape(title), title_justify="left", header_style="bold",
-                  caption=escape(omnibus_text(block)), caption_justify="left")
+    table = Table(
+        title=escape(title),
+        title_justify="left",
+        header_style="bold",
+        caption=escape(omnibus_text(block)),
+        caption_justify="left",
+    )
     table.add_column("")
     for group in block["descriptives"]:
         table.add_column(escape(group), justify="right")
@@ -110,8 +115,13 @@ def compare(
 
     with progress_on_stderr("comparing") as progress:
         outcome = compare_experiments(
-            resolve_root(root), names, frameworks=framework, metrics=metric,
-            figures=not no_figures, out_dir=out_dir, progress=progress,
+            resolve_root(root),
+            names,
+            frameworks=framework,
+            metrics=metric,
+            figures=not no_figures,
+            out_dir=out_dir,
+            progress=progress,
         )
     show_warnings(outcome.warnings)
     stats = outcome.stats

@@ -44,9 +44,14 @@ def make_design(
     presets = set(framework_names())
     config = build_design(
         None,
-        DesignOverrides(name=name, model=model,
-                        frameworks=[f for f in frameworks if f in presets] or ["reference"],
-                        scenario=scenario, runs=runs, seed=seed),
+        DesignOverrides(
+            name=name,
+            model=model,
+            frameworks=[f for f in frameworks if f in presets] or ["reference"],
+            scenario=scenario,
+            runs=runs,
+            seed=seed,
+        ),
         "test",
     )
     document = config.model_dump()
@@ -54,12 +59,15 @@ def make_design(
         f: document["frameworks"][f] if f in presets else {"adapter": "builtin", "mode": "single"}
         for f in frameworks
     }
-    document["analysis"] = AnalysisConfig(bootstrap_samples=bootstrap_samples,
-                                          p_adjust=p_adjust).model_dump()
+    document["analysis"] = AnalysisConfig(
+        bootstrap_samples=bootstrap_samples, p_adjust=p_adjust
+    ).model_dump()
     return ExperimentConfig.model_validate(document)
 
 
-def make_experiment(root: Path, name: str, **design: Any) -> tuple[ExperimentPaths, ExperimentConfig]:
+def make_experiment(
+    root: Path, name: str, **design: Any
+) -> tuple[ExperimentPaths, ExperimentConfig]:
     """Create the experiment folder (config.yaml, hash, manifest) as `baes new` would."""
     config = make_design(name, **design)
     return create_experiment(root, config), config
@@ -113,23 +121,25 @@ def run_record(
         if step.check:
             passed = i < checks_passed
             check = {"passed": passed, "exit_code": 0 if passed else 1, "duration_s": 0.05}
-        steps.append({
-            "index": i + 1,
-            "id": step.id,
-            "status": "ok" if status == "completed" else "failed",
-            "started_at": _iso(clock),
-            "ended_at": _iso(clock + timedelta(seconds=duration)),
-            "duration_s": duration,
-            "attempts": 1,
-            "usage": {
-                "input_tokens": split_in[i],
-                "output_tokens": split_out[i],
-                "cached_tokens": split_cached[i],
-                "calls": split_calls[i],
-                "llm_seconds": llm_seconds / n_steps,
-            },
-            "check": check,
-        })
+        steps.append(
+            {
+                "index": i + 1,
+                "id": step.id,
+                "status": "ok" if status == "completed" else "failed",
+                "started_at": _iso(clock),
+                "ended_at": _iso(clock + timedelta(seconds=duration)),
+                "duration_s": duration,
+                "attempts": 1,
+                "usage": {
+                    "input_tokens": split_in[i],
+                    "output_tokens": split_out[i],
+                    "cached_tokens": split_cached[i],
+                    "calls": split_calls[i],
+                    "llm_seconds": llm_seconds / n_steps,
+                },
+                "check": check,
+            }
+        )
         clock += timedelta(seconds=duration)
     return {
         "schema_version": 1,

@@ -14,12 +14,15 @@ def _write(tmp_path, text: str, name: str = "results.csv", encoding: str = "utf-
 
 
 def test_groups_and_metrics_keep_their_first_appearance_order(tmp_path):
-    path = _write(tmp_path, "\ufeffrun,Value,metric,group\n"
-                            "r1,3,latency,zeta\n"
-                            "r2,1.5,latency,alpha\n"
-                            "\n"
-                            "r3,2e1,accuracy,alpha\n"
-                            "r4, 4 ,latency,zeta\n")
+    path = _write(
+        tmp_path,
+        "\ufeffrun,Value,metric,group\n"
+        "r1,3,latency,zeta\n"
+        "r2,1.5,latency,alpha\n"
+        "\n"
+        "r3,2e1,accuracy,alpha\n"
+        "r4, 4 ,latency,zeta\n",
+    )
     table = read_tidy_csv(path)
     assert table.groups == ["zeta", "alpha"]
     assert table.metrics == ["latency", "accuracy"]

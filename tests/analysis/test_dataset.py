@@ -21,14 +21,24 @@ from tests.analysis.run_records import make_experiment, run_record, write_run
 
 def _experiment(tmp_path):
     paths, config = make_experiment(tmp_path / "root", "data")
-    write_run(paths, run_record(config, "reference", 1, input_tokens=100,
-                                verification="verified"))
-    write_run(paths, run_record(config, "reference", 2, input_tokens=None, output_tokens=None,
-                                cached_tokens=None))
-    write_run(paths, run_record(config, "reference", 3, status="failed",
-                                error={"kind": "timeout", "message": "step greet timed out"}))
-    write_run(paths, run_record(config, "reference-plan", 4, input_tokens=300,
-                                verification=None))
+    write_run(paths, run_record(config, "reference", 1, input_tokens=100, verification="verified"))
+    write_run(
+        paths,
+        run_record(
+            config, "reference", 2, input_tokens=None, output_tokens=None, cached_tokens=None
+        ),
+    )
+    write_run(
+        paths,
+        run_record(
+            config,
+            "reference",
+            3,
+            status="failed",
+            error={"kind": "timeout", "message": "step greet timed out"},
+        ),
+    )
+    write_run(paths, run_record(config, "reference-plan", 4, input_tokens=300, verification=None))
     write_run(paths, run_record(config, "reference-plan", 5, status="interrupted"))
     write_run(paths, run_record(config, "reference-plan", 6, status="running"))
     return paths, config
@@ -36,8 +46,9 @@ def _experiment(tmp_path):
 
 def _dataset(paths, config, **options):
     records, problems = read_run_records(paths, list(config.frameworks), design_hash(config))
-    dataset = build_dataset(records, list(config.frameworks), MetricContext(config.pricing),
-                            **options)
+    dataset = build_dataset(
+        records, list(config.frameworks), MetricContext(config.pricing), **options
+    )
     dataset.problems.extend(problems)
     return dataset
 

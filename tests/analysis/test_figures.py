@@ -43,16 +43,18 @@ def test_delta_intervals_match_brute_force_resampling():
 
 def test_complete_separation_gives_a_point_interval():
     a, b = np.arange(5.0), np.arange(10.0, 15.0)
-    assert cliffs_delta_intervals([a, b], [(0, 1)], n_resamples=200, confidence=0.95,
-                                  seed=0) == [(-1.0, -1.0)]
+    assert cliffs_delta_intervals([a, b], [(0, 1)], n_resamples=200, confidence=0.95, seed=0) == [
+        (-1.0, -1.0)
+    ]
 
 
 def _inputs():
     rng = np.random.default_rng(3)
     groups = ["a", "b", "c"]
     values = {
-        "TOK_IN": {g: rng.normal(1000 + 100 * i, 50, 12).round().tolist()
-                   for i, g in enumerate(groups)},
+        "TOK_IN": {
+            g: rng.normal(1000 + 100 * i, 50, 12).round().tolist() for i, g in enumerate(groups)
+        },
         "COST_USD": {g: rng.uniform(0.001, 0.002, 12).tolist() for g in groups},
         "CHECK_PASS_RATE": {g: rng.choice([0.0, 0.5, 1.0], 12).tolist() for g in groups},
     }
@@ -61,8 +63,10 @@ def _inputs():
         metric_info={key: metric_info(key) for key in values},
         plan={"seed": 7, "bootstrap_samples": 200, "confidence": 0.95},
         values=values,
-        cost_vs_pass_rate={g: list(zip(values["COST_USD"][g], values["CHECK_PASS_RATE"][g],
-                                       strict=True)) for g in groups},
+        cost_vs_pass_rate={
+            g: list(zip(values["COST_USD"][g], values["CHECK_PASS_RATE"][g], strict=True))
+            for g in groups
+        },
     )
 
 
@@ -70,9 +74,15 @@ def test_every_figure_is_a_valid_png_and_the_worker_draws_the_same_bytes():
     inputs = _inputs()
     here = draw_figures(inputs)
     names = [f.filename for f in here]
-    assert names == ["box_TOK_IN.png", "forest_TOK_IN.png", "box_COST_USD.png",
-                     "forest_COST_USD.png", "box_CHECK_PASS_RATE.png",
-                     "forest_CHECK_PASS_RATE.png", "cost_vs_check_pass_rate.png"]
+    assert names == [
+        "box_TOK_IN.png",
+        "forest_TOK_IN.png",
+        "box_COST_USD.png",
+        "forest_COST_USD.png",
+        "box_CHECK_PASS_RATE.png",
+        "forest_CHECK_PASS_RATE.png",
+        "cost_vs_check_pass_rate.png",
+    ]
     for figure in here:
         assert figure.skipped is None and figure.png is not None
         image = Image.open(io.BytesIO(figure.png))

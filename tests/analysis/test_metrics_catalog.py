@@ -46,9 +46,19 @@ def test_docs_embed_the_catalog_table_verbatim():
 
 
 def test_a_complete_run_is_measured_from_its_totals(config):
-    record = run_record(config, "reference", 1, input_tokens=12_000, cached_tokens=4_000,
-                        output_tokens=3_000, calls=7, llm_seconds=12.5, wall_seconds=40.0,
-                        checks_passed=1, checks_total=2)
+    record = run_record(
+        config,
+        "reference",
+        1,
+        input_tokens=12_000,
+        cached_tokens=4_000,
+        output_tokens=3_000,
+        calls=7,
+        llm_seconds=12.5,
+        wall_seconds=40.0,
+        checks_passed=1,
+        checks_total=2,
+    )
     measured = measure_run(record, MetricContext(PRICES))
     values = {key: m.value for key, m in measured.items()}
     assert values == {
@@ -66,8 +76,9 @@ def test_a_complete_run_is_measured_from_its_totals(config):
 
 
 def test_unreported_usage_is_null_with_a_reason_never_zero(config):
-    record = run_record(config, "reference", 2, input_tokens=None, output_tokens=None,
-                        cached_tokens=None)
+    record = run_record(
+        config, "reference", 2, input_tokens=None, output_tokens=None, cached_tokens=None
+    )
     measured = measure_run(record, MetricContext(PRICES))
     for key in ("TOK_IN", "TOK_OUT", "CACHED_TOKENS", "COST_USD"):
         assert measured[key].value is None
@@ -89,8 +100,9 @@ def test_a_model_without_a_price_has_no_cost_with_a_reason(config):
 
 
 def test_cached_input_without_its_own_price_costs_the_input_price(config):
-    record = run_record(config, "reference", 5, input_tokens=1_000_000, cached_tokens=500_000,
-                        output_tokens=0)
+    record = run_record(
+        config, "reference", 5, input_tokens=1_000_000, cached_tokens=500_000, output_tokens=0
+    )
     prices = {"sim-small": ModelPrice(input=1.0, cached_input=None, output=2.0)}
     assert measure_run(record, MetricContext(prices))["COST_USD"].value == pytest.approx(1.0)
 

@@ -60,27 +60,65 @@ def _records(config):
             zip(INPUT[framework], OUTPUT[framework], PASSED[framework], strict=True)
         ):
             index += 1
-            records.append(run_record(
-                config, framework, index, input_tokens=tokens_in, output_tokens=tokens_out,
-                cached_tokens=tokens_in // 4, calls=3 + i % 2, llm_seconds=2.0 + i / 10,
-                wall_seconds=10.0 + i, checks_passed=passed, checks_total=2,
-                verification="verified" if framework == "reference" and i < 2 else "unverified",
-            ))
+            records.append(
+                run_record(
+                    config,
+                    framework,
+                    index,
+                    input_tokens=tokens_in,
+                    output_tokens=tokens_out,
+                    cached_tokens=tokens_in // 4,
+                    calls=3 + i % 2,
+                    llm_seconds=2.0 + i / 10,
+                    wall_seconds=10.0 + i,
+                    checks_passed=passed,
+                    checks_total=2,
+                    verification="verified" if framework == "reference" and i < 2 else "unverified",
+                )
+            )
     index += 1
-    records.append(run_record(config, "reference", index, input_tokens=None, output_tokens=None,
-                              cached_tokens=None))  # usage not reported
+    records.append(
+        run_record(
+            config, "reference", index, input_tokens=None, output_tokens=None, cached_tokens=None
+        )
+    )  # usage not reported
     index += 1
     records.append(run_record(config, "reference", index, status="interrupted"))
     index += 1
-    records.append(run_record(config, "reference-plan", index, input_tokens=1290,
-                              output_tokens=310, cached_tokens=300, model="gpt-unpriced"))
+    records.append(
+        run_record(
+            config,
+            "reference-plan",
+            index,
+            input_tokens=1290,
+            output_tokens=310,
+            cached_tokens=300,
+            model="gpt-unpriced",
+        )
+    )
     index += 1
-    records.append(run_record(config, "reference-repair", index, status="failed",
-                              error={"kind": "timeout", "message": "step greet timed out"}))
+    records.append(
+        run_record(
+            config,
+            "reference-repair",
+            index,
+            status="failed",
+            error={"kind": "timeout", "message": "step greet timed out"},
+        )
+    )
     index += 1
-    records.append(run_record(config, "reference-repair", index, input_tokens=1610,
-                              output_tokens=300, cached_tokens=400, checks_passed=0,
-                              checks_total=0))
+    records.append(
+        run_record(
+            config,
+            "reference-repair",
+            index,
+            input_tokens=1610,
+            output_tokens=300,
+            cached_tokens=400,
+            checks_passed=0,
+            checks_total=0,
+        )
+    )
     return records
 
 
@@ -94,8 +132,14 @@ def analysed(tmp_path_factory):
         write_run(paths, record)
     result = invoke("analyze", "exp", "--root", root)
     stats = json.loads((paths.analysis_dir / "stats.json").read_text("utf-8"))
-    return {"root": root, "paths": paths, "config": config, "records": records,
-            "result": result, "stats": stats}
+    return {
+        "root": root,
+        "paths": paths,
+        "config": config,
+        "records": records,
+        "result": result,
+        "stats": stats,
+    }
 
 
 def _expected(records, metric):
@@ -108,9 +152,16 @@ def _expected(records, metric):
         if metric == "TOK_IN":
             value = t["input_tokens"]
         elif metric == "COST_USD":
-            value = None if r["model"] != "sim-small" or t["input_tokens"] is None else (
-                (t["input_tokens"] - t["cached_tokens"]) * 0.50 + t["cached_tokens"] * 0.05
-                + t["output_tokens"] * 2.00) / 1e6
+            value = (
+                None
+                if r["model"] != "sim-small" or t["input_tokens"] is None
+                else (
+                    (t["input_tokens"] - t["cached_tokens"]) * 0.50
+                    + t["cached_tokens"] * 0.05
+                    + t["output_tokens"] * 2.00
+                )
+                / 1e6
+            )
         elif metric == "CHECK_PASS_RATE":
             value = None if t["checks_total"] == 0 else t["checks_passed"] / t["checks_total"]
         else:
@@ -127,32 +178,66 @@ def test_analyze_prints_a_summary_and_writes_report_stats_figures(analysed):
     assert "report.md" in result.stdout and "18 PNG" in result.stdout
     assert "usage of 34 of 36 completed runs is not verified" in result.stderr
     analysis = analysed["paths"].analysis_dir
-    assert {p.name for p in analysis.iterdir()} == {"report.md", "stats.json", "data.csv",
-                                                    "figures"}
+    assert {p.name for p in analysis.iterdir()} == {
+        "report.md",
+        "stats.json",
+        "data.csv",
+        "figures",
+    }
 
 
 def test_stats_json_has_the_contract_shape(analysed):
     stats = analysed["stats"]
     assert stats["schema_version"] == 1
     assert {"alpha", "p_adjust", "ci_method", "bootstrap_samples", "confidence"} <= set(
-        stats["plan"])
+        stats["plan"]
+    )
     assert stats["plan"]["bootstrap_samples"] == 200 and stats["plan"]["p_adjust"] == "holm"
     assert stats["groups"] == FRAMEWORKS
-    assert list(stats["metrics"]) == ["TOK_IN", "TOK_OUT", "CACHED_TOKENS", "API_CALLS",
-                                      "COST_USD", "T_WALL_seconds", "T_LLM_seconds",
-                                      "CHECK_PASS_RATE"]
+    assert list(stats["metrics"]) == [
+        "TOK_IN",
+        "TOK_OUT",
+        "CACHED_TOKENS",
+        "API_CALLS",
+        "COST_USD",
+        "T_WALL_seconds",
+        "T_LLM_seconds",
+        "CHECK_PASS_RATE",
+    ]
     for block in stats["metrics"].values():
         assert set(block) == {"descriptives", "omnibus", "pairwise", "stopping"}
         for entry in block["descriptives"].values():
-            assert {"n", "mean", "median", "std", "q1", "q3", "min", "max", "ci_low", "ci_high",
-                    "outliers"} <= set(entry)
+            assert {
+                "n",
+                "mean",
+                "median",
+                "std",
+                "q1",
+                "q3",
+                "min",
+                "max",
+                "ci_low",
+                "ci_high",
+                "outliers",
+            } <= set(entry)
         assert {"test", "statistic", "p", "skipped"} <= set(block["omnibus"])
         assert [(p["a"], p["b"]) for p in block["pairwise"]] == [
-            ("reference", "reference-plan"), ("reference", "reference-repair"),
-            ("reference-plan", "reference-repair")]
+            ("reference", "reference-plan"),
+            ("reference", "reference-repair"),
+            ("reference-plan", "reference-repair"),
+        ]
         for pair in block["pairwise"]:
-            assert {"a", "b", "test", "z", "p", "p_adj", "cliffs_delta", "magnitude",
-                    "n_per_group_80pct_power"} <= set(pair)
+            assert {
+                "a",
+                "b",
+                "test",
+                "z",
+                "p",
+                "p_adj",
+                "cliffs_delta",
+                "magnitude",
+                "n_per_group_80pct_power",
+            } <= set(pair)
         for entry in block["stopping"].values():
             assert {"half_width_pct", "converged"} <= set(entry)
     assert stats["deviations"] == []
@@ -172,8 +257,9 @@ def test_stats_match_independent_computations(analysed, metric):
         assert d["std"] == pytest.approx(sample.std(ddof=1), rel=1e-12)
         assert (d["q1"], d["q3"]) == pytest.approx(tuple(np.percentile(sample, [25, 75])))
         assert (d["min"], d["max"]) == (sample.min(), sample.max())
-        ci = sps.bootstrap((sample,), np.mean, n_resamples=200, method="BCa",
-                           rng=np.random.default_rng(0)).confidence_interval
+        ci = sps.bootstrap(
+            (sample,), np.mean, n_resamples=200, method="BCa", rng=np.random.default_rng(0)
+        ).confidence_interval
         assert (d["ci_low"], d["ci_high"]) == pytest.approx((ci.low, ci.high), rel=1e-9)
     groups = [np.array(expected[f]) for f in FRAMEWORKS]
     h, p = sps.kruskal(*groups)
@@ -223,9 +309,17 @@ def test_outliers_and_stopping_are_reported(analysed):
 
 def test_report_reads_for_someone_who_did_not_run_it(analysed):
     report = (analysed["paths"].analysis_dir / "report.md").read_text("utf-8")
-    for heading in ("# Analysis of experiment `exp`", "## Design", "## Summary",
-                    "## Input tokens (TOK_IN)", "## Stopping rule", "## Run success",
-                    "## Sample-size planning", "## Methods", "## Limitations"):
+    for heading in (
+        "# Analysis of experiment `exp`",
+        "## Design",
+        "## Summary",
+        "## Input tokens (TOK_IN)",
+        "## Stopping rule",
+        "## Run success",
+        "## Sample-size planning",
+        "## Methods",
+        "## Limitations",
+    ):
         assert heading in report
     config_hash = (analysed["paths"].config_hash).read_text().strip()
     assert config_hash in report and "sim-small" in report and "hello, 2 step(s)" in report
@@ -247,8 +341,12 @@ def test_every_figure_is_a_valid_png_linked_from_the_report(analysed):
     figures = sorted((analysed["paths"].analysis_dir / "figures").glob("*.png"))
     names = {p.name for p in figures}
     assert len(figures) == 18
-    assert {"box_TOK_IN.png", "forest_TOK_IN.png", "tokens_per_step.png",
-            "cost_vs_check_pass_rate.png"} <= names
+    assert {
+        "box_TOK_IN.png",
+        "forest_TOK_IN.png",
+        "tokens_per_step.png",
+        "cost_vs_check_pass_rate.png",
+    } <= names
     report = (analysed["paths"].analysis_dir / "report.md").read_text("utf-8")
     for path in figures:
         image = Image.open(io.BytesIO(path.read_bytes()))
@@ -259,8 +357,16 @@ def test_every_figure_is_a_valid_png_linked_from_the_report(analysed):
 
 def test_the_tidy_data_csv_reanalyses_to_the_same_numbers(analysed, tmp_path):
     out = tmp_path / "again"
-    result = invoke("analyze", "--from-csv", analysed["paths"].analysis_dir / "data.csv",
-                    "--out", out, "--no-figures", "--metric", "TOK_IN")
+    result = invoke(
+        "analyze",
+        "--from-csv",
+        analysed["paths"].analysis_dir / "data.csv",
+        "--out",
+        out,
+        "--no-figures",
+        "--metric",
+        "TOK_IN",
+    )
     assert result.exit_code == 0, result.output
     again = json.loads((out / "stats.json").read_text("utf-8"))
     original = analysed["stats"]["metrics"]["TOK_IN"]
@@ -275,15 +381,24 @@ def _two_framework_experiment(root: Path, name: str = "duo", verified: bool = Fa
     for i in range(16):
         framework = "reference" if i % 2 == 0 else "reference-plan"
         base = 1000 if framework == "reference" else 1150
-        write_run(paths, run_record(config, framework, i, input_tokens=int(rng.normal(base, 60)),
-                                    verification="verified" if verified else "unverified"))
+        write_run(
+            paths,
+            run_record(
+                config,
+                framework,
+                i,
+                input_tokens=int(rng.normal(base, 60)),
+                verification="verified" if verified else "unverified",
+            ),
+        )
     return paths, config
 
 
 def test_two_groups_use_mann_whitney_and_metric_selection(root):
     paths, _ = _two_framework_experiment(root)
-    result = invoke("analyze", "duo", "--metric", "tok_in", "-m", "COST_USD", "--json",
-                    "--no-figures")
+    result = invoke(
+        "analyze", "duo", "--metric", "tok_in", "-m", "COST_USD", "--json", "--no-figures"
+    )
     assert result.exit_code == 0, result.output
     stats = json.loads(result.stdout)
     assert list(stats["metrics"]) == ["TOK_IN", "COST_USD"]
@@ -292,8 +407,7 @@ def test_two_groups_use_mann_whitney_and_metric_selection(root):
     for run_json in sorted(paths.runs_dir.glob("*/*/run.json")):
         record = json.loads(run_json.read_text())
         values[record["framework"]].append(record["totals"]["input_tokens"])
-    u, p = sps.mannwhitneyu(values["reference"], values["reference-plan"],
-                            alternative="two-sided")
+    u, p = sps.mannwhitneyu(values["reference"], values["reference-plan"], alternative="two-sided")
     assert block["omnibus"]["test"] == "mannwhitney"
     assert (block["omnibus"]["statistic"], block["omnibus"]["p"]) == pytest.approx((u, p))
     (pair,) = block["pairwise"]
@@ -313,8 +427,17 @@ def test_an_unknown_metric_lists_the_valid_ones(root):
 
 def test_overriding_the_plan_is_a_stated_deviation(root):
     paths, _ = _two_framework_experiment(root)
-    result = invoke("analyze", "duo", "--p-adjust", "bonferroni", "--ci-method", "percentile",
-                    "--no-figures", "-m", "TOK_IN")
+    result = invoke(
+        "analyze",
+        "duo",
+        "--p-adjust",
+        "bonferroni",
+        "--ci-method",
+        "percentile",
+        "--no-figures",
+        "-m",
+        "TOK_IN",
+    )
     assert result.exit_code == 0, result.output
     stats = json.loads((paths.analysis_dir / "stats.json").read_text())
     assert stats["plan"]["p_adjust"] == "bonferroni" and stats["plan"]["ci_method"] == "percentile"
@@ -323,8 +446,10 @@ def test_overriding_the_plan_is_a_stated_deviation(root):
         {"field": "ci_method", "planned": "bca", "used": "percentile"},
     ]
     report = (paths.analysis_dir / "report.md").read_text()
-    assert "Deviations from the pre-registered plan: p_adjust bonferroni instead of the " \
-           "planned holm; ci_method percentile instead of the planned bca" in report
+    assert (
+        "Deviations from the pre-registered plan: p_adjust bonferroni instead of the "
+        "planned holm; ci_method percentile instead of the planned bca" in report
+    )
     assert "deviates from the pre-registered plan" in report
     assert "deviation from the pre-registered plan: p_adjust" in result.stderr
     bad = invoke("analyze", "duo", "--p-adjust", "fdr")
@@ -335,14 +460,25 @@ def test_verified_only_with_no_verified_run_fails_clearly(root):
     _two_framework_experiment(root)
     result = invoke("analyze", "duo", "--verified-only")
     assert result.exit_code == 1
-    assert "none of the 16 completed runs of 'duo' has verified usage (16 unverified)" in \
-        result.stderr
+    assert (
+        "none of the 16 completed runs of 'duo' has verified usage (16 unverified)" in result.stderr
+    )
     assert "baes reconcile duo" in result.stderr
 
 
 def test_verified_only_keeps_the_verified_runs(analysed, tmp_path):
-    result = invoke("analyze", "exp", "--root", analysed["root"], "--verified-only",
-                    "--no-figures", "--out", tmp_path / "verified", "-m", "TOK_IN")
+    result = invoke(
+        "analyze",
+        "exp",
+        "--root",
+        analysed["root"],
+        "--verified-only",
+        "--no-figures",
+        "--out",
+        tmp_path / "verified",
+        "-m",
+        "TOK_IN",
+    )
     assert result.exit_code == 0, result.output
     assert "2 of 36 completed runs have verified usage" in result.stderr
     stats = json.loads((tmp_path / "verified" / "stats.json").read_text())
@@ -365,8 +501,16 @@ def test_a_changed_config_is_refused(root):
 
 def test_an_experiment_without_completed_runs_has_nothing_to_analyse(root):
     paths, config = make_experiment(root, "empty")
-    write_run(paths, run_record(config, "reference", 1, status="failed",
-                                error={"kind": "framework", "message": "exit 1"}))
+    write_run(
+        paths,
+        run_record(
+            config,
+            "reference",
+            1,
+            status="failed",
+            error={"kind": "framework", "message": "exit 1"},
+        ),
+    )
     result = invoke("analyze", "empty")
     assert result.exit_code == 1
     assert "no completed run to analyse" in result.stderr
@@ -398,9 +542,12 @@ def test_from_csv_writes_next_to_the_working_directory(tmp_path, monkeypatch):
     report = (out / "report.md").read_text()
     assert "# Analysis of `other-tool.csv`" in report and "default plan" in report
     assert sorted(p.name for p in (out / "figures").glob("*.png")) == [
-        "box_accuracy.png", "forest_accuracy.png"]
-    missing = invoke("analyze", "--from-csv", "other-tool.csv", "--metric", "latency",
-                     "--no-figures")
+        "box_accuracy.png",
+        "forest_accuracy.png",
+    ]
+    missing = invoke(
+        "analyze", "--from-csv", "other-tool.csv", "--metric", "latency", "--no-figures"
+    )
     assert missing.exit_code == 2 and "accuracy, TOK_IN" in missing.stderr
 
 
@@ -424,10 +571,13 @@ def test_a_bad_csv_exits_2_with_the_line_number(tmp_path, text, line):
 def test_sidak_and_none_adjust_as_documented(root):
     paths, _ = _make_three(root)
     for method in ("sidak", "none"):
-        assert invoke("analyze", "tri", "--p-adjust", method, "-m", "TOK_IN",
-                      "--no-figures").exit_code == 0
-        pairs = json.loads((paths.analysis_dir / "stats.json").read_text())["metrics"][
-            "TOK_IN"]["pairwise"]
+        assert (
+            invoke("analyze", "tri", "--p-adjust", method, "-m", "TOK_IN", "--no-figures").exit_code
+            == 0
+        )
+        pairs = json.loads((paths.analysis_dir / "stats.json").read_text())["metrics"]["TOK_IN"][
+            "pairwise"
+        ]
         for pair in pairs:
             expected = pair["p"] if method == "none" else -math.expm1(3 * math.log1p(-pair["p"]))
             assert pair["p_adj"] == pytest.approx(min(1.0, expected))
@@ -463,9 +613,12 @@ def test_the_library_reports_progress_and_returns_values(root):
 
     _two_framework_experiment(root)
     messages: list[str] = []
-    outcome = analyze_experiment(root, "duo", metrics=["TOK_IN"], figures=False,
-                                 progress=messages.append)
+    outcome = analyze_experiment(
+        root, "duo", metrics=["TOK_IN"], figures=False, progress=messages.append
+    )
     assert messages[0] == "reading the run records"
     assert "statistics for TOK_IN (1/1)" in messages
-    assert outcome.stats_path.is_file() and outcome.stats["groups"] == ["reference",
-                                                                        "reference-plan"]
+    assert outcome.stats_path.is_file() and outcome.stats["groups"] == [
+        "reference",
+        "reference-plan",
+    ]

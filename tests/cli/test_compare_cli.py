@@ -17,23 +17,33 @@ FRAMEWORKS = ["reference", "reference-plan"]
 
 def _experiment(root, name, *, model="sim-small", scenario="hello", factor=1.0, seed=0):
     """Ten runs per framework; `factor` scales the input tokens of `reference`."""
-    paths, config = make_experiment(root, name, frameworks=FRAMEWORKS, model=model,
-                                    scenario=scenario, seed=seed)
+    paths, config = make_experiment(
+        root, name, frameworks=FRAMEWORKS, model=model, scenario=scenario, seed=seed
+    )
     rng = np.random.default_rng(len(name))
     index = 0
     for framework in FRAMEWORKS:
         for _ in range(10):
             index += 1
             base = 1000 * (factor if framework == "reference" else 1.0)
-            write_run(paths, run_record(config, framework, index,
-                                        input_tokens=int(rng.normal(base, 30)),
-                                        output_tokens=int(rng.normal(300, 20))))
+            write_run(
+                paths,
+                run_record(
+                    config,
+                    framework,
+                    index,
+                    input_tokens=int(rng.normal(base, 30)),
+                    output_tokens=int(rng.normal(300, 20)),
+                ),
+            )
     return paths, config
 
 
 def _values(paths, framework):
-    return [json.loads(p.read_text())["totals"]["input_tokens"]
-            for p in sorted(paths.runs_dir.glob(f"{framework}/*/run.json"))]
+    return [
+        json.loads(p.read_text())["totals"]["input_tokens"]
+        for p in sorted(paths.runs_dir.glob(f"{framework}/*/run.json"))
+    ]
 
 
 def test_compare_shows_the_design_diff_then_tables_and_sentences(root):
@@ -48,8 +58,10 @@ def test_compare_shows_the_design_diff_then_tables_and_sentences(root):
     assert "pricing.sim-large.input" in out
     mean_a, mean_b = np.mean(_values(a, "reference")), np.mean(_values(b, "reference"))
     percent = round((mean_a - mean_b) / mean_a * 100)
-    assert (f"exp-b/reference used {percent} % fewer input tokens than exp-a/reference; "
-            "δ = −1.00, large; p_adj") in out
+    assert (
+        f"exp-b/reference used {percent} % fewer input tokens than exp-a/reference; "
+        "δ = −1.00, large; p_adj"
+    ) in out
     assert "Kruskal–Wallis H =" in out
     compare_dir = root / "_compare" / "exp-a__exp-b"
     assert {p.name for p in compare_dir.iterdir()} == {"report.md", "stats.json", "data.csv"}
@@ -64,13 +76,18 @@ def test_compare_shows_the_design_diff_then_tables_and_sentences(root):
 def test_compare_json_is_the_stats_shape_plus_design_diff(root):
     _experiment(root, "exp-a")
     _experiment(root, "exp-b", model="sim-large")
-    result = invoke("compare", "exp-a", "exp-b", "--json", "--no-figures", "-m", "TOK_IN",
-                    "-m", "COST_USD")
+    result = invoke(
+        "compare", "exp-a", "exp-b", "--json", "--no-figures", "-m", "TOK_IN", "-m", "COST_USD"
+    )
     assert result.exit_code == 0, result.output
     stats = json.loads(result.stdout)
     assert stats["schema_version"] == 1
-    assert stats["groups"] == ["exp-a/reference", "exp-a/reference-plan", "exp-b/reference",
-                               "exp-b/reference-plan"]
+    assert stats["groups"] == [
+        "exp-a/reference",
+        "exp-a/reference-plan",
+        "exp-b/reference",
+        "exp-b/reference-plan",
+    ]
     assert list(stats["metrics"]) == ["TOK_IN", "COST_USD"]
     fields = [entry["field"] for entry in stats["design_diff"]]
     assert fields == ["model", "pricing"]
@@ -85,14 +102,24 @@ def test_compare_json_is_the_stats_shape_plus_design_diff(root):
 def test_one_framework_compares_with_mann_whitney(root):
     a, _ = _experiment(root, "exp-a")
     b, _ = _experiment(root, "exp-b", factor=1.2)
-    result = invoke("compare", "exp-a", "exp-b", "--framework", "reference", "--json",
-                    "--no-figures", "-m", "TOK_IN")
+    result = invoke(
+        "compare",
+        "exp-a",
+        "exp-b",
+        "--framework",
+        "reference",
+        "--json",
+        "--no-figures",
+        "-m",
+        "TOK_IN",
+    )
     assert result.exit_code == 0, result.output
     stats = json.loads(result.stdout)
     assert stats["groups"] == ["exp-a/reference", "exp-b/reference"]
     (pair,) = stats["metrics"]["TOK_IN"]["pairwise"]
-    _, p = sps.mannwhitneyu(_values(a, "reference"), _values(b, "reference"),
-                            alternative="two-sided")
+    _, p = sps.mannwhitneyu(
+        _values(a, "reference"), _values(b, "reference"), alternative="two-sided"
+    )
     assert pair["test"] == "mannwhitney" and pair["p"] == pair["p_adj"]
     assert abs(pair["p"] - p) < 1e-12
     unknown = invoke("compare", "exp-a", "exp-b", "--framework", "aider")
@@ -110,7 +137,10 @@ def test_different_scenarios_are_warned_about_and_figures_drawn(root, tmp_path):
     assert "scenario" in [entry["field"] for entry in stats["design_diff"]]
     assert "Warning: the scenarios differ" in (out / "report.md").read_text()
     assert sorted(p.name for p in (out / "figures").glob("*.png")) == [
-        "box_TOK_IN.png", "forest_TOK_IN.png", "tokens_per_step.png"]
+        "box_TOK_IN.png",
+        "forest_TOK_IN.png",
+        "tokens_per_step.png",
+    ]
 
 
 def test_identical_designs_say_so(root):

@@ -196,7 +196,13 @@ def build_app(simulator: Simulator) -> Starlette:
         include_usage = bool(isinstance(options, dict) and options.get("include_usage"))
         limit = _positive_int(body, "max_completion_tokens", "max_tokens")
         call = CallRequest(
-            api_key, model, messages, "/v1/chat/completions", stream, limit, _digest(body),
+            api_key,
+            model,
+            messages,
+            "/v1/chat/completions",
+            stream,
+            limit,
+            _digest(body),
             request_seed=_request_seed(body),
         )
         outcome = await start(call)
@@ -263,7 +269,13 @@ def build_app(simulator: Simulator) -> Starlette:
         stream = bool(body.get("stream"))
         limit = _positive_int(body, "max_output_tokens")
         call = CallRequest(
-            api_key, model, messages, "/v1/responses", stream, limit, _digest(body),
+            api_key,
+            model,
+            messages,
+            "/v1/responses",
+            stream,
+            limit,
+            _digest(body),
             request_seed=_request_seed(body),
         )
         outcome = await start(call)

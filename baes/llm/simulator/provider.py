@@ -115,7 +115,9 @@ class Simulator:
         """The simulator's seed, mixed with the request's own `seed` when it sends one."""
         if request.request_seed is None:
             return self.options.seed
-        return int.from_bytes(digest("request-seed", self.options.seed, request.request_seed)[:8], "big")
+        return int.from_bytes(
+            digest("request-seed", self.options.seed, request.request_seed)[:8], "big"
+        )
 
     def start_call(self, request: CallRequest) -> Completion | Fault:
         """Decide the call's fate and, unless it faults, compute its answer and usage."""
