@@ -26,6 +26,7 @@ from typing import Any
 import portalocker
 
 from baes.errors import InputError, WorkError
+from baes.store.append_only import append_line
 
 log = logging.getLogger(__name__)
 
@@ -154,20 +155,7 @@ class LedgerWriter:
             if fd is None:
                 raise LedgerWriteError(f"ledger writer for {self.path} is closed")
             try:
-                portalocker.lock(fd, portalocker.LockFlags.EXCLUSIVE)
-                try:
-                    # A writer killed mid-line leaves no newline; start on a fresh line so its
-                    # fragment stays a single damaged line instead of corrupting this one.
-                    size = os.fstat(fd).st_size
-                    if size and os.pread(fd, 1, size - 1) != b"\n":
-                        data = b"\n" + data
-                    view = memoryview(data)
-                    while view:
-                        # Regular files write in full unless the disk fills; the loop stays under
-                        # the lock, so even a partial write cannot interleave with another line.
-                        view = view[os.write(fd, view) :]
-                finally:
-                    portalocker.unlock(fd)
+                append_line(fd, data)
             except (OSError, portalocker.LockException) as exc:
                 raise LedgerWriteError(f"cannot append to ledger {self.path}: {exc}") from None
 

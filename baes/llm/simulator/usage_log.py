@@ -25,6 +25,7 @@ import portalocker
 
 from baes.errors import WorkError
 from baes.llm.simulator.usage_store import RecordedCall
+from baes.store.append_only import append_line
 
 log = logging.getLogger(__name__)
 
@@ -102,15 +103,8 @@ class UsageLog:
                 f"cannot open the simulator's usage log {self.path}: {exc.strerror or exc}"
             ) from None
         try:
-            portalocker.lock(fd, portalocker.LockFlags.EXCLUSIVE)
-            # A writer killed mid-line leaves no newline; start a fresh line so only its
-            # fragment is damaged.
-            size = os.fstat(fd).st_size
-            if size and os.pread(fd, 1, size - 1) != b"\n":
-                data = b"\n" + data
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            with self._lock:  # flock does not exclude this process's other threads
+                append_line(fd, data)
         except (OSError, portalocker.LockException) as exc:
             raise UsageLogError(f"cannot append to {self.path}: {exc}") from None
         finally:
