@@ -70,7 +70,10 @@ def test_repair_mode_fixes_a_defect_the_check_found(workspace, tmp_path):
         results = run_hello(agent("repair"), sim.base_url, workspace, tmp_path, with_check=True)
     (greet, greet_check), (farewell, farewell_check) = results
     assert greet.ok and greet.attempts == 1 and greet_check.passed
-    assert farewell.ok and farewell.attempts == 2
+    # The repair request quotes the check's output, which names this test's tmp folder, so the
+    # simulator's roll for a repeated defect (5 % on repair requests) varies from run to run:
+    # usually one round fixes it, now and then a second round is needed.
+    assert farewell.ok and farewell.attempts in (2, 3)
     assert farewell.check is farewell_check and farewell_check.passed
     transcript = (tmp_path / "steps" / "02-farewell" / "stdout.log").read_text()
     first_check, repair = transcript.index("[baes] check failed"), transcript.index("repair 1")
