@@ -21,6 +21,8 @@ from pathlib import Path
 from baes.frameworks.contract import FrameworkSetupError
 from baes.frameworks.process_env import scrubbed_environ
 from baes.frameworks.processes import last_output_line, run_process
+from baes.store.atomic import file_lock
+from baes.store.errors import LockTimeoutError
 
 COMPLETE_MARKER = ".baes-complete"
 SETUP_TIMEOUT_S = 3600.0  # installing a framework with its dependencies can take minutes
@@ -55,32 +57,19 @@ def ensure_environment(framework: str, setup: list[str], cache_dir: Path) -> Pat
     Setup commands run in the environment folder with `{env}` (that folder) and `{python}` (the
     interpreter running baes) substituted, shell-quoted. FrameworkSetupError if one fails.
     """
-    import portalocker  # imported here: only `baes run` with a command framework needs it
-
     env_dir = environments_dir(cache_dir) / environment_key(setup)
     if is_complete(env_dir):
         return env_dir
-    env_dir.parent.mkdir(parents=True, exist_ok=True)
-    lock = portalocker.Lock(
-        str(env_dir.with_name(env_dir.name + ".lock")),
-        mode="a",
-        timeout=LOCK_TIMEOUT_S,
-        check_interval=0.1,
-        flags=portalocker.LockFlags.EXCLUSIVE | portalocker.LockFlags.NON_BLOCKING,
-    )
     try:
-        lock.acquire()
-    except portalocker.exceptions.LockException as exc:
+        with file_lock(env_dir, timeout_s=LOCK_TIMEOUT_S):
+            if not is_complete(env_dir):  # another process may have built it while we waited
+                _build(framework, setup, env_dir)
+    except LockTimeoutError as exc:
         raise FrameworkSetupError(
             f"timed out waiting for another process to finish the setup of framework "
             f"{framework!r} in {env_dir}",
             hint=f"if no baes process is running, delete {env_dir} and try again",
         ) from exc
-    try:
-        if not is_complete(env_dir):  # another process may have built it while we waited
-            _build(framework, setup, env_dir)
-    finally:
-        lock.release()
     return env_dir
 
 
