@@ -13,11 +13,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
 from baes.errors import WorkError
+from baes.llm.loopback_url import is_loopback
 from baes.reconcile.quantities import Quantities
 
 BUCKET_SECONDS = 60
@@ -98,11 +98,6 @@ class UsageReport:
     buckets: list[ProviderBucket]
     pages: int
     attempts: int
-
-
-def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def _error_detail(response: httpx.Response) -> str:
@@ -222,7 +217,7 @@ class UsageClient:
         with httpx.Client(
             transport=self._transport,
             headers={"Authorization": f"Bearer {self._admin_key}"},
-            trust_env=not _is_loopback(self.url),
+            trust_env=not is_loopback(self.url),
         ) as client:
             while True:
                 page_params = params + ([("page", cursor)] if cursor else [])

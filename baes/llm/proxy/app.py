@@ -7,10 +7,7 @@ import json
 import logging
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from http.cookiejar import CookieJar, DefaultCookiePolicy
-from ipaddress import ip_address
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import httpx
 from starlette.applications import Starlette
@@ -24,6 +21,7 @@ from baes.llm.proxy.headers import client_headers, upstream_headers
 from baes.llm.proxy.recording import CallRecorder
 from baes.llm.proxy.streaming import MeteredStreamResponse
 from baes.llm.proxy.tokens import AttributionRegistry
+from baes.llm.proxy.transport import upstream_transport
 from baes.llm.proxy.usage import StreamMeter, error_summary, model_from_payload, usage_from_payload
 
 log = logging.getLogger(__name__)
@@ -47,16 +45,6 @@ class ProxySettings:
     model_policy: ModelPolicy = "rewrite"
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 600.0
-
-
-def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def error_response(
@@ -90,7 +78,7 @@ def _json_or_none(content: bytes) -> Any:
 
 
 class ProxyHandler:
-    """Handles every proxied call; owns the one pooled upstream client."""
+    """Handles every proxied call; owns the one pooled upstream transport."""
 
     def __init__(
         self,
@@ -104,8 +92,14 @@ class ProxyHandler:
         self._registry = registry
         self._budget = budget
         self._api_key = api_key
-        self._http: httpx.AsyncClient | None = None
+        self._http: httpx.AsyncBaseTransport | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._timeouts = {
+            "connect": settings.connect_timeout_s,
+            "read": settings.read_timeout_s,
+            "write": 60.0,
+            "pool": settings.read_timeout_s,
+        }
 
     def app(self) -> Starlette:
         """The ASGI app to serve."""
@@ -116,39 +110,24 @@ class ProxyHandler:
             ]
         )
 
-    def _client(self) -> httpx.AsyncClient:
-        # Created on first use so it belongs to the server's event loop.
+    def _transport(self) -> httpx.AsyncBaseTransport:
+        # Created on first use so it belongs to the server's event loop. Calls go straight to the
+        # transport, without an httpx.AsyncClient: the proxy wants none of what a client adds
+        # (cookies carried between calls, redirects, auth), and its per-call cost is measurable.
         if self._http is None:
             self._loop = asyncio.get_running_loop()
-            # httpx's own transport for every upstream: the simulator path the tests exercise is
-            # then the very path real providers take.
-            self._http = httpx.AsyncClient(
-                # Stateless across attributions: a cookie one framework got is never sent for another.
-                cookies=httpx.Cookies(CookieJar(DefaultCookiePolicy(allowed_domains=[]))),
-                timeout=httpx.Timeout(
-                    connect=self._settings.connect_timeout_s,
-                    read=self._settings.read_timeout_s,
-                    write=60.0,
-                    pool=self._settings.read_timeout_s,
-                ),
-                limits=httpx.Limits(
-                    max_connections=None, max_keepalive_connections=64, keepalive_expiry=30.0
-                ),
-                follow_redirects=False,
-                # A loopback upstream must never go through an HTTP(S)_PROXY from the environment.
-                trust_env=not _is_loopback(self._upstream),
-            )
+            self._http = upstream_transport(self._upstream)
         return self._http
 
-    def close_client(self, timeout_s: float = 5.0) -> None:
-        """Close the upstream client from another thread, while the server loop still runs."""
+    def close_upstream(self, timeout_s: float = 5.0) -> None:
+        """Close the upstream connections from another thread, while the server loop still runs."""
         http, loop, self._http = self._http, self._loop, None
         if http is None or loop is None or loop.is_closed():
             return
         try:
             asyncio.run_coroutine_threadsafe(http.aclose(), loop).result(timeout_s)
         except (FutureTimeout, RuntimeError) as exc:
-            log.warning("upstream client did not close cleanly: %r", exc)
+            log.warning("upstream connections did not close cleanly: %r", exc)
 
     def _redact(self, text: str) -> str:
         if self._api_key:
@@ -260,12 +239,15 @@ class ProxyHandler:
         if query := request.scope.get("query_string"):
             url += "?" + query.decode("latin-1")
 
-        client = self._client()
-        outgoing = client.build_request(
-            method, url, headers=upstream_headers(request.headers.raw, self._api_key), content=body
+        outgoing = httpx.Request(
+            method,
+            url,
+            headers=upstream_headers(request.headers.raw, self._api_key),
+            content=body,
+            extensions={"timeout": self._timeouts},
         )
         try:
-            upstream = await client.send(outgoing, stream=True)
+            upstream = await self._transport().handle_async_request(outgoing)
         except httpx.TransportError as exc:
             return self._gateway_failure(call, exc)
 

@@ -18,9 +18,11 @@ _HOP_BY_HOP = frozenset(
         b"upgrade",
     }
 )
-# httpx sets host and content-length for the upstream request and negotiates its own
-# compression (it decodes the answer, so the proxy can read usage from it).
+# httpx.Request sets host and content-length for the upstream request. The proxy negotiates
+# its own compression: it must decode the answer to read usage from it, so it offers only what
+# httpx decodes everywhere.
 _NOT_TO_UPSTREAM = _HOP_BY_HOP | {b"host", b"content-length", b"accept-encoding"}
+_ACCEPT_ENCODING = (b"accept-encoding", b"gzip, deflate")
 # The framework's credentials are replaced by the real key whenever the proxy holds one.
 _CREDENTIALS = frozenset({b"authorization", b"api-key"})
 # The body is passed on decoded and re-framed; uvicorn adds its own date and server headers.
@@ -33,6 +35,7 @@ def upstream_headers(
     """The client's headers as sent upstream: Authorization replaced when a key is configured."""
     drop = _NOT_TO_UPSTREAM | _CREDENTIALS if api_key is not None else _NOT_TO_UPSTREAM
     headers = [(name, value) for name, value in client_headers if name.lower() not in drop]
+    headers.append(_ACCEPT_ENCODING)
     if api_key is not None:
         headers.append((b"authorization", b"Bearer " + api_key.encode("latin-1")))
     return headers

@@ -138,7 +138,7 @@ class MeteringProxy:
             return
         self._registry.close_all()
         if self._handler is not None:
-            self._handler.close_client()
+            self._handler.close_upstream()
         self._server.stop()
         self._server = None
         self._handler = None
