@@ -97,7 +97,7 @@ class RawServer:
                 await writer.wait_closed()
 
     async def read_request(self, reader: asyncio.StreamReader) -> bytes:
-        """One request, head and Content-Length or chunked body; b"" at the end of the stream."""
+        """One request, head and body (Content-Length or chunked); IncompleteReadError at the end."""
         head = await reader.readuntil(b"\r\n\r\n")
         length = 0
         chunked = False
@@ -142,10 +142,6 @@ def keep_alive_server(respond: Callable[[bytes], bytes]) -> Handler:
     return handler
 
 
-def serve(handler: Handler, tls: ssl.SSLContext | None = None) -> RawServer:
-    return RawServer(handler, tls)
-
-
 def run(coro_fn: Callable[[httpx.AsyncClient], Awaitable[object]], timeout: float = 5.0) -> object:
     """Run `coro_fn(client)` with a client on a fresh UpstreamTransport."""
 
@@ -159,7 +155,7 @@ def run(coro_fn: Callable[[httpx.AsyncClient], Awaitable[object]], timeout: floa
 
 
 def test_sequential_calls_reuse_one_keep_alive_connection():
-    with serve(keep_alive_server(lambda request: answer())) as server:
+    with RawServer(keep_alive_server(lambda request: answer())) as server:
 
         async def calls(client: httpx.AsyncClient) -> list[int]:
             statuses = []
@@ -175,7 +171,7 @@ def test_sequential_calls_reuse_one_keep_alive_connection():
 
 
 def test_the_request_goes_out_with_its_method_path_query_headers_and_body():
-    with serve(keep_alive_server(lambda request: answer())) as server:
+    with RawServer(keep_alive_server(lambda request: answer())) as server:
 
         async def call(client: httpx.AsyncClient) -> None:
             await client.post(
@@ -195,7 +191,9 @@ def test_the_request_goes_out_with_its_method_path_query_headers_and_body():
 
 
 def test_a_streamed_request_body_is_sent_chunked():
-    with serve(keep_alive_server(lambda request: answer(request.partition(b"\r\n\r\n")[2]))) as s:
+    with RawServer(
+        keep_alive_server(lambda request: answer(request.partition(b"\r\n\r\n")[2]))
+    ) as s:
 
         async def parts():
             for part in (b"one,", b"two,", b"three"):
@@ -214,7 +212,7 @@ def test_chunked_and_gzip_answers_are_decoded():
     chunks = [packed[i : i + 100] for i in range(0, len(packed), 100)]
     wire = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in chunks) + b"0\r\n\r\n"
     head = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-encoding: gzip\r\n\r\n"
-    with serve(keep_alive_server(lambda request: head + wire)) as server:
+    with RawServer(keep_alive_server(lambda request: head + wire)) as server:
 
         async def calls(client: httpx.AsyncClient) -> list[bytes]:
             return [(await client.get(server.url + "/")).content for _ in range(3)]
@@ -232,7 +230,7 @@ def test_an_answer_delimited_by_the_connection_closing_is_read_whole():
         writer.write(b"part two")
         await writer.drain()
 
-    with serve(handler) as server:
+    with RawServer(handler) as server:
 
         async def calls(client: httpx.AsyncClient) -> list[bytes]:
             return [(await client.get(server.url + "/")).content for _ in range(2)]
@@ -242,7 +240,7 @@ def test_an_answer_delimited_by_the_connection_closing_is_read_whole():
 
 
 def test_head_answers_have_no_body_and_their_connection_is_not_reused():
-    with serve(keep_alive_server(lambda request: answer(b"x" * 10)[:-10])) as server:
+    with RawServer(keep_alive_server(lambda request: answer(b"x" * 10)[:-10])) as server:
 
         async def calls(client: httpx.AsyncClient) -> list[tuple[int, bytes, str]]:
             out = []
@@ -265,7 +263,7 @@ def test_204_and_an_informational_answer_before_the_real_one():
             answer(),
         ]
     )
-    with serve(keep_alive_server(lambda request: next(replies))) as server:
+    with RawServer(keep_alive_server(lambda request: next(replies))) as server:
 
         async def calls(client: httpx.AsyncClient) -> list[tuple[int, bytes, str]]:
             out = []
@@ -288,7 +286,7 @@ def test_a_connection_the_upstream_closed_while_idle_is_replaced_without_error()
         writer.write(answer())  # keep-alive by default, then closed anyway
         await writer.drain()
 
-    with serve(handler) as server:
+    with RawServer(handler) as server:
 
         async def calls(client: httpx.AsyncClient) -> list[int]:
             statuses = []
@@ -302,7 +300,7 @@ def test_a_connection_the_upstream_closed_while_idle_is_replaced_without_error()
 
 
 def test_an_extra_answer_after_the_real_one_drops_the_connection_but_keeps_the_answer():
-    with serve(keep_alive_server(lambda request: answer(b'{"n":1}') + answer(b'{"n":2}'))) as s:
+    with RawServer(keep_alive_server(lambda request: answer(b'{"n":1}') + answer(b'{"n":2}'))) as s:
 
         async def calls(client: httpx.AsyncClient) -> list[bytes]:
             return [(await client.get(s.url + "/")).content for _ in range(2)]
@@ -312,7 +310,7 @@ def test_an_extra_answer_after_the_real_one_drops_the_connection_but_keeps_the_a
 
 
 def test_a_head_answer_followed_by_a_body_by_mistake_still_has_no_body():
-    with serve(keep_alive_server(lambda request: answer(b"0123456789"))) as server:
+    with RawServer(keep_alive_server(lambda request: answer(b"0123456789"))) as server:
 
         async def calls(client: httpx.AsyncClient) -> list[bytes]:
             return [(await client.head(server.url + "/")).content for _ in range(2)]
@@ -322,7 +320,7 @@ def test_a_head_answer_followed_by_a_body_by_mistake_still_has_no_body():
 
 
 def test_connection_close_in_the_answer_is_honoured():
-    with serve(keep_alive_server(lambda request: answer(extra=b"connection: close\r\n"))) as s:
+    with RawServer(keep_alive_server(lambda request: answer(extra=b"connection: close\r\n"))) as s:
 
         async def calls(client: httpx.AsyncClient) -> None:
             for _ in range(3):
@@ -347,7 +345,7 @@ def test_broken_answers_raise_remote_protocol_error(wire, message):
         writer.write(wire)
         await writer.drain()
 
-    with serve(handler) as server:
+    with RawServer(handler) as server:
 
         async def call(client: httpx.AsyncClient) -> None:
             await client.get(server.url + "/")
@@ -361,7 +359,7 @@ def test_a_silent_upstream_raises_read_timeout_and_a_stalled_body_too():
         await server.read_request(reader)
         await asyncio.sleep(5)
 
-    with serve(silent) as server:
+    with RawServer(silent) as server:
         with pytest.raises(httpx.ReadTimeout):
             run(lambda client: client.get(server.url + "/"), timeout=0.2)
 
@@ -371,13 +369,13 @@ def test_a_silent_upstream_raises_read_timeout_and_a_stalled_body_too():
         await writer.drain()
         await asyncio.sleep(5)
 
-    with serve(stalls) as server:
+    with RawServer(stalls) as server:
         with pytest.raises(httpx.ReadTimeout):
             run(lambda client: client.get(server.url + "/"), timeout=0.2)
 
 
 def test_a_refused_connection_raises_connect_error():
-    with serve(keep_alive_server(lambda request: answer())) as server:
+    with RawServer(keep_alive_server(lambda request: answer())) as server:
         url = server.url
     with pytest.raises(httpx.ConnectError, match="127.0.0.1"):
         run(lambda client: client.get(url + "/"))
@@ -385,7 +383,7 @@ def test_a_refused_connection_raises_connect_error():
 
 def test_a_body_abandoned_half_way_closes_its_connection_and_the_next_call_works():
     big = b"y" * 2_000_000
-    with serve(keep_alive_server(lambda request: answer(big))) as server:
+    with RawServer(keep_alive_server(lambda request: answer(big))) as server:
 
         async def calls(client: httpx.AsyncClient) -> int:
             async with client.stream("GET", server.url + "/") as response:
@@ -399,7 +397,7 @@ def test_a_body_abandoned_half_way_closes_its_connection_and_the_next_call_works
 
 def test_a_large_answer_read_slowly_arrives_intact():
     big = bytes(range(256)) * 20_000  # 5 MB, well past the read-ahead limit
-    with serve(keep_alive_server(lambda request: answer(big))) as server:
+    with RawServer(keep_alive_server(lambda request: answer(big))) as server:
 
         async def call(client: httpx.AsyncClient) -> bytes:
             parts = []
@@ -425,7 +423,7 @@ def test_an_answer_nobody_reads_stops_being_read_off_the_socket():
             await writer.drain()
         sent_all.set()
 
-    with serve(handler) as server:
+    with RawServer(handler) as server:
 
         async def call(client: httpx.AsyncClient) -> tuple[bool, int]:
             async with client.stream("GET", server.url + "/") as response:
@@ -447,7 +445,7 @@ def test_closing_the_transport_closes_connections_still_answering():
         await reader.read()  # returns when the client closes the connection
         hung_up.set()
 
-    with serve(handler) as server:
+    with RawServer(handler) as server:
 
         async def main() -> bool:
             transport = UpstreamTransport()
@@ -487,7 +485,7 @@ def test_tls_upstreams_are_verified_against_ssl_cert_file(
     ca_file = tmp_path / "ca.pem"
     certificate_authority.cert_pem.write_to_path(str(ca_file))
     tls = tls_server_context(certificate_authority)
-    with serve(keep_alive_server(lambda request: answer()), tls=tls) as server:
+    with RawServer(keep_alive_server(lambda request: answer()), tls=tls) as server:
         monkeypatch.delenv("SSL_CERT_DIR", raising=False)
         monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
 
@@ -545,7 +543,7 @@ def test_the_proxy_meters_a_tls_upstream_and_refuses_an_untrusted_one(
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
     tls = tls_server_context(certificate_authority)
     trusted, untrusted = tmp_path / "trusted.jsonl", tmp_path / "untrusted.jsonl"
-    with serve(keep_alive_server(lambda request: answer(COMPLETION)), tls) as server:
+    with RawServer(keep_alive_server(lambda request: answer(COMPLETION)), tls) as server:
         monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
         with MeteringProxy(server.url + "/v1") as proxy:
             client = openai.OpenAI(
@@ -583,7 +581,10 @@ def test_the_proxy_asks_for_gzip_and_reads_usage_from_a_compressed_answer(tmp_pa
         return answer(gzip.compress(COMPLETION), extra=b"content-encoding: gzip\r\n")
 
     ledger = tmp_path / "usage.jsonl"
-    with serve(keep_alive_server(respond)) as server, MeteringProxy(server.url + "/v1") as proxy:
+    with (
+        RawServer(keep_alive_server(respond)) as server,
+        MeteringProxy(server.url + "/v1") as proxy,
+    ):
         client = openai.OpenAI(
             base_url=proxy.open_attribution("r", "s", ledger), api_key="k", max_retries=0
         )
