@@ -38,6 +38,8 @@ def test_serve_prints_base_url_first_and_stops_cleanly_on_ctrl_c():
         if process.poll() is None:
             process.kill()
             process.wait()
+        process.stdout.close()
+        process.stderr.close()
 
 
 def test_serve_prints_a_generated_admin_key():
@@ -53,6 +55,8 @@ def test_serve_prints_a_generated_admin_key():
         if process.poll() is None:
             process.kill()
             process.wait()
+        process.stdout.close()
+        process.stderr.close()
 
 
 def test_serve_rejects_bad_options_with_exit_code_2():
@@ -82,6 +86,8 @@ def _serve_once(log, calls: int) -> int:
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=10)
+        process.stdout.close()
+        process.stderr.close()
 
 
 def test_serve_with_a_usage_log_keeps_usage_across_restarts(tmp_path):
