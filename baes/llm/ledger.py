@@ -19,7 +19,6 @@ import logging
 import os
 import threading
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ import portalocker
 
 from baes.errors import InputError, WorkError
 from baes.store.append_only import append_line
+from baes.store.registry import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +39,8 @@ class LedgerNotFoundError(InputError):
     """The ledger file to read does not exist."""
 
 
-def utc_timestamp(moment: datetime | None = None) -> str:
-    """ISO-8601 UTC with microseconds and a `Z` suffix, e.g. `2026-06-21T10:00:00.123456Z`."""
-    moment = (moment or datetime.now(UTC)).astimezone(UTC)
-    # isoformat is several times faster than strftime; this runs twice per proxied call.
-    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+# The name the ledger tests import; one implementation lives in the registry.
+utc_timestamp = utc_now
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,8 +21,12 @@ REGISTRY_SCHEMA_VERSION = 1
 
 
 def utc_now() -> str:
-    """Now as ISO-8601 UTC with a Z, the one timestamp format of every baes file."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """Now as ISO-8601 UTC with a Z, the one timestamp format of every baes file.
+
+    E.g. `2026-06-21T10:00:00.123456Z`.
+    """
+    # isoformat is several times faster than strftime; the proxy calls this twice per LLM call.
+    return datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 @dataclass

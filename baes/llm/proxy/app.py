@@ -15,8 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from baes.llm.openai_errors import error_body
 from baes.llm.proxy.budget import Budget
-from baes.llm.proxy.errors import openai_error_body
 from baes.llm.proxy.headers import client_headers, upstream_headers
 from baes.llm.proxy.recording import CallRecorder
 from baes.llm.proxy.streaming import MeteredStreamResponse
@@ -57,7 +57,8 @@ def error_response(
 ) -> Response:
     """A JSON error answer shaped like OpenAI's; `retry=False` tells SDKs not to retry it."""
     headers = {} if retry is None else {"x-should-retry": "true" if retry else "false"}
-    body = openai_error_body(message, type_, code, param)
+    # The simulator's builder, so the two cannot drift apart on OpenAI's error envelope.
+    body = json.dumps(error_body(message, type_, param, code), ensure_ascii=False).encode("utf-8")
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 

@@ -1,8 +1,6 @@
-"""Errors the metering proxy raises to its caller, and the OpenAI-shaped bodies it answers with."""
+"""Errors the metering proxy raises to its caller."""
 
 from __future__ import annotations
-
-import json
 
 from baes.errors import InputError, WorkError
 
@@ -29,11 +27,3 @@ class ProxyStartError(WorkError):
 
 class UnknownAttributionError(InputError):
     """No open attribution has this token or base URL."""
-
-
-def openai_error_body(
-    message: str, type_: str, code: str | None, param: str | None = None
-) -> bytes:
-    """An error body shaped like OpenAI's, so SDKs raise their usual typed exceptions."""
-    error = {"message": message, "type": type_, "code": code, "param": param}
-    return json.dumps({"error": error}, ensure_ascii=False).encode("utf-8")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from baes.llm.ledger import LedgerEntry, utc_timestamp
+from baes.llm.ledger import LedgerEntry
 from baes.llm.proxy.budget import Budget
 from baes.llm.proxy.tokens import Attribution, AttributionRegistry
 from baes.llm.proxy.usage import Usage
+from baes.store.registry import utc_now
 
 
 class CallRecorder:
@@ -27,7 +28,7 @@ class CallRecorder:
         self._attribution = attribution
         self._redact = redact
         self.endpoint = endpoint
-        self.ts_start = utc_timestamp()
+        self.ts_start = utc_now()
         self._t0 = time.perf_counter()
         self.model_requested: str | None = None
         self.stream = False
@@ -39,14 +40,14 @@ class CallRecorder:
         usage: Usage | None = None,
         model_served: str | None = None,
         error: str | None = None,
-    ) -> LedgerEntry | None:
+    ) -> None:
         """Write the ledger line (a no-op after the first time) and charge the budget."""
         if self.finished:
-            return None
+            return
         self.finished = True
         entry = LedgerEntry(
             ts_start=self.ts_start,
-            ts_end=utc_timestamp(),
+            ts_end=utc_now(),
             run_id=self._attribution.run_id,
             step=self._attribution.step,
             endpoint=self.endpoint,
@@ -64,4 +65,3 @@ class CallRecorder:
         )
         self._registry.record(self._attribution, entry)
         self._budget.charge(entry)
-        return entry

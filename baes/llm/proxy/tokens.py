@@ -31,7 +31,6 @@ class Attribution:
     writer: LedgerWriter | None
     calls_recorded: int = 0
     in_flight: int = 0
-    closed: bool = False
     write_errors: list[str] = field(default_factory=list)
 
 
@@ -101,7 +100,6 @@ class AttributionRegistry:
                     "no open attribution has this token",
                     hint="pass the base URL or token open_attribution() returned, once",
                 )
-            attribution.closed = True
             self._cond.wait_for(lambda: attribution.in_flight == 0, timeout=wait_s)
             writer, attribution.writer = attribution.writer, None
             try:
@@ -135,7 +133,3 @@ class AttributionRegistry:
                 self.close(token, wait_s)
             except (LedgerWriteError, UnknownAttributionError) as exc:
                 log.error("%s", exc.message)
-
-    def __len__(self) -> int:
-        with self._cond:
-            return len(self._by_token)

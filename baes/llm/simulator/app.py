@@ -15,10 +15,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from baes.llm.openai_errors import error_body
 from baes.llm.simulator import openai_format as fmt
 from baes.llm.simulator.determinism import short_hash
 from baes.llm.simulator.faults import FaultKind
-from baes.llm.simulator.messages import RequestFormatError, chat_messages, responses_messages
+from baes.llm.simulator.messages import (
+    Message,
+    RequestFormatError,
+    chat_messages,
+    responses_messages,
+)
 from baes.llm.simulator.models import MODEL_NAMES
 from baes.llm.simulator.provider import CallRequest, Completion, Fault
 from baes.llm.simulator.usage_store import UsageQueryError, parse_usage_query
@@ -56,7 +62,7 @@ class ApiError(Exception):
         )
 
     def response(self, headers: dict[str, str] | None = None) -> JSONResponse:
-        body = fmt.error_body(self.message, self.type, self.param, self.code)
+        body = error_body(self.message, self.type, self.param, self.code)
         return JSONResponse(body, status_code=self.status, headers=headers)
 
 
@@ -170,7 +176,26 @@ def build_app(simulator: Simulator) -> Starlette:
             {"id": name, "object": "model", "created": MODEL_CREATED, "owned_by": "baes-simulator"}
         )
 
-    async def start(call: CallRequest) -> Completion | JSONResponse:
+    async def start(
+        api_key: str,
+        model: str,
+        messages: list[Message],
+        endpoint: str,
+        stream: bool,
+        limit: int | None,
+        body: dict[str, Any],
+    ) -> Completion | JSONResponse:
+        """Start the call both generation endpoints make; a fault comes back as its response."""
+        call = CallRequest(
+            api_key,
+            model,
+            messages,
+            endpoint,
+            stream,
+            limit,
+            _digest(body),
+            request_seed=_request_seed(body),
+        )
         outcome = simulator.start_call(call)
         return _fault_response(outcome) if isinstance(outcome, Fault) else outcome
 
@@ -195,17 +220,7 @@ def build_app(simulator: Simulator) -> Starlette:
             )
         include_usage = bool(isinstance(options, dict) and options.get("include_usage"))
         limit = _positive_int(body, "max_completion_tokens", "max_tokens")
-        call = CallRequest(
-            api_key,
-            model,
-            messages,
-            "/v1/chat/completions",
-            stream,
-            limit,
-            _digest(body),
-            request_seed=_request_seed(body),
-        )
-        outcome = await start(call)
+        outcome = await start(api_key, model, messages, "/v1/chat/completions", stream, limit, body)
         if isinstance(outcome, JSONResponse):
             return outcome
         c = outcome
@@ -268,17 +283,7 @@ def build_app(simulator: Simulator) -> Starlette:
             raise ApiError(400, str(error), param=error.param) from None
         stream = bool(body.get("stream"))
         limit = _positive_int(body, "max_output_tokens")
-        call = CallRequest(
-            api_key,
-            model,
-            messages,
-            "/v1/responses",
-            stream,
-            limit,
-            _digest(body),
-            request_seed=_request_seed(body),
-        )
-        outcome = await start(call)
+        outcome = await start(api_key, model, messages, "/v1/responses", stream, limit, body)
         if isinstance(outcome, JSONResponse):
             return outcome
         c = outcome

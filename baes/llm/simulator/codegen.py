@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 
 from baes.llm.simulator.conversation import (
     Conversation,
-    Intent,
     looks_like_code_request,
     read_conversation,
 )
@@ -28,7 +27,6 @@ class Answer:
     """What the model says, and for code answers the files and any injected defect."""
 
     text: str
-    intent: Intent
     files: dict[str, str] = field(default_factory=dict)
     defect: Defect | None = None
 
@@ -41,14 +39,14 @@ def generate_answer(messages: Sequence[Message], model: str, seed: int) -> Answe
     conversation = read_conversation(messages)
     if conversation.asks_plan:
         items = _work_items(conversation)
-        return Answer(plan_text(rng, profile.verbose, conversation.last_prompt, items), Intent.PLAN)
+        return Answer(plan_text(rng, profile.verbose, conversation.last_prompt, items))
     crud = crud_spec(conversation.prompts, conversation.existing_files)
     functions = function_specs(conversation.prompts)
     asked_now = (crud is not None and crud.latest_changes) or function_specs(
         [conversation.last_prompt]
     )
     if not asked_now and not looks_like_code_request(conversation):
-        return Answer(chat_text(rng, profile.verbose, conversation.last_prompt), Intent.CHAT)
+        return Answer(chat_text(rng, profile.verbose, conversation.last_prompt))
     files, defect, summary = _write_code(conversation, crud, functions, profile, seed_parts)
     parts = [
         code_lead_in(rng, profile.verbose, conversation.is_repair, summary),
@@ -56,7 +54,7 @@ def generate_answer(messages: Sequence[Message], model: str, seed: int) -> Answe
         code_outro(rng, profile.verbose),
     ]
     text = "\n\n".join(p for p in parts if p) + "\n"
-    return Answer(text, Intent.CODE, files, defect)
+    return Answer(text, files, defect)
 
 
 def _resolve_modules(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import Enum
 
 from baes.llm.simulator.file_blocks import (
     FILE_BLOCK_FORMAT,
@@ -43,14 +42,6 @@ _IMPERATIVE = re.compile(
 _FORMAT_EXAMPLE = parse_file_blocks(FILE_BLOCK_FORMAT)
 
 
-class Intent(Enum):
-    """The kind of answer a request gets."""
-
-    CODE = "code"
-    PLAN = "plan"
-    CHAT = "chat"
-
-
 @dataclass(frozen=True)
 class Conversation:
     """A request's conversation, read the way a coding model reads it.
@@ -67,10 +58,6 @@ class Conversation:
     @property
     def last_prompt(self) -> str:
         return self.prompts[-1] if self.prompts else ""
-
-    @property
-    def earlier_prompts(self) -> tuple[str, ...]:
-        return self.prompts[:-1]
 
 
 def strip_fenced_code(text: str) -> str:

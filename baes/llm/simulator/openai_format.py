@@ -1,4 +1,4 @@
-"""JSON bodies shaped exactly like OpenAI's: completions, chunks, responses, errors."""
+"""JSON bodies shaped exactly like OpenAI's: completions, chunks, responses (errors: openai_errors)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,6 @@ SERVER_ERROR_MESSAGE = (
     "The server had an error while processing your request. Sorry about that! "
     "(simulated by the baes simulator)"
 )
-
-
-def error_body(
-    message: str, type_: str, param: str | None = None, code: str | None = None
-) -> dict[str, Any]:
-    """OpenAI's error envelope."""
-    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
 def chat_usage(prompt_tokens: int, completion_tokens: int, cached_tokens: int) -> dict[str, Any]:
@@ -107,16 +100,10 @@ def chat_usage_chunk(
     id_: str, created: int, model: str, fingerprint: str, usage: dict[str, Any]
 ) -> dict[str, Any]:
     """The extra last chunk of a stream with `stream_options.include_usage`."""
-    return {
-        "id": id_,
-        "object": "chat.completion.chunk",
-        "created": created,
-        "model": model,
-        "service_tier": "default",
-        "system_fingerprint": fingerprint,
-        "choices": [],
-        "usage": usage,
-    }
+    chunk = chat_chunk(id_, created, model, fingerprint, {}, None, True)
+    # Assigning existing keys keeps their place, so the key order is OpenAI's.
+    chunk["choices"], chunk["usage"] = [], usage
+    return chunk
 
 
 def response_object(

@@ -18,8 +18,6 @@ from baes.llm.simulator.messages import Message
 _PIECES = re.compile(r" ?[A-Za-z]+| ?\d{1,3}| ?[^\sA-Za-z\d]{1,2}|\s+(?!\S)|\s+")
 _LONG_WORD = 6
 _CHARS_PER_TOKEN = 4
-MESSAGE_OVERHEAD_TOKENS = 3
-REPLY_PRIMING_TOKENS = 3
 
 
 def tokenize(text: str) -> list[str]:

@@ -24,7 +24,7 @@ from typing import Any
 import portalocker
 
 from baes.errors import WorkError
-from baes.llm.simulator.usage_store import RecordedCall
+from baes.llm.simulator.usage_store import SIM_PROJECT_ID, RecordedCall
 from baes.store.append_only import append_line
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ def call_from_json(raw: Any) -> RecordedCall:
             endpoint=str(raw["endpoint"]),
             stream=bool(raw["stream"]),
             defect=raw.get("defect"),
-            project_id=str(raw.get("project_id") or "proj_simulator"),
+            project_id=str(raw.get("project_id") or SIM_PROJECT_ID),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"not a recorded call: {exc}") from None
