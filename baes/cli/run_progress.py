@@ -54,7 +54,7 @@ def progress_table(
             f"{state.tokens:,}",
             f"${state.cost_usd:.4f}",
             _eta(state, jobs),
-            state.stopped or (state.decision.reason if state.decision else ""),
+            state.stopped or state.decision.reason,
         )
     table.caption = f"experiment cost so far: ${spent_usd:.4f}"
     return table

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ from baes.experiment.load import Experiment, load_experiment
 from baes.experiment.registry import registry_for
 from baes.store.atomic import atomic_write_json
 from baes.store.manifest import Manifest
-from baes.store.paths import ExperimentPaths
+from baes.store.paths import LEDGER_FILE, RUN_RECORD_FILE, ExperimentPaths
 from baes.store.registry import utc_now
 
 STALE_RUN_REASON = (
@@ -54,7 +55,6 @@ class RunRequest:
     jobs: int = 1
     keep_workspaces: bool = False
     simulator: SimulatorSettings | None = None
-    cache_dir: Path | None = None
 
 
 @dataclass
@@ -64,6 +64,7 @@ class FrameworkProgress:
     name: str
     target_min: int
     target_max: int
+    decision: StoppingDecision  # the stopping rule applied to `completed`
     completed: list[dict[str, Any]] = field(default_factory=list)
     failed: int = 0
     interrupted: int = 0
@@ -73,7 +74,6 @@ class FrameworkProgress:
     tokens: int = 0
     stopped: str | None = None  # why no more runs are scheduled (converged, max, gave up, budget)
     gave_up: bool = False
-    decision: StoppingDecision | None = None
     run_seconds: list[float] = field(default_factory=list)
 
 
@@ -129,7 +129,7 @@ def recover_stale_runs(paths: ExperimentPaths) -> int:
     for run_id, summary in runs.items():
         if summary["status"] != "running":
             continue
-        path = paths.run_dir(summary["framework"], run_id) / "run.json"
+        path = paths.run_dir(summary["framework"], run_id) / RUN_RECORD_FILE
         record = mark_interrupted(read_record(path), STALE_RUN_REASON + f"; noticed at {utc_now()}")
         write_record(path, record)
         manifest.record(record)
@@ -141,38 +141,44 @@ def experiment_progress(
     paths: ExperimentPaths, design: ExperimentConfig, frameworks: list[str]
 ) -> dict[str, FrameworkProgress]:
     """Each framework's completed records and counts, from the run records on disk."""
-    progress = {f: FrameworkProgress(f, design.runs.min, design.runs.max) for f in frameworks}
+    # Records are gathered first so that each FrameworkProgress starts with its decision.
+    completed: dict[str, list[dict[str, Any]]] = {f: [] for f in frameworks}
+    counts: dict[str, Counter[str]] = {f: Counter() for f in frameworks}
     for run_id, summary in sorted(Manifest(paths).read().runs.items()):
-        state = progress.get(summary["framework"])
-        if state is None:
+        framework, status = summary["framework"], summary["status"]
+        if framework not in completed:
             continue
-        if summary["status"] == "completed":
-            state.completed.append(read_record(paths.run_dir(state.name, run_id) / "run.json"))
-        elif summary["status"] == "failed":
-            state.failed += 1
-        elif summary["status"] == "interrupted":
-            state.interrupted += 1
-    for state in progress.values():
-        state.decision = decide(design, state.completed)
-    return progress
+        if status == "completed":
+            completed[framework].append(
+                read_record(paths.run_dir(framework, run_id) / RUN_RECORD_FILE)
+            )
+        else:
+            counts[framework][status] += 1
+    return {
+        f: FrameworkProgress(
+            f,
+            design.runs.min,
+            design.runs.max,
+            decide(design, completed[f]),
+            completed=completed[f],
+            failed=counts[f]["failed"],
+            interrupted=counts[f]["interrupted"],
+        )
+        for f in frameworks
+    }
 
 
 def experiment_spent_usd(paths: ExperimentPaths, design: ExperimentConfig) -> float:
     """What the experiment's runs have cost so far, from their ledgers (for the budget)."""
-    from baes.llm.ledger import read_ledger
-    from baes.llm.ledger_cost import ledger_cost
-
-    total = 0.0
-    for ledger in paths.runs_dir.glob("*/*/usage.jsonl"):
-        total += ledger_cost(read_ledger(ledger), design.pricing, design.model).cost_usd
-    return total
+    ledgers = paths.runs_dir.glob(f"*/*/{LEDGER_FILE}")
+    return sum((run_cost_usd(ledger.parent, design) for ledger in ledgers), 0.0)
 
 
 def run_cost_usd(run_dir: Path, design: ExperimentConfig) -> float:
     from baes.llm.ledger import read_ledger
     from baes.llm.ledger_cost import ledger_cost
 
-    return ledger_cost(read_ledger(run_dir / "usage.jsonl"), design.pricing, design.model).cost_usd
+    return ledger_cost(read_ledger(run_dir / LEDGER_FILE), design.pricing, design.model).cost_usd
 
 
 class _Coordinator:
@@ -209,7 +215,7 @@ class _Coordinator:
         # Past the minimum the stopping rule decides, on the completed runs. Runs in flight are
         # not waited for: with --jobs N a framework may end up to N-1 runs past convergence
         # (never past runs.max), which costs a little and keeps every slot busy.
-        return state.decision is not None and state.decision.needs_more
+        return state.decision.needs_more
 
     def _stop(self, state: FrameworkProgress, reason: str) -> None:
         if state.stopped is None:
@@ -233,7 +239,7 @@ class _Coordinator:
         seed = run_seed(self.design.seed, framework, repetition)
         start = start_record(identity, capture_environment(adapter.versions()))
         start["seed"] = seed
-        write_record(run_dir / "run.json", start)
+        write_record(run_dir / RUN_RECORD_FILE, start)
         Manifest(self.paths).record(start)
         registry_for(self.paths.root).refresh(self.paths.name)  # `baes list` shows it running
         state.in_flight[run_id] = "starting"
@@ -279,7 +285,7 @@ class _Coordinator:
 
     def finish(self, framework: str, run_id: str, record: dict[str, Any]) -> None:
         run_dir = self.paths.run_dir(framework, run_id)
-        write_record(run_dir / "run.json", record)
+        write_record(run_dir / RUN_RECORD_FILE, record)
         Manifest(self.paths).record(record)
         state = self.progress[framework]
         state.in_flight.pop(run_id, None)
@@ -323,7 +329,7 @@ class _Coordinator:
             recovered = recover_stale_runs(self.paths)
             self.progress = experiment_progress(self.paths, self.design, self.frameworks)
             for state in self.progress.values():
-                if state.decision is not None and not state.decision.needs_more:
+                if not state.decision.needs_more:
                     state.stopped = state.decision.reason
             spent = experiment_spent_usd(self.paths, self.design)
             if (
@@ -333,8 +339,10 @@ class _Coordinator:
                 self.budget_exhausted = True
             self.write_progress()
             self.observer.on_start(self.progress, recovered, spent)
-            cache_dir = self.request.cache_dir or default_cache_dir()
             from baes.frameworks.contract import adapter_for
+            from baes.frameworks.environments import default_cache_dir
+
+            cache_dir = default_cache_dir()
 
             for framework in self.frameworks:
                 if self.progress[framework].stopped is None and not self.budget_exhausted:
@@ -400,17 +408,6 @@ def _interrupt_sets(cancel: threading.Event) -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-
-
-def default_cache_dir() -> Path:
-    """Where command frameworks' environments are cached: $BAES_CACHE_DIR or ~/.cache/baes."""
-    import os
-
-    explicit = os.environ.get("BAES_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "baes"
 
 
 def run_experiment(

@@ -9,21 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Protocol
-
-
-class Executor(Protocol):
-    def submit(self, run: Callable[[], dict[str, Any]]) -> Future[dict[str, Any]]: ...
-    def shutdown(self) -> None: ...
+from typing import Any
 
 
 class LocalThreadExecutor:
     """Runs up to `jobs` runs at once in threads of this process (frameworks are subprocesses or I/O)."""
 
     def __init__(self, jobs: int):
-        if jobs < 1:
-            raise ValueError("jobs must be at least 1")
-        self.jobs = jobs
         self._pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="baes-run")
 
     def submit(self, run: Callable[[], dict[str, Any]]) -> Future[dict[str, Any]]:

@@ -69,7 +69,7 @@ def plan_remaining(
     plans = []
     for framework, state in progress.items():
         done = len(state.completed)
-        if state.decision is not None and not state.decision.needs_more:
+        if not state.decision.needs_more:
             remaining_min = remaining_max = 0
         else:
             remaining_min = (
@@ -107,7 +107,7 @@ def plan_remaining(
                 failed=state.failed,
                 remaining_min=remaining_min,
                 remaining_max=remaining_max,
-                stopped=state.decision.reason if remaining_max == 0 and state.decision else None,
+                stopped=state.decision.reason if remaining_max == 0 else None,
                 cost_per_run=per_run,
                 cost_low=None if low is None else low * remaining_min,
                 cost_high=None if high is None else high * remaining_max,

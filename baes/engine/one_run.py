@@ -22,6 +22,7 @@ from baes.engine.run_record import RunIdentity, run_totals, step_label, step_usa
 from baes.frameworks.checks import run_check
 from baes.frameworks.contract import CheckResult, FrameworkAdapter, StepContext, StepOutcome
 from baes.llm.ledger import read_ledger
+from baes.store.paths import LEDGER_FILE
 from baes.store.registry import utc_now
 
 
@@ -63,6 +64,11 @@ def _check_dict(check: CheckResult | None) -> dict[str, Any] | None:
     }
 
 
+def _stopped_by_cancel(check: CheckResult | None) -> bool:
+    # run_check reports no exit code only when it stopped the check: on timeout or on cancel.
+    return check is not None and check.exit_code is None and not check.timed_out
+
+
 def _budget_refused(entries: list[Any]) -> bool:
     return any(e.error and e.error.startswith("budget_exceeded") for e in entries)
 
@@ -79,7 +85,7 @@ def execute_run(
     design, run_dir, run_id = spec.design, spec.run_dir, spec.identity.run_id
     workspace = run_dir / "workspace"
     workspace.mkdir(parents=True, exist_ok=True)
-    ledger_path = run_dir / "usage.jsonl"
+    ledger_path = run_dir / LEDGER_FILE
     ledger_path.touch()
     token = "baes-run-" + secrets.token_urlsafe(16)  # what the framework sees as its API key
     began = time.monotonic()
@@ -108,7 +114,12 @@ def execute_run(
             env: dict[str, str] = check_env,
         ) -> CheckResult:
             return run_check(
-                command, workspace, log_dir / "check.log", design.limits.step_timeout_s, env
+                command,
+                workspace,
+                log_dir / "check.log",
+                design.limits.step_timeout_s,
+                env,
+                cancel=cancel,
             )
 
         base_url = proxy.open_attribution(run_id, label, ledger_path)
@@ -146,6 +157,11 @@ def execute_run(
         check = outcome.check
         if outcome.ok and step.check and check is None and not cancel.is_set():
             check = step_check()
+        if outcome.ok and _stopped_by_cancel(check):
+            # A check cut short by Ctrl-C measured nothing: the run is interrupted, not completed
+            # with a failing check.
+            message = f"step {index} ({step.id}): stopped by the user during its check"
+            error = {"kind": "interrupted", "message": message}
         if outcome.ok:
             status = "ok"
         else:

@@ -6,11 +6,11 @@ import secrets
 from datetime import UTC, datetime
 
 
-def new_run_id(now: datetime | None = None) -> str:
+def new_run_id() -> str:
     """`YYYYMMDD-HHMMSS-ffffff-<10 hex>`: UTC time to the microsecond plus 40 random bits.
 
     Lexical order is time order; the random part makes two ids minted in the same microsecond on
     different machines collide with probability 2**-40.
     """
-    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    moment = datetime.now(UTC)
     return f"{moment:%Y%m%d-%H%M%S-%f}-{secrets.token_hex(5)}"

@@ -18,8 +18,6 @@ from baes.store.atomic import atomic_write_json
 from baes.store.registry import utc_now
 
 RUN_SCHEMA_VERSION = 1
-STEP_STATUSES = ("ok", "failed", "timeout", "skipped")
-ERROR_KINDS = ("framework", "timeout", "budget", "infrastructure", "interrupted", "internal")
 
 
 def step_label(index: int, step_id: str) -> str:

@@ -20,7 +20,6 @@ class StoppingDecision:
 
     needs_more: bool
     reason: str
-    half_widths: dict[str, float | None]
 
 
 def metric_values(
@@ -44,22 +43,21 @@ def decide(design: ExperimentConfig, completed: Sequence[Mapping[str, Any]]) -> 
     n = len(completed)
     runs = design.runs
     if n >= runs.max:
-        return StoppingDecision(False, f"reached runs.max ({runs.max})", {})
+        return StoppingDecision(False, f"reached runs.max ({runs.max})")
     if n < runs.min:
-        return StoppingDecision(True, f"{n} of runs.min {runs.min}", {})
+        return StoppingDecision(True, f"{n} of runs.min {runs.min}")
     rule = design.stopping_rule
     if not rule.enabled:
-        return StoppingDecision(True, f"stopping rule off: {n} of runs.max {runs.max}", {})
+        return StoppingDecision(True, f"stopping rule off: {n} of runs.max {runs.max}")
 
     from baes.analysis.bootstrap_ci import bootstrap_mean_ci
     from baes.analysis.convergence import ci_convergence
+    from baes.analysis.descriptives import sample_mean
     from baes.analysis.samples import as_sample
 
-    half_widths: dict[str, float | None] = {}
     open_metrics = []
     for key, values in metric_values(completed, design, rule.metrics).items():
         if len(values) < 2:
-            half_widths[key] = None
             open_metrics.append(f"{key} (only {len(values)} measured)")
             continue
         sample = as_sample(values, name=key)
@@ -70,10 +68,10 @@ def decide(design: ExperimentConfig, completed: Sequence[Mapping[str, Any]]) -> 
             n_resamples=design.analysis.bootstrap_samples,
             seed=design.seed,
         )
+        # The report's mean (math.fsum), so both agree on convergence at the threshold.
         convergence = ci_convergence(
-            float(sample.mean()), ci.low, ci.high, max_half_width_pct=rule.max_half_width_pct
+            sample_mean(sample), ci.low, ci.high, max_half_width_pct=rule.max_half_width_pct
         )
-        half_widths[key] = convergence.half_width_pct
         if not convergence.converged:
             shown = (
                 "undefined"
@@ -82,7 +80,7 @@ def decide(design: ExperimentConfig, completed: Sequence[Mapping[str, Any]]) -> 
             )
             open_metrics.append(f"{key} ±{shown}")
     if open_metrics:
-        return StoppingDecision(True, "not converged: " + ", ".join(open_metrics), half_widths)
+        return StoppingDecision(True, "not converged: " + ", ".join(open_metrics))
     return StoppingDecision(
-        False, f"converged after {n} runs (all within ±{rule.max_half_width_pct:g} %)", half_widths
+        False, f"converged after {n} runs (all within ±{rule.max_half_width_pct:g} %)"
     )

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from baes.experiment.load import Experiment, inspect_experiment
+from baes.experiment.load import Experiment, inspect_experiment, read_json
 from baes.store.atomic import is_locked
 from baes.store.manifest import Manifest
 from baes.store.paths import ExperimentPaths
@@ -13,11 +12,8 @@ from baes.store.registry import RegistryEntry, utc_now
 
 
 def _run_progress(paths: ExperimentPaths) -> dict[str, Any] | None:
-    try:
-        value = json.loads(paths.run_progress.read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
-    return value if isinstance(value, dict) and isinstance(value.get("frameworks"), dict) else None
+    value = read_json(paths.run_progress)
+    return value if value is not None and isinstance(value.get("frameworks"), dict) else None
 
 
 def experiment_status(experiment: Experiment, runs: dict[str, dict[str, Any]]) -> str:
@@ -54,7 +50,8 @@ def experiment_status(experiment: Experiment, runs: dict[str, dict[str, Any]]) -
 def describe(paths: ExperimentPaths) -> RegistryEntry:
     """The registry entry of one experiment folder."""
     experiment = inspect_experiment(paths.root, paths.name)
-    runs = Manifest(paths).read().runs
+    manifest = Manifest(paths).read()
+    runs = manifest.runs
     config = experiment.config
     return RegistryEntry(
         name=paths.name,
@@ -62,7 +59,7 @@ def describe(paths: ExperimentPaths) -> RegistryEntry:
         status=experiment_status(experiment, runs),
         model=config.model if config else None,
         frameworks=list(config.frameworks) if config else [],
-        runs_completed=sum(1 for run in runs.values() if run["status"] == "completed"),
+        runs_completed=manifest.completed(),
         runs_verified=sum(
             1
             for run in runs.values()

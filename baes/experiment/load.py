@@ -57,7 +57,8 @@ class Experiment:
         return self.config
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A JSON object file's content; None when it is missing, unreadable or not an object."""
     try:
         value = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError):
@@ -81,7 +82,7 @@ def inspect_experiment(root: Path, name: str) -> Experiment:
         stored = paths.config_hash.read_text("utf-8").strip() or None
     except OSError:
         stored = None
-    meta = _read_json(paths.experiment_meta) or {}
+    meta = read_json(paths.experiment_meta) or {}
     return Experiment(
         paths=paths,
         config=config,

@@ -2,7 +2,6 @@
 contract the engine runs them through. See docs/frameworks.md."""
 
 from baes.frameworks.contract import (
-    ERROR_KINDS,
     CheckResult,
     FrameworkAdapter,
     FrameworkSetupError,
@@ -12,7 +11,6 @@ from baes.frameworks.contract import (
 )
 
 __all__ = [
-    "ERROR_KINDS",
     "CheckResult",
     "FrameworkAdapter",
     "FrameworkSetupError",

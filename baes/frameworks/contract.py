@@ -8,7 +8,6 @@ cannot be installed cannot run at all.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,6 @@ from baes.config.models import BuiltinFrameworkConfig, CommandFrameworkConfig, S
 from baes.errors import WorkError
 
 ErrorKind = Literal["framework", "timeout", "budget", "infrastructure", "interrupted"]
-ERROR_KINDS: tuple[str, ...] = ("framework", "timeout", "budget", "infrastructure", "interrupted")
 
 
 class FrameworkSetupError(WorkError):
@@ -55,10 +53,6 @@ class StepContext:
     # The run's seed, for adapters that can pass one to the model (OpenAI's `seed` parameter):
     # repetitions then vary as sampling makes them, yet reproducibly.
     seed: int | None = None
-
-    def remaining_s(self) -> float:
-        """Seconds left before the deadline (0 when it has passed)."""
-        return max(0.0, self.deadline - time.monotonic())
 
 
 @dataclass(frozen=True)

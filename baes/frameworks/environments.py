@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shlex
 import shutil
 import sys
@@ -34,6 +35,15 @@ def environment_key(setup: list[str]) -> str:
     spec = {"setup": setup, "python": sys.executable, "version": sys.version.split()[0]}
     digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode("utf-8"))
     return digest.hexdigest()[:16]
+
+
+def default_cache_dir() -> Path:
+    """Where command frameworks' environments are cached: $BAES_CACHE_DIR or ~/.cache/baes."""
+    explicit = os.environ.get("BAES_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "baes"
 
 
 def environments_dir(cache_dir: Path) -> Path:

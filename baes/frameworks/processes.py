@@ -95,20 +95,18 @@ def run_process(
     return ProcessResult(exit_code, timed_out, cancelled, duration, process.pid)
 
 
-def stop_process_group(pgid: int, grace_s: float | None = None) -> None:
-    """SIGTERM every live process of the group, then SIGKILL what is left after `grace_s`
-    (default TERM_GRACE_S)."""
+def stop_process_group(pgid: int) -> None:
+    """SIGTERM every live process of the group, then SIGKILL what is left after TERM_GRACE_S."""
     if not group_alive(pgid):
         return
-    grace_s = TERM_GRACE_S if grace_s is None else grace_s
     _signal_group(pgid, signal.SIGTERM)
-    end = time.monotonic() + grace_s
+    end = time.monotonic() + TERM_GRACE_S
     while time.monotonic() < end:
         if not group_alive(pgid):
             return
         time.sleep(0.02)
     _signal_group(pgid, signal.SIGKILL)
-    end = time.monotonic() + grace_s
+    end = time.monotonic() + TERM_GRACE_S
     while time.monotonic() < end and group_alive(pgid):
         time.sleep(0.02)
 
@@ -134,8 +132,8 @@ def group_alive(pgid: int) -> bool:
     )
 
 
-def pid_running(pid: int, pgid: int | None = None) -> bool:
-    """Whether `pid` is a live (non-zombie) process, optionally only if it is in group `pgid`."""
+def pid_running(pid: int, pgid: int) -> bool:
+    """Whether `pid` is a live (non-zombie) process in group `pgid`."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
@@ -144,13 +142,13 @@ def pid_running(pid: int, pgid: int | None = None) -> bool:
                 os.kill(pid, 0)
             except (ProcessLookupError, PermissionError):
                 return False
-            return pgid is None or os.getpgid(pid) == pgid
+            return os.getpgid(pid) == pgid
         return False
     # Fields after the parenthesised command name: state, ppid, pgrp, ...
     fields = stat.rsplit(")", 1)[-1].split()
     if fields[0] in ("Z", "X"):
         return False
-    return pgid is None or int(fields[2]) == pgid
+    return int(fields[2]) == pgid
 
 
 def last_output_line(path: Path, limit: int = 200) -> str:

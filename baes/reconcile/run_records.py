@@ -10,9 +10,7 @@ from typing import Any
 
 from baes.store.atomic import atomic_write_json
 from baes.store.manifest import Manifest
-from baes.store.paths import NAME_RE, ExperimentPaths
-
-LEDGER_FILE = "usage.jsonl"
+from baes.store.paths import LEDGER_FILE, NAME_RE, ExperimentPaths
 
 
 @dataclass(frozen=True)

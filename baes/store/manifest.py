@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from baes.store.atomic import atomic_write_json, file_lock
-from baes.store.paths import NAME_RE, ExperimentPaths
+from baes.store.paths import NAME_RE, RUN_RECORD_FILE, ExperimentPaths
 
 MANIFEST_SCHEMA_VERSION = 1
 RUN_STATUSES = ("running", "completed", "failed", "interrupted")
@@ -67,7 +67,7 @@ class Manifest:
             return iter(())
         return (
             run_json
-            for run_json in self.paths.runs_dir.glob("*/*/run.json")
+            for run_json in self.paths.runs_dir.glob(f"*/*/{RUN_RECORD_FILE}")
             if NAME_RE.fullmatch(run_json.parent.parent.name)
         )
 

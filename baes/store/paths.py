@@ -13,6 +13,9 @@ NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 DEFAULT_ROOT = Path("experiments")
 ROOT_ENV_VAR = "BAES_ROOT"
 REGISTRY_FILE = ".registry.json"
+# Inside each run folder (ExperimentPaths.run_dir): the run record and the proxy's usage ledger.
+RUN_RECORD_FILE = "run.json"
+LEDGER_FILE = "usage.jsonl"
 
 
 def validate_name(name: str, what: str = "experiment name") -> str:
