@@ -22,12 +22,16 @@ from baes.analysis.dataset import (
     verification_coverage,
 )
 from baes.analysis.metrics import MetricContext, metric_info, resolve_metric_keys
-from baes.config.models import AnalysisConfig, ExperimentConfig, StoppingRuleConfig
+from baes.config.models import (
+    CI_METHODS,
+    P_ADJUST_METHODS,
+    AnalysisConfig,
+    ExperimentConfig,
+    StoppingRuleConfig,
+)
 from baes.errors import InputError, WorkError
 
 STATS_SCHEMA_VERSION = 1
-P_ADJUST_CHOICES = ("holm", "sidak", "bonferroni", "none")
-CI_METHOD_CHOICES = ("bca", "percentile")
 
 Progress = Callable[[str], None]
 
@@ -96,13 +100,13 @@ def override_plan(
     plan: AnalysisPlan, *, p_adjust: str | None = None, ci_method: str | None = None
 ) -> tuple[AnalysisPlan, list[dict[str, Any]]]:
     """The plan with the user's overrides and the deviations they make from it."""
-    if p_adjust is not None and p_adjust not in P_ADJUST_CHOICES:
+    if p_adjust is not None and p_adjust not in P_ADJUST_METHODS:
         raise InputError(
-            f"unknown --p-adjust {p_adjust!r}; choose one of {', '.join(P_ADJUST_CHOICES)}"
+            f"unknown --p-adjust {p_adjust!r}; choose one of {', '.join(P_ADJUST_METHODS)}"
         )
-    if ci_method is not None and ci_method not in CI_METHOD_CHOICES:
+    if ci_method is not None and ci_method not in CI_METHODS:
         raise InputError(
-            f"unknown --ci-method {ci_method!r}; choose one of {', '.join(CI_METHOD_CHOICES)}"
+            f"unknown --ci-method {ci_method!r}; choose one of {', '.join(CI_METHODS)}"
         )
     deviations = []
     changes: dict[str, Any] = {}

@@ -4,23 +4,22 @@ Degenerate cases are decided here, explicitly:
 - n < 2: no interval (None) with a reason;
 - a constant group: [c, c] without resampling (BCa is undefined there, and every resample is c);
 - BCa returning NaN (degenerate resampling distribution): the percentile interval is computed
-  from a fresh generator with the same seed, and `reason` says so. The interval is never silently
-  replaced: `method` always names the method that produced the numbers.
+  from the same resamples, and `reason` says so. The interval is never silently replaced:
+  `method` always names the method that produced the numbers.
 """
 
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from scipy import stats
 
 from baes.analysis.samples import is_constant
+from baes.config.models import CI_METHODS, CIMethod
 
-CIMethod = Literal["bca", "percentile"]
-CI_METHODS: tuple[str, ...] = ("bca", "percentile")
 _SCIPY_METHOD = {"bca": "BCa", "percentile": "percentile"}
 
 # Upper bound on resampled values held in memory at once (batching does not change the draws).
@@ -59,11 +58,13 @@ def bootstrap_mean_ci(
         value = float(sample[0])
         return MeanCI(value, value, "constant", reason=None)
 
-    low, high = _scipy_bootstrap(sample, method, confidence, n_resamples, seed)
+    result = _scipy_bootstrap(sample, method, confidence, n_resamples, seed)
+    low, high = _interval(result)
     if np.isfinite(low) and np.isfinite(high):
         return MeanCI(low, high, method)
     if method == "bca":
-        low, high = _scipy_bootstrap(sample, "percentile", confidence, n_resamples, seed)
+        # The same resamples (same seed): reuse BCa's bootstrap distribution instead of redrawing.
+        low, high = _interval(_scipy_bootstrap(sample, "percentile", confidence, 0, seed, result))
         if np.isfinite(low) and np.isfinite(high):
             return MeanCI(
                 low,
@@ -77,8 +78,14 @@ def bootstrap_mean_ci(
 
 
 def _scipy_bootstrap(
-    sample: np.ndarray, method: str, confidence: float, n_resamples: int, seed: int
-) -> tuple[float, float]:
+    sample: np.ndarray,
+    method: str,
+    confidence: float,
+    n_resamples: int,
+    seed: int,
+    earlier: Any = None,
+) -> Any:
+    """scipy's bootstrap result; with `earlier` (and n_resamples=0) its resamples are reused."""
     batch = max(1, min(n_resamples, _MAX_VALUES_PER_BATCH // sample.size))
     with warnings.catch_warnings():
         # scipy warns (DegenerateDataWarning, divide) when BCa is undefined; we check the result.
@@ -92,6 +99,11 @@ def _scipy_bootstrap(
             confidence_level=confidence,
             method=_SCIPY_METHOD[method],
             rng=np.random.default_rng(seed),
+            bootstrap_result=earlier,
         )
+    return result
+
+
+def _interval(result: Any) -> tuple[float, float]:
     interval = result.confidence_interval
     return float(interval.low), float(interval.high)

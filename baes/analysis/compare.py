@@ -224,5 +224,5 @@ def compare_experiments(
             "the scenarios differ: the experiments did not solve the same "
             "task, so differences mix the framework and the task",
         )
-    outcome.warnings[len(outcome.warnings) :] = stats["plan_notes"]
+    outcome.warnings.extend(stats["plan_notes"])
     return outcome

@@ -27,7 +27,6 @@ class CsvInputError(InputError):
 class TidyCsv:
     """Values per metric and group, both in first-appearance order."""
 
-    path: Path
     groups: list[str]
     metrics: list[str]
     values: dict[str, dict[str, list[float]]]
@@ -134,4 +133,4 @@ def read_tidy_csv(path: Path) -> TidyCsv:
         raise _fail(path, reader.line_num, f"malformed CSV ({exc})") from None
     if rows == 0:
         raise _fail(path, 2, "the file has a header but no data rows")
-    return TidyCsv(path, list(groups), list(values), values, rows)
+    return TidyCsv(list(groups), list(values), values, rows)

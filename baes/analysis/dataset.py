@@ -19,7 +19,7 @@ from typing import Any
 
 from baes.analysis.metrics import CATALOG, MetricContext
 from baes.store.manifest import RUN_STATUSES
-from baes.store.paths import NAME_RE, ExperimentPaths
+from baes.store.paths import NAME_RE, RUN_RECORD_FILE, ExperimentPaths
 
 VERIFICATION_STATES = ("unverified", "pending", "verified", "mismatch", "unavailable")
 
@@ -72,10 +72,6 @@ class Dataset:
     runs: list[RunInfo]
     problems: list[str] = field(default_factory=list)
     excluded_groups: dict[str, str] = field(default_factory=dict)
-
-    def metric_keys(self) -> list[str]:
-        """The metrics present in the table, in first-appearance order."""
-        return list(dict.fromkeys(o.metric for o in self.observations))
 
     def values(self, metric: str) -> dict[str, list[float]]:
         """The measurable values of `metric` per group (every group, possibly empty)."""
@@ -144,7 +140,7 @@ def read_run_records(
         if not framework_dir.is_dir() or not NAME_RE.fullmatch(framework_dir.name):
             continue
         for run_dir in sorted(os.scandir(framework_dir.path), key=lambda e: e.name):
-            run_json = os.path.join(run_dir.path, "run.json")
+            run_json = os.path.join(run_dir.path, RUN_RECORD_FILE)
             if not run_dir.is_dir() or not os.path.exists(run_json):
                 continue
             record, problem = _read_record(run_json, framework_dir.name, known, config_hash)

@@ -16,7 +16,7 @@ import io
 import itertools
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -189,23 +189,17 @@ def _resample_counts(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
     return np.bincount(picks.ravel(), minlength=size * n).reshape(size, n)
 
 
-def draw_figures(
-    inputs: FigureInputs, progress: Callable[[str], None] | None = None
-) -> list[DrawnFigure]:
+def draw_figures(inputs: FigureInputs) -> list[DrawnFigure]:
     """Every figure of the analysis, in the order the report lists them."""
-    report = progress or (lambda _: None)
     figures: list[DrawnFigure] = []
     metrics = list(inputs.values)
     parts = _file_parts(metrics)
-    for index, key in enumerate(metrics, start=1):
-        report(f"figures for {key} ({index}/{len(metrics)})")
+    for key in metrics:
         figures.append(box_plot(inputs, key, parts[key]))
         figures.append(forest_plot(inputs, key, parts[key]))
     if inputs.step_ids:
-        report("figure: tokens per scenario step")
         figures.append(tokens_per_step(inputs))
     if "COST_USD" in metrics and "CHECK_PASS_RATE" in metrics and inputs.cost_vs_pass_rate:
-        report("figure: cost against check pass rate")
         figures.append(cost_vs_pass_rate(inputs))
     return figures
 

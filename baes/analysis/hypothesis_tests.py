@@ -16,6 +16,8 @@ from typing import Literal
 import numpy as np
 from scipy import stats
 
+from baes.analysis.samples import is_constant
+
 # A single value shows no within-group variation, and against it even a total separation cannot
 # reach conventional significance (exact Mann–Whitney p ≥ 2/(n+1)); skip rather than pretend.
 MIN_GROUP_SIZE = 2
@@ -66,7 +68,7 @@ def rank_test_precondition(
     if small:
         return f"every group needs at least {MIN_GROUP_SIZE} values; too few in " + ", ".join(small)
     pooled = np.concatenate(groups)
-    if np.all(pooled == pooled[0]):
+    if is_constant(pooled):
         return f"all values are identical ({float(pooled[0])!r}); there are no ranks to compare"
     return None
 
@@ -103,6 +105,8 @@ def dunn_test(groups: Sequence[np.ndarray], names: Sequence[str] | None = None) 
     tie_sum = sum(t**3 - t for t in tie_sizes.tolist())  # Python ints: exact
     # 12(N−1)·[N(N+1)/12 − Σ(t³−t)/(12(N−1))], in integers so "zero variance" is an exact test.
     variance_numerator = n_total * (n_total + 1) * (n_total - 1) - tie_sum
+    # Σ(t³−t) < N³−N unless one tie group holds all N values, which the precondition rejects for
+    # finite data; all-NaN input (np.unique merges NaNs, == does not) still reaches this branch.
     if variance_numerator <= 0:
         return DunnResult((), skipped="the rank variance is zero (all values identical)")
     rank_variance = variance_numerator / (12 * (n_total - 1))

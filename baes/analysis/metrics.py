@@ -52,13 +52,6 @@ class MetricSpec:
     more_words: str
     measure: Callable[[Mapping[str, Any], MetricContext], Measurement]
 
-    @property
-    def direction_text(self) -> str:
-        """ "lower is better", "higher is better" or "neither direction is better"."""
-        if self.direction is None:
-            return "neither direction is better"
-        return f"{self.direction} is better"
-
 
 def _number(record: Mapping[str, Any], field: str, what: str) -> Measurement:
     """A non-negative finite number from `totals`, or None with the reason."""

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
 import numpy as np
 
-PAdjustMethod = Literal["holm", "sidak", "bonferroni", "none"]
-P_ADJUST_METHODS: tuple[str, ...] = ("holm", "sidak", "bonferroni", "none")
+from baes.config.models import P_ADJUST_METHODS, PAdjustMethod
 
 
 def adjust_p_values(p_values: Sequence[float], method: PAdjustMethod) -> list[float]:

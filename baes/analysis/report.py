@@ -503,12 +503,12 @@ def _metric_section(stats: Mapping[str, Any], key: str) -> str:
     info = stats["metric_info"][key]
     plan = stats["plan"]
     lines = [f"## {metric_title(stats, key)}"]
-    spec = metric_spec(key)
     about = []
     if info.get("description"):
         about.append(info["description"])
     if info.get("unit"):
-        direction = f"; {spec.direction} is better" if spec and spec.direction else ""
+        better = info.get("direction")
+        direction = f"; {better} is better" if better else ""
         about.append(f"Unit: {info['unit']}{direction}.")
     if about:
         lines.append(" ".join(about))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import string
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -36,6 +36,12 @@ METRIC_KEYS = (
     "T_LLM_seconds",
     "CHECK_PASS_RATE",
 )
+
+# The analysis plan's choices, defined once; the analysis modules import them from here.
+PAdjustMethod = Literal["holm", "sidak", "bonferroni", "none"]
+P_ADJUST_METHODS: tuple[str, ...] = get_args(PAdjustMethod)
+CIMethod = Literal["bca", "percentile"]
+CI_METHODS: tuple[str, ...] = get_args(CIMethod)
 
 # Placeholders a command framework's templates may use; anything else in braces is a typo.
 STEP_PLACEHOLDERS = frozenset(
@@ -195,9 +201,9 @@ class ModelPrice(StrictModel):
 
 class AnalysisConfig(StrictModel):
     alpha: float = Field(0.05, gt=0.0, lt=1.0)
-    p_adjust: Literal["holm", "sidak", "bonferroni", "none"] = "holm"
+    p_adjust: PAdjustMethod = "holm"
     bootstrap_samples: int = Field(10_000, ge=100, le=1_000_000)
-    ci_method: Literal["bca", "percentile"] = "bca"
+    ci_method: CIMethod = "bca"
 
 
 class ReconcileConfig(StrictModel):
