@@ -60,7 +60,9 @@ def test_server_errors_are_retried_then_reported_as_a_failure_not_as_zeros():
 
     always = SimulatorOptions(admin_key=ADMIN, usage_error_rate=1.0)
     with RunningSimulator(Simulator(always)).start() as sim:
-        client = UsageClient(sim.base_url, ADMIN, deadline_s=0.6)
+        # No real sleeping: it retries until the next backoff (0.5, 1, 2, 4, 8 s) would pass the
+        # deadline, so it retries even when each request is slow on a busy machine.
+        client = UsageClient(sim.base_url, ADMIN, deadline_s=5, sleep=lambda _: None)
         with pytest.raises(UsageApiError) as failure:
             client.completions(T0, T0 + 60)
     error = failure.value
