@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +10,7 @@ from typing import Annotated
 import typer
 
 from baes.cli.console import err, reports_errors
+from baes.cli.serving import stop_on_signals, wait_until
 
 app = typer.Typer(
     help="The metering proxy: meter the LLM calls of any OpenAI-compatible tool.",
@@ -64,6 +63,8 @@ def serve(
 ) -> None:
     """Serve until Ctrl-C. The first line printed is the base URL to give the tool."""
     # Imported here so `baes --help` never loads the server stack.
+    from rich.markup import escape
+
     from baes.llm.proxy import MeteringProxy
 
     metering = MeteringProxy(
@@ -73,20 +74,17 @@ def serve(
         model_policy=model_policy.value,
         port=port,
     ).start()
-    try:
-        base_url = metering.open_attribution(run_id, step, ledger)
-        # The first stdout line is the contract: scripts read it to find the proxy.
-        typer.echo(base_url)
-        sys.stdout.flush()
-        err.print(
-            f"[dim]metering calls to {metering.upstream_base_url} into {ledger}; "
-            "set OPENAI_BASE_URL to the URL above; Ctrl-C to stop[/]"
-        )
-        stopped = threading.Event()
-        # Ctrl-C and a service manager's SIGTERM both stop cleanly with exit code 0.
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stopped.set())
-        while not stopped.wait(0.2):
-            pass
-    finally:
-        metering.stop()  # fsyncs the ledger
+    # Ctrl-C and a service manager's SIGTERM both stop cleanly with exit code 0.
+    with stop_on_signals() as stopped:
+        try:
+            base_url = metering.open_attribution(run_id, step, ledger)
+            # The first stdout line is the contract: scripts read it to find the proxy.
+            typer.echo(base_url)
+            sys.stdout.flush()
+            err.print(
+                f"[dim]metering calls to {escape(str(metering.upstream_base_url))} into "
+                f"{escape(str(ledger))}; set OPENAI_BASE_URL to the URL above; Ctrl-C to stop[/]"
+            )
+            wait_until(stopped)
+        finally:
+            metering.stop()  # fsyncs the ledger

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from baes.cli.console import print_error
+from baes.cli.serving import stop_on_signals, wait_until
 
 app = typer.Typer(
     help="The embedded OpenAI-compatible simulator: offline, deterministic, metered.",
@@ -70,15 +69,8 @@ def serve(
     except SimulatorOptionsError as error:
         print_error(str(error), "see `baes sim serve --help` for the valid ranges")
         raise typer.Exit(2) from None
-    stopped = threading.Event()
-    # Ctrl-C and a service manager's SIGTERM both end the server cleanly with exit code 0
-    # (installed before the URL is printed, so a caller may signal as soon as it reads it);
-    # handling SIGINT explicitly also covers shells that start background jobs ignoring it.
-    previous = {
-        signum: signal.signal(signum, lambda *_: stopped.set())
-        for signum in (signal.SIGINT, signal.SIGTERM)
-    }
-    try:
+    # Ctrl-C and a service manager's SIGTERM both end the server cleanly with exit code 0.
+    with stop_on_signals() as stopped:
         try:
             running = RunningSimulator(Simulator(options), host=host, port=port).start()
         except ServerStartError as error:
@@ -89,10 +81,6 @@ def serve(
             typer.echo(f"admin key: {running.admin_key}")
         typer.echo("Simulator running; press Ctrl-C to stop.", err=True)
         try:
-            while not stopped.wait(0.2):
-                pass
+            wait_until(stopped)
         finally:
             running.stop()
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
