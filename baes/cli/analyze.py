@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from baes.cli.completion import complete_experiment_names
-from baes.cli.console import err, out, print_warning, reports_errors
+from baes.cli.console import (
+    err,
+    out,
+    print_json,
+    print_written,
+    progress_on_stderr,
+    reports_errors,
+    show_warnings,
+)
 from baes.cli.options import RootOption
-
-MAX_WARNINGS_SHOWN = 12
 
 MetricOption = Annotated[
     list[str] | None,
@@ -28,43 +33,6 @@ MetricOption = Annotated[
 NoFiguresOption = Annotated[
     bool, typer.Option("--no-figures", help="Do not draw the PNG figures (faster).")
 ]
-
-
-@contextmanager
-def progress_on_stderr(what: str) -> Iterator[Callable[[str], None]]:
-    """A rich status line on stderr (nothing when stderr is not a terminal)."""
-    if not err.is_terminal:
-        yield lambda _: None
-        return
-    with err.status(what) as status:
-        yield lambda message: status.update(f"{what}: {message}")
-
-
-def show_warnings(warnings: list[str]) -> None:
-    """Each warning on stderr, at most MAX_WARNINGS_SHOWN of them."""
-    from rich.markup import escape
-
-    for warning in warnings[:MAX_WARNINGS_SHOWN]:
-        print_warning(escape(warning))
-    if len(warnings) > MAX_WARNINGS_SHOWN:
-        print_warning(f"… and {len(warnings) - MAX_WARNINGS_SHOWN} more (see the report)")
-
-
-def print_json(value: Any) -> None:
-    """JSON on stdout, unstyled, for scripts."""
-    import json
-
-    print(json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False))
-
-
-def print_written(outcome: Any) -> None:
-    """Where the report, the stats and the figures went."""
-    out.print(f"report   {outcome.report_path}", markup=False)
-    out.print(f"stats    {outcome.stats_path}", markup=False)
-    if outcome.figures:
-        out.print(
-            f"figures  {len(outcome.figures)} PNG in {outcome.out_dir / 'figures'}", markup=False
-        )
 
 
 def summary_table(stats: Mapping[str, Any]) -> Any:

@@ -8,16 +8,16 @@ from typing import Annotated, Any
 
 import typer
 
-from baes.cli.analyze import (
-    MetricOption,
-    NoFiguresOption,
+from baes.cli.analyze import MetricOption, NoFiguresOption
+from baes.cli.completion import complete_experiment_names
+from baes.cli.console import (
+    out,
     print_json,
     print_written,
     progress_on_stderr,
+    reports_errors,
     show_warnings,
 )
-from baes.cli.completion import complete_experiment_names
-from baes.cli.console import out, reports_errors
 from baes.cli.options import RootOption
 
 MAX_CHANGES_SHOWN = 6

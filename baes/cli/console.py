@@ -1,22 +1,70 @@
-"""The two rich consoles (results to stdout, messages to stderr) and how errors are shown."""
+"""The two rich consoles (results to stdout, messages to stderr), how errors are shown, and the
+output helpers the commands share."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
 from rich.console import Console
+from rich.markup import escape
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
+MAX_WARNINGS_SHOWN = 12
+
 
 def print_error(message: str, hint: str | None = None) -> None:
-    """One red line (more only when the message itself lists several problems) and a dim hint."""
-    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    """One red line (more only when the message itself lists several problems) and a dim hint.
+
+    The message and the hint are shown as plain text: brackets in them (a path, a name) are
+    not rich markup.
+    """
+    err.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
     if hint:
-        err.print(f"[dim]hint: {hint}[/]")
+        err.print(f"[dim]hint: {escape(hint)}[/]")
 
 
 def print_warning(message: str) -> None:
-    err.print(f"[yellow]warning:[/] {message}")
+    """A yellow `warning:` then the message as plain text (brackets in it are not markup)."""
+    err.print(f"[yellow]warning:[/] {escape(message)}")
+
+
+def show_warnings(warnings: list[str]) -> None:
+    """Each warning on stderr, at most MAX_WARNINGS_SHOWN of them."""
+    for warning in warnings[:MAX_WARNINGS_SHOWN]:
+        print_warning(warning)
+    if len(warnings) > MAX_WARNINGS_SHOWN:
+        print_warning(f"… and {len(warnings) - MAX_WARNINGS_SHOWN} more (see the report)")
+
+
+def print_json(value: Any, *, ensure_ascii: bool = False, allow_nan: bool = False) -> None:
+    """JSON on stdout, indented by 2, unstyled, for scripts."""
+    import json
+
+    print(json.dumps(value, indent=2, ensure_ascii=ensure_ascii, allow_nan=allow_nan))
+
+
+@contextmanager
+def progress_on_stderr(what: str) -> Iterator[Callable[[str], None]]:
+    """A rich status line on stderr (nothing when stderr is not a terminal)."""
+    if not err.is_terminal:
+        yield lambda _: None
+        return
+    with err.status(what) as status:
+        yield lambda message: status.update(f"{what}: {message}")
+
+
+def print_written(outcome: Any) -> None:
+    """Where the report, the stats and the figures went."""
+    out.print(f"report   {outcome.report_path}", markup=False)
+    out.print(f"stats    {outcome.stats_path}", markup=False)
+    if outcome.figures:
+        out.print(
+            f"figures  {len(outcome.figures)} PNG in {outcome.out_dir / 'figures'}", markup=False
+        )
 
 
 def reports_errors(command):

@@ -6,9 +6,10 @@ import time
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from baes.cli.console import err, out, reports_errors
-from baes.cli.options import RootOption
+from baes.cli.console import err, out, print_written, progress_on_stderr, reports_errors
+from baes.cli.options import JobsOption, RootOption
 
 
 @reports_errors
@@ -17,13 +18,13 @@ def demo(
     force: Annotated[
         bool, typer.Option("--force", help="Replace earlier demo experiments of the same name.")
     ] = False,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Runs executed at once.")] = 2,
+    jobs: JobsOption = 2,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live progress.")] = False,
 ) -> None:
     """Create two experiments on the simulator, run them, analyse each and compare them."""
     from baes.analysis.analyze import analyze_experiment
     from baes.analysis.compare import compare_experiments
-    from baes.cli.analyze import print_written, progress_on_stderr, summary_table
+    from baes.cli.analyze import summary_table
     from baes.cli.run import execute_with_progress, print_run_summary, run_exit_code
     from baes.engine.coordinator import RunRequest
     from baes.experiment.create import create_experiment
@@ -56,15 +57,17 @@ def demo(
     out.print(f"\n[bold]comparison of {' and '.join(names)}[/]")
     print_written(comparison)
 
-    root_flag = "" if root is None else f" --root {root_dir}"
-    out.print(f"\ndemo finished in {time.monotonic() - started:.0f} s. Made under {root_dir}:")
+    root_flag = "" if root is None else escape(f" --root {root_dir}")
+    out.print(
+        f"\ndemo finished in {time.monotonic() - started:.0f} s. Made under {escape(str(root_dir))}:"
+    )
     for name in names:
         out.print(f"  {name}/  (config.yaml, runs/, analysis/report.md)")
     out.print(
-        f"  {comparison.out_dir.relative_to(root_dir) if comparison.out_dir.is_relative_to(root_dir) else comparison.out_dir}/"
+        f"  {escape(str(comparison.out_dir.relative_to(root_dir) if comparison.out_dir.is_relative_to(root_dir) else comparison.out_dir))}/"
     )
     out.print("next:")
     out.print(f"  baes list{root_flag}")
     out.print(f"  baes show {names[0]}{root_flag}")
-    out.print(f"  less {root_dir / names[0] / 'analysis' / 'report.md'}")
+    out.print(f"  less {escape(str(root_dir / names[0] / 'analysis' / 'report.md'))}")
     out.print(f"  baes new my-exp --from {names[0]} --runs 10{root_flag}   # your own variant")

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 if TYPE_CHECKING:
     from rich.text import Text
 
-from baes.cli.console import out, print_warning, reports_errors
+from baes.cli.console import out, print_json, print_warning, reports_errors
 from baes.cli.options import JsonOption, RootOption
 
 JSON_KEYS = (
@@ -48,13 +49,17 @@ def list_experiments(
     entries = [e for e in view.entries if status is None or e.status == status]
 
     if json_output:
-        import json
-
-        print(json.dumps([{key: getattr(e, key) for key in JSON_KEYS} for e in entries], indent=2))
+        print_json(
+            [{key: getattr(e, key) for key in JSON_KEYS} for e in entries],
+            ensure_ascii=True,
+            allow_nan=True,
+        )
         return
     if not entries:
         where = f" with status {status!r}" if status else ""
-        out.print(f"no experiments{where} in {root_dir} — create one with [bold]baes new NAME[/]")
+        out.print(
+            f"no experiments{where} in {escape(str(root_dir))} — create one with [bold]baes new NAME[/]"
+        )
         return
 
     colors = {"completed": "green", "running": "cyan", "config-changed": "red", "broken": "red"}
@@ -72,7 +77,7 @@ def list_experiments(
         for e in entries
     ]
     header = ["name", "status", "model", "frameworks", "runs", "verified", "created"]
-    out.print(f"[bold]experiments in {root_dir}[/]", highlight=False)
+    out.print(f"[bold]experiments in {escape(str(root_dir))}[/]", highlight=False)
     out.print(
         aligned_table(header, rows, right={4, 5}, status_column=1, colors=colors, width=out.width),
         no_wrap=True,

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from baes.cli.completion import complete_experiment_names, complete_frameworks, complete_scenarios
 from baes.cli.console import err, out, reports_errors
@@ -43,7 +44,7 @@ def _ask_missing(missing: list[str], overrides: DesignOverrides) -> None:
                     overrides.name = validate_name(value)
                     break
                 except Exception as exc:  # noqa: BLE001 - re-ask on any invalid name
-                    err.print(f"[red]{exc}[/]")
+                    err.print(f"[red]{escape(str(exc))}[/]")
         elif key == "model":
             for block in shipped_price_table():
                 label = (
@@ -221,5 +222,5 @@ def new(
     for line in design_summary_lines(design)[1:]:
         out.print("  " + line)
     out.print(f"  hash        {config_hash}")
-    root_flag = "" if root is None else f" --root {root_dir}"
+    root_flag = "" if root is None else escape(f" --root {root_dir}")
     out.print(f"next: [bold]baes show {design.name}{root_flag}[/]")

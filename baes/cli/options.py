@@ -23,6 +23,8 @@ JsonOption = Annotated[
     bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")
 ]
 
+JobsOption = Annotated[int, typer.Option("--jobs", "-j", min=1, help="Runs executed at once.")]
+
 ExperimentName = Annotated[
     str,
     typer.Argument(

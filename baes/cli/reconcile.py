@@ -6,8 +6,9 @@ import time
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
-from baes.cli.console import err, out, print_warning, reports_errors
+from baes.cli.console import err, out, print_json, print_warning, reports_errors
 from baes.cli.options import ExperimentName, JsonOption, RootOption
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ def _run_table(check: RunCheck) -> None:
     if check.previous_state != check.state:
         title += f" (was {check.previous_state})"
     if check.ledger is None:
-        out.print(f"{title}: {check.message}")
+        out.print(f"{title}: {escape(check.message)}")
         return
     table = Table(title=title, title_justify="left", header_style="bold")
     columns = ("quantity", "this run", "ledger", "provider", "Δ", "Δ %")
@@ -105,7 +106,7 @@ def _list_table(report: ReconcileReport) -> None:
     # Why a run is not verified, for the states that need a reader's attention.
     for check in report.runs:
         if check.state in ("pending", "mismatch", "unavailable") and check.message:
-            out.print(f"{check.run_id} {_state(check.state)}: {check.message}")
+            out.print(f"{check.run_id} {_state(check.state)}: {escape(check.message)}")
 
 
 def _render(report: ReconcileReport, listing: bool) -> None:
@@ -122,7 +123,7 @@ def _render(report: ReconcileReport, listing: bool) -> None:
                 f"minute(s) in {read.pages} page(s) (read {read.read_id})"
             )
         elif read is not None:
-            out.print(f"[bold red]the usage read failed[/]: {read.error}")
+            out.print(f"[bold red]the usage read failed[/]: {escape(read.error)}")
         for check in report.runs:
             _run_table(check)
     for framework in report.frameworks:
@@ -191,9 +192,7 @@ def reconcile(
     for problem in report.problems:
         print_warning(problem)
     if json_output:
-        import json
-
-        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+        print_json(report.to_json(), allow_nan=True)
     else:
         _render(report, list_only)
     if report.any_mismatch:

@@ -6,9 +6,10 @@ import sys
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from baes.cli.console import err, out, reports_errors
-from baes.cli.options import ExperimentName, JsonOption, RootOption
+from baes.cli.console import err, out, print_json, reports_errors
+from baes.cli.options import ExperimentName, JobsOption, JsonOption, RootOption
 
 
 def _summary_json(summary) -> dict:
@@ -34,9 +35,8 @@ def _summary_json(summary) -> dict:
 def _print_plan(name: str, plans, json_output: bool) -> None:
     if json_output:
         import dataclasses
-        import json
 
-        print(json.dumps([dataclasses.asdict(p) for p in plans], indent=2))
+        print_json([dataclasses.asdict(p) for p in plans], ensure_ascii=True, allow_nan=True)
         return
     from rich.table import Table
 
@@ -84,7 +84,7 @@ def run(
         list[str] | None,
         typer.Option("--framework", "-f", help="Run only this framework (repeatable)."),
     ] = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Runs executed at once.")] = 1,
+    jobs: JobsOption = 1,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the plan and a cost forecast; run nothing.")
     ] = False,
@@ -120,9 +120,7 @@ def run(
         quiet=quiet or json_output,
     )
     if json_output:
-        import json
-
-        print(json.dumps(_summary_json(summary), indent=2))
+        print_json(_summary_json(summary), ensure_ascii=True, allow_nan=True)
     else:
         print_run_summary(name, summary, root)
     raise typer.Exit(run_exit_code(summary))
@@ -169,7 +167,7 @@ def print_run_summary(name: str, summary, root) -> None:
         )
     out.print(table)
     out.print(f"experiment cost so far: ${summary.spent_usd:.4f}")
-    root_flag = "" if root is None else f" --root {root}"
+    root_flag = "" if root is None else escape(f" --root {root}")
     if summary.interrupted:
         out.print(f"[yellow]interrupted.[/] Resume with: [bold]baes run {name}{root_flag}[/]")
     elif summary.budget_exhausted:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from baes.cli.console import reports_errors
+from baes.cli.console import print_json, reports_errors
 
 
 @reports_errors
 def schema() -> None:
     """Print the JSON Schema of an experiment design (config.yaml)."""
-    import json
-
     from baes.config.models import ExperimentConfig
 
     document = ExperimentConfig.model_json_schema()
     document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     document["title"] = "baes experiment design (config.yaml)"
-    print(json.dumps(document, indent=2))
+    print_json(document, ensure_ascii=True)

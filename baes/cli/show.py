@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from baes.cli.console import out, reports_errors
+from rich.markup import escape
+
+from baes.cli.console import out, print_json, reports_errors
 from baes.cli.options import ExperimentName, JsonOption, RootOption
 
 
@@ -14,9 +16,7 @@ def show(name: ExperimentName, root: RootOption = None, json_output: JsonOption 
 
     summary = experiment_summary(resolve_root(root), validate_name(name))
     if json_output:
-        import json
-
-        print(json.dumps(summary, indent=2))
+        print_json(summary, ensure_ascii=True, allow_nan=True)
         return
 
     from rich.table import Table
@@ -24,7 +24,7 @@ def show(name: ExperimentName, root: RootOption = None, json_output: JsonOption 
     design = summary["design"]
     out.print(f"[bold]{summary['name']}[/]  {summary['status']}")
     if summary["description"]:
-        out.print(summary["description"])
+        out.print(summary["description"], markup=False)
     if summary["config_ok"]:
         out.print(f"[green]config matches its hash[/] {summary['config_hash']}")
     else:
@@ -44,4 +44,4 @@ def show(name: ExperimentName, root: RootOption = None, json_output: JsonOption 
         table.add_row(framework, *(str(counts.get(s, 0)) for s in statuses))
     out.print(table)
     for label, path in summary["paths"].items():
-        out.print(f"{label:<11} {path}")
+        out.print(f"{label:<11} {escape(str(path))}")

@@ -125,7 +125,6 @@ class LedgerView:
     """The experiment's billed calls per unit and group, and which runs touch which units."""
 
     units: list[Unit]
-    key_id: str | None
     sums: dict[tuple[Unit, GroupKey], Quantities] = field(default_factory=dict)
     unreported: dict[tuple[Unit, GroupKey], int] = field(default_factory=dict)
     units_by_run: dict[str, list[Unit]] = field(default_factory=dict)
@@ -142,7 +141,7 @@ class LedgerView:
 def ledger_view(calls: list[MeteredCall], clock_skew_s: float, key_id: str | None) -> LedgerView:
     """Sum the calls into units; `key_id` is the experiment's key when usage is grouped by key."""
     units = comparison_units(calls, clock_skew_s)
-    view = LedgerView(units=units, key_id=key_id)
+    view = LedgerView(units=units)
     for call in calls:
         # The call's whole span lies in one unit; its midpoint names that unit.
         unit = unit_of(units, (call.start + call.end) / 2)

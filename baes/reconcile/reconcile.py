@@ -170,11 +170,22 @@ def reconcile_experiment(
     # One reconcile judges and writes at a time (evidence, run records); see write_verification.
     with file_lock(paths.meta_dir / "reconcile"):
         return _judge_and_record(
-            paths, design, scope, selected, targets, ledger, view, units, outcome, now, problems
+            paths=paths,
+            design=design,
+            scope=scope,
+            selected=selected,
+            targets=targets,
+            ledger=ledger,
+            view=view,
+            units=units,
+            outcome=outcome,
+            now=now,
+            problems=problems,
         )
 
 
 def _judge_and_record(
+    *,
     paths: ExperimentPaths,
     design: ExperimentConfig,
     scope: Scope,
@@ -312,7 +323,6 @@ def _record_evidence(
             attempts=outcome.attempts,
             error=_error_text(outcome),
             error_kind=outcome.kind,
-            permanent=outcome.permanent,
         )
     record["runs"] = {
         run_id: {

@@ -69,7 +69,6 @@ class ReadOutcome:
     attempts: int = 0
     error: str | None = None
     error_kind: str | None = None
-    permanent: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -1,4 +1,4 @@
-"""Atomic writes (temp file, fsync, os.replace) and locked read-modify-write of shared files."""
+"""Atomic writes (temp file, fsync, os.replace) and the file locks around shared files."""
 
 from __future__ import annotations
 
@@ -6,14 +6,12 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from baes.errors import WorkError
 from baes.store.errors import LockTimeoutError
-
-T = TypeVar("T")
 
 DEFAULT_LOCK_TIMEOUT_S = 30.0
 
@@ -105,17 +103,3 @@ def is_locked(path: Path) -> bool:
             return False
     except portalocker.exceptions.LockException:
         return True
-
-
-def locked_update(
-    path: Path,
-    update: Callable[[T | None], T],
-    read: Callable[[Path], T | None],
-    write: Callable[[Path, T], None],
-    timeout_s: float | None = None,
-) -> T:
-    """Read `path`, apply `update`, write the result atomically, all under the file's lock."""
-    with file_lock(path, timeout_s):
-        new_value = update(read(path))
-        write(path, new_value)
-        return new_value

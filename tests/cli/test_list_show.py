@@ -111,6 +111,15 @@ def test_show_unknown_experiment_exits_2(cli, root):
     assert result.exit_code == 2 and "invalid experiment name" in result.stderr
 
 
+def test_error_messages_show_brackets_in_names_and_paths_as_typed(cli, tmp_path):
+    lab_root = tmp_path / "[lab]" / "exp"
+    result = cli("show", "nope", "--root", lab_root)
+    assert result.exit_code == 2
+    assert f"no experiment 'nope' under {lab_root}" in result.stderr
+    result = cli("show", "a[lab]", "--root", lab_root)
+    assert result.exit_code == 2 and "invalid experiment name 'a[lab]'" in result.stderr
+
+
 def test_schema_prints_a_json_schema(cli):
     result = cli("schema")
     schema = json.loads(result.stdout)
