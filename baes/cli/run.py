@@ -25,6 +25,7 @@ def _summary_json(summary) -> dict:
                 "interrupted": state.interrupted,
                 "gave_up": state.gave_up,
                 "stopped": state.stopped,
+                "outcome": state.outcome,
                 "cost_usd": state.cost_usd,
             }
             for name, state in summary.progress.items()
@@ -140,10 +141,11 @@ def execute_with_progress(root_dir, name: str, request, quiet: bool):
 
 
 def run_exit_code(summary) -> int:
-    """0 when the targets are met; 130 after Ctrl-C; 1 when a framework gave up or money ran out."""
+    """0 when every framework converged or reached runs.max; 130 after Ctrl-C; 1 when one did
+    not get the runs it needs (gave up, budget spent, or anything else left it short)."""
     if summary.interrupted:
         return 130
-    if summary.gave_up or summary.budget_exhausted:
+    if summary.unmet or summary.budget_exhausted:
         return 1
     return 0
 
@@ -176,5 +178,7 @@ def print_run_summary(name: str, summary, root) -> None:
         out.print(
             f"[red]gave up on: {', '.join(summary.gave_up)}[/] (see the failed runs' run.json and logs)"
         )
+    elif summary.unmet:
+        out.print(f"[red]short of their target: {escape(', '.join(summary.unmet))}[/]")
     else:
         out.print(f"next: [bold]baes analyze {name}{root_flag}[/]")
