@@ -33,12 +33,7 @@ def _summary_json(summary) -> dict:
     }
 
 
-def _print_plan(name: str, plans, json_output: bool) -> None:
-    if json_output:
-        import dataclasses
-
-        print_json([dataclasses.asdict(p) for p in plans], ensure_ascii=True, allow_nan=True)
-        return
+def _print_plan(name: str, plans) -> None:
     from rich.table import Table
 
     table = Table(
@@ -78,6 +73,49 @@ def _print_plan(name: str, plans, json_output: bool) -> None:
     out.print(f"forecast for the remaining runs: ${low:.4f} – ${high:.4f}")
 
 
+def _dry_run(root_dir, name: str, frameworks: list[str] | None, json_output: bool) -> int:
+    """Print the plan, the forecast and the preflight; the exit code `baes run` would start with
+    (0, or 2/1 for the preflight problems that would stop it)."""
+    from baes.engine.forecast import plan_remaining
+    from baes.engine.preflight import PreflightError, dry_run_problems
+    from baes.experiment.load import load_experiment
+
+    plans = plan_remaining(root_dir, name, frameworks)
+    problems, provider_asked = [], False
+    if any(p.remaining_max > 0 for p in plans):  # like `baes run`: no preflight with nothing to do
+        problems, provider_asked = dry_run_problems(load_experiment(root_dir, name)[1])
+    if json_output:
+        import dataclasses
+
+        print_json(
+            {
+                "frameworks": [dataclasses.asdict(p) for p in plans],
+                "forecast_usd": {
+                    "low": sum(p.cost_low or 0 for p in plans),
+                    "high": sum(p.cost_high or 0 for p in plans),
+                },
+                "preflight": {
+                    "provider_checked": provider_asked,
+                    "problems": [dataclasses.asdict(p) for p in problems],
+                },
+            },
+            ensure_ascii=True,
+            allow_nan=True,
+        )
+    else:
+        _print_plan(name, plans)
+        if problems:
+            for problem in problems:
+                err.print(f"[red]preflight:[/] {escape(problem.message)}")
+            err.print("baes run would refuse to start (nothing was run).")
+        else:
+            out.print(
+                "preflight: ok"
+                + ("" if provider_asked else " (the embedded simulator is checked by baes run)")
+            )
+    return PreflightError(problems).exit_code if problems else 0
+
+
 @reports_errors
 def run(
     name: ExperimentName,
@@ -107,10 +145,7 @@ def run(
     root_dir = resolve_root(root)
     validate_name(name)
     if dry_run:
-        from baes.engine.forecast import plan_remaining
-
-        _print_plan(name, plan_remaining(root_dir, name, framework), json_output)
-        return
+        raise typer.Exit(_dry_run(root_dir, name, framework, json_output))
 
     from baes.engine.coordinator import RunRequest
 

@@ -135,3 +135,16 @@ def check_before_setup(
     if base_url is not None and api_key:
         problems += provider_problems(base_url, api_key)
     return problems
+
+
+def dry_run_problems(design: ExperimentConfig) -> tuple[list[PreflightProblem], bool]:
+    """The problems `baes run` would refuse to start with, and whether the provider was asked.
+
+    The provider is asked (one free GET of its models listing) when the key is set; the
+    embedded simulator is not started for a dry run, so it is not asked.
+    """
+    from baes.engine.services import provider_endpoint, provider_key
+
+    base_url, key_env = provider_endpoint(design)
+    key = provider_key(key_env)
+    return check_before_setup(design, base_url, key), base_url is not None and bool(key)
