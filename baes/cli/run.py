@@ -41,36 +41,45 @@ def _print_plan(name: str, plans) -> None:
         title_justify="left",
         header_style="bold",
     )
-    for column in ("framework", "done", "failed", "to do", "cost per run", "forecast", "basis"):
+    for column in ("framework", "done", "to do", "calls", "cost/run", "forecast", "basis"):
         table.add_column(column, justify="left" if column == "framework" else "right")
     bases: list[str] = []
     for p in plans:
-        if p.basis not in bases:
-            bases.append(p.basis)
+        basis = f"{p.basis_kind}: {p.basis}"
+        if basis not in bases:
+            bases.append(basis)
         todo = (
             f"{p.remaining_min}"
             if p.remaining_min == p.remaining_max
             else f"{p.remaining_min}-{p.remaining_max}"
         )
-        forecast = "-" if p.remaining_max == 0 else f"${p.cost_low:.4f} – ${p.cost_high:.4f}"
+        at_least = "≥" if p.basis_kind == "floor" else ""
+        forecast = "-" if p.remaining_max == 0 else f"{at_least}${p.cost_low:.4f}–{p.cost_high:.4f}"
         table.add_row(
             p.framework,
-            str(p.completed),
-            str(p.failed),
+            f"{p.completed}" + (f" +{p.failed} failed" if p.failed else ""),
             todo,
-            f"${p.cost_per_run:.4f}" if p.cost_per_run is not None else "?",
+            f"{p.calls_per_run:.1f}",
+            f"{at_least}${p.cost_per_run:.4f}",
             forecast,
-            f"[{bases.index(p.basis) + 1}]",
+            f"[{bases.index(basis) + 1}]",
         )
     out.print(table)
-    low = sum(p.cost_low or 0 for p in plans)
-    high = sum(p.cost_high or 0 for p in plans)
     for number, basis in enumerate(bases, start=1):
         out.print(f"[{number}] {basis}", markup=False)
     for p in plans:
         if p.stopped:
             out.print(f"{p.framework}: nothing to do ({p.stopped})", markup=False)
-    out.print(f"forecast for the remaining runs: ${low:.4f} – ${high:.4f}")
+    low, high = sum(p.cost_low for p in plans), sum(p.cost_high for p in plans)
+    floor = any(p.basis_kind == "floor" and p.remaining_max for p in plans)
+    out.print(
+        f"forecast for the remaining runs: ${low:.4f} – ${high:.4f}"
+        + (
+            " (at least: a framework's calls per step are unknown until it has run)"
+            if floor
+            else ""
+        )
+    )
 
 
 def _dry_run(root_dir, name: str, frameworks: list[str] | None, json_output: bool) -> int:
@@ -82,7 +91,8 @@ def _dry_run(root_dir, name: str, frameworks: list[str] | None, json_output: boo
 
     plans = plan_remaining(root_dir, name, frameworks)
     problems, provider_asked = [], False
-    if any(p.remaining_max > 0 for p in plans):  # like `baes run`: no preflight with nothing to do
+    checked = any(p.remaining_max > 0 for p in plans)  # like `baes run`: none with nothing to do
+    if checked:
         problems, provider_asked = dry_run_problems(load_experiment(root_dir, name)[1])
     if json_output:
         import dataclasses
@@ -91,10 +101,14 @@ def _dry_run(root_dir, name: str, frameworks: list[str] | None, json_output: boo
             {
                 "frameworks": [dataclasses.asdict(p) for p in plans],
                 "forecast_usd": {
-                    "low": sum(p.cost_low or 0 for p in plans),
-                    "high": sum(p.cost_high or 0 for p in plans),
+                    "low": sum(p.cost_low for p in plans),
+                    "high": sum(p.cost_high for p in plans),
+                    "lower_bound_only": any(
+                        p.basis_kind == "floor" and p.remaining_max for p in plans
+                    ),
                 },
                 "preflight": {
+                    "checked": checked,
                     "provider_checked": provider_asked,
                     "problems": [dataclasses.asdict(p) for p in problems],
                 },
@@ -108,7 +122,7 @@ def _dry_run(root_dir, name: str, frameworks: list[str] | None, json_output: boo
             for problem in problems:
                 err.print(f"[red]preflight:[/] {escape(problem.message)}")
             err.print("baes run would refuse to start (nothing was run).")
-        else:
+        elif checked:
             out.print(
                 "preflight: ok"
                 + ("" if provider_asked else " (the embedded simulator is checked by baes run)")
