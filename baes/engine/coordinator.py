@@ -92,7 +92,7 @@ class FrameworkProgress:
     cost_usd: float = 0.0
     tokens: int = 0
     stopped: str | None = None  # why no more runs are scheduled, in words
-    outcome: str | None = None  # the same as one of OUTCOMES (None while runs are still wanted)
+    outcome: str | None = None  # CONVERGED, REACHED_MAX, ...: None while runs are still wanted
     gave_up: bool = False
     run_seconds: list[float] = field(default_factory=list)
 

@@ -86,7 +86,14 @@ def provider_problems(
 
     url = f"{base_url.rstrip('/')}/models"
     try:
-        response = httpx.get(url, headers={"Authorization": f"Bearer {api_key}"}, timeout=timeout_s)
+        # Connect as the metering proxy does: directly (no HTTP(S)_PROXY), with the same CAs.
+        response = httpx.get(
+            url,
+            headers={"Authorization": f"Bearer {api_key}"},
+            timeout=timeout_s,
+            trust_env=False,
+            verify=httpx.create_ssl_context(trust_env=True),
+        )
     except httpx.TimeoutException:
         return [
             PreflightProblem(
