@@ -25,6 +25,7 @@ def _summary_json(summary) -> dict:
                 "interrupted": state.interrupted,
                 "gave_up": state.gave_up,
                 "stopped": state.stopped,
+                "outcome": state.outcome,
                 "cost_usd": state.cost_usd,
             }
             for name, state in summary.progress.items()
@@ -32,12 +33,7 @@ def _summary_json(summary) -> dict:
     }
 
 
-def _print_plan(name: str, plans, json_output: bool) -> None:
-    if json_output:
-        import dataclasses
-
-        print_json([dataclasses.asdict(p) for p in plans], ensure_ascii=True, allow_nan=True)
-        return
+def _print_plan(name: str, plans) -> None:
     from rich.table import Table
 
     table = Table(
@@ -45,36 +41,93 @@ def _print_plan(name: str, plans, json_output: bool) -> None:
         title_justify="left",
         header_style="bold",
     )
-    for column in ("framework", "done", "failed", "to do", "cost per run", "forecast", "basis"):
+    for column in ("framework", "done", "to do", "calls", "cost/run", "forecast", "basis"):
         table.add_column(column, justify="left" if column == "framework" else "right")
     bases: list[str] = []
     for p in plans:
-        if p.basis not in bases:
-            bases.append(p.basis)
+        basis = f"{p.basis_kind}: {p.basis}"
+        if basis not in bases:
+            bases.append(basis)
         todo = (
             f"{p.remaining_min}"
             if p.remaining_min == p.remaining_max
             else f"{p.remaining_min}-{p.remaining_max}"
         )
-        forecast = "-" if p.remaining_max == 0 else f"${p.cost_low:.4f} – ${p.cost_high:.4f}"
+        at_least = "≥" if p.basis_kind == "floor" else ""
+        forecast = "-" if p.remaining_max == 0 else f"{at_least}${p.cost_low:.4f}–{p.cost_high:.4f}"
         table.add_row(
             p.framework,
-            str(p.completed),
-            str(p.failed),
+            f"{p.completed}" + (f" +{p.failed} failed" if p.failed else ""),
             todo,
-            f"${p.cost_per_run:.4f}" if p.cost_per_run is not None else "?",
+            f"{p.calls_per_run:.1f}",
+            f"{at_least}${p.cost_per_run:.4f}",
             forecast,
-            f"[{bases.index(p.basis) + 1}]",
+            f"[{bases.index(basis) + 1}]",
         )
     out.print(table)
-    low = sum(p.cost_low or 0 for p in plans)
-    high = sum(p.cost_high or 0 for p in plans)
     for number, basis in enumerate(bases, start=1):
         out.print(f"[{number}] {basis}", markup=False)
     for p in plans:
         if p.stopped:
             out.print(f"{p.framework}: nothing to do ({p.stopped})", markup=False)
-    out.print(f"forecast for the remaining runs: ${low:.4f} – ${high:.4f}")
+    low, high = sum(p.cost_low for p in plans), sum(p.cost_high for p in plans)
+    floor = any(p.basis_kind == "floor" and p.remaining_max for p in plans)
+    out.print(
+        f"forecast for the remaining runs: ${low:.4f} – ${high:.4f}"
+        + (
+            " (at least: a framework's calls per step are unknown until it has run)"
+            if floor
+            else ""
+        )
+    )
+
+
+def _dry_run(root_dir, name: str, frameworks: list[str] | None, json_output: bool) -> int:
+    """Print the plan, the forecast and the preflight; the exit code `baes run` would start with
+    (0, or 2/1 for the preflight problems that would stop it)."""
+    from baes.engine.forecast import plan_remaining
+    from baes.engine.preflight import PreflightError, dry_run_problems
+    from baes.experiment.load import load_experiment
+
+    plans = plan_remaining(root_dir, name, frameworks)
+    problems, provider_asked = [], False
+    checked = any(p.remaining_max > 0 for p in plans)  # like `baes run`: none with nothing to do
+    if checked:
+        problems, provider_asked = dry_run_problems(load_experiment(root_dir, name)[1])
+    if json_output:
+        import dataclasses
+
+        print_json(
+            {
+                "frameworks": [dataclasses.asdict(p) for p in plans],
+                "forecast_usd": {
+                    "low": sum(p.cost_low for p in plans),
+                    "high": sum(p.cost_high for p in plans),
+                    "lower_bound_only": any(
+                        p.basis_kind == "floor" and p.remaining_max for p in plans
+                    ),
+                },
+                "preflight": {
+                    "checked": checked,
+                    "provider_checked": provider_asked,
+                    "problems": [dataclasses.asdict(p) for p in problems],
+                },
+            },
+            ensure_ascii=True,
+            allow_nan=True,
+        )
+    else:
+        _print_plan(name, plans)
+        if problems:
+            for problem in problems:
+                err.print(f"[red]preflight:[/] {escape(problem.message)}")
+            err.print("baes run would refuse to start (nothing was run).")
+        elif checked:
+            out.print(
+                "preflight: ok"
+                + ("" if provider_asked else " (the embedded simulator is checked by baes run)")
+            )
+    return PreflightError(problems).exit_code if problems else 0
 
 
 @reports_errors
@@ -106,10 +159,7 @@ def run(
     root_dir = resolve_root(root)
     validate_name(name)
     if dry_run:
-        from baes.engine.forecast import plan_remaining
-
-        _print_plan(name, plan_remaining(root_dir, name, framework), json_output)
-        return
+        raise typer.Exit(_dry_run(root_dir, name, framework, json_output))
 
     from baes.engine.coordinator import RunRequest
 
@@ -140,10 +190,11 @@ def execute_with_progress(root_dir, name: str, request, quiet: bool):
 
 
 def run_exit_code(summary) -> int:
-    """0 when the targets are met; 130 after Ctrl-C; 1 when a framework gave up or money ran out."""
+    """0 when every framework converged or reached runs.max; 130 after Ctrl-C; 1 when one did
+    not get the runs it needs (gave up, budget spent, or anything else left it short)."""
     if summary.interrupted:
         return 130
-    if summary.gave_up or summary.budget_exhausted:
+    if summary.unmet or summary.budget_exhausted:
         return 1
     return 0
 
@@ -176,5 +227,7 @@ def print_run_summary(name: str, summary, root) -> None:
         out.print(
             f"[red]gave up on: {', '.join(summary.gave_up)}[/] (see the failed runs' run.json and logs)"
         )
+    elif summary.unmet:
+        out.print(f"[red]short of their target: {escape(', '.join(summary.unmet))}[/]")
     else:
         out.print(f"next: [bold]baes analyze {name}{root_flag}[/]")

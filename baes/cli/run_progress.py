@@ -23,10 +23,21 @@ def _eta(state: FrameworkProgress, jobs: int) -> str:
     return f"≤{seconds / 60:.0f} min" if seconds >= 90 else f"≤{seconds:.0f} s"
 
 
+def _elapsed(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
 def progress_table(
-    progress: dict[str, FrameworkProgress], spent_usd: float, jobs: int, title: str
+    progress: dict[str, FrameworkProgress],
+    spent_usd: float,
+    jobs: int,
+    title: str,
+    setups: dict[str, tuple[str, float]] | None = None,
 ) -> Table:
-    """One row per framework: done/target, failures, current runs, tokens, cost, ETA."""
+    """One row per framework: done/target, failures, current runs, tokens, cost, ETA.
+
+    `setups` maps a framework being set up to (what its setup does now, monotonic start time).
+    """
     table = Table(title=title, title_justify="left", header_style="bold")
     for column, justify in (
         ("framework", "left"),
@@ -46,6 +57,9 @@ def progress_table(
             else f"{state.target_min}-{state.target_max}"
         )
         now = ", ".join(state.in_flight.values()) or "-"
+        if setups and state.name in setups:
+            activity, since = setups[state.name]
+            now = f"setting up: {activity} ({_elapsed(time.monotonic() - since)})"
         table.add_row(
             state.name,
             f"{len(state.completed)}/{target}",
@@ -71,11 +85,16 @@ class LiveObserver:
         self.progress: dict[str, FrameworkProgress] = {}
         self.spent_usd = 0.0
         self.live: Live | None = None
+        self.setups: dict[str, tuple[str, float]] = {}  # framework → (activity, started)
 
     def _render(self) -> Table:
         with self.lock:
             return progress_table(
-                self.progress, self.spent_usd, self.jobs, f"baes run {self.experiment}"
+                self.progress,
+                self.spent_usd,
+                self.jobs,
+                f"baes run {self.experiment}",
+                dict(self.setups),
             )
 
     def on_start(
@@ -90,6 +109,15 @@ class LiveObserver:
             get_renderable=self._render, console=self.console, refresh_per_second=4, transient=False
         )
         self.live.start()
+
+    def on_setup(self, framework: str, activity: str) -> None:
+        with self.lock:  # elapsed counts from the setup's first activity
+            since = self.setups.get(framework, ("", time.monotonic()))[1]
+            self.setups[framework] = (activity, since)
+
+    def on_setup_finished(self, framework: str, ok: bool) -> None:
+        with self.lock:
+            self.setups.pop(framework, None)
 
     def on_run_started(self, framework: str, run_id: str) -> None:
         pass
@@ -124,6 +152,7 @@ class LineObserver:
         self.lock = threading.Lock()
         self.spent_usd = 0.0
         self.started = time.monotonic()
+        self.setup_started: dict[str, float] = {}
 
     def _line(self, text: str) -> None:
         if not self.quiet:
@@ -140,6 +169,22 @@ class LineObserver:
             self._line(
                 f"{state.name}: {len(state.completed)} completed, target {state.target_min}-{state.target_max}"
                 + (f" ({state.stopped})" if state.stopped else "")
+            )
+
+    def on_setup(self, framework: str, activity: str) -> None:
+        since = self.setup_started.setdefault(framework, time.monotonic())
+        self._line(
+            f"{framework}: setting up: {activity} ({_elapsed(time.monotonic() - since)} so far)"
+        )
+
+    def on_setup_finished(self, framework: str, ok: bool) -> None:
+        since = self.setup_started.pop(framework, None)
+        if since is not None:  # nothing was said when nothing had to be installed
+            took = _elapsed(time.monotonic() - since)
+            self._line(
+                f"{framework}: set up in {took}"
+                if ok
+                else f"{framework}: setup failed after {took}"
             )
 
     def on_run_started(self, framework: str, run_id: str) -> None:

@@ -22,6 +22,7 @@ from baes.config.models import ExperimentConfig
 from baes.engine.environment import capture_environment
 from baes.engine.executors import LocalThreadExecutor
 from baes.engine.one_run import RunSpec, execute_run, run_seed
+from baes.engine.preflight import PreflightError, design_problems, provider_problems
 from baes.engine.run_ids import new_run_id
 from baes.engine.run_lock import RunLock
 from baes.engine.run_record import (
@@ -32,7 +33,13 @@ from baes.engine.run_record import (
     write_record,
 )
 from baes.engine.schedule import Interleaver
-from baes.engine.services import SimulatorSettings, llm_services, simulator_usage_log
+from baes.engine.services import (
+    SimulatorSettings,
+    llm_services,
+    provider_endpoint,
+    provider_key,
+    simulator_usage_log,
+)
 from baes.engine.stopping import StoppingDecision, decide
 from baes.errors import InputError
 from baes.experiment.load import Experiment, load_experiment
@@ -41,6 +48,18 @@ from baes.store.atomic import atomic_write_json
 from baes.store.manifest import Manifest
 from baes.store.paths import LEDGER_FILE, RUN_RECORD_FILE, ExperimentPaths
 from baes.store.registry import utc_now
+
+# How a framework's part of a `baes run` ended. The first two are the design's targets; the
+# others mean the framework did not get the runs it needs (the exit code says so).
+CONVERGED, REACHED_MAX, GAVE_UP, BUDGET, INTERRUPTED = (
+    "converged",
+    "runs_max",
+    "gave_up",
+    "budget",
+    "interrupted",
+)
+TARGET_MET = frozenset({CONVERGED, REACHED_MAX})
+BUDGET_REASON = "the experiment's budget (limits.max_cost_usd) is spent"
 
 STALE_RUN_REASON = (
     "the `baes run` that started this run ended before it finished (killed or crashed)"
@@ -72,7 +91,8 @@ class FrameworkProgress:
     in_flight: dict[str, str] = field(default_factory=dict)  # run id → current step
     cost_usd: float = 0.0
     tokens: int = 0
-    stopped: str | None = None  # why no more runs are scheduled (converged, max, gave up, budget)
+    stopped: str | None = None  # why no more runs are scheduled, in words
+    outcome: str | None = None  # CONVERGED, REACHED_MAX, ...: None while runs are still wanted
     gave_up: bool = False
     run_seconds: list[float] = field(default_factory=list)
 
@@ -83,6 +103,10 @@ class RunObserver(Protocol):
     def on_start(
         self, progress: dict[str, FrameworkProgress], recovered: int, spent_usd: float
     ) -> None: ...
+    def on_setup(self, framework: str, activity: str) -> None:
+        """What a framework's setup is doing now (called only while it installs something)."""
+
+    def on_setup_finished(self, framework: str, ok: bool) -> None: ...
     def on_run_started(self, framework: str, run_id: str) -> None: ...
     def on_step_started(self, framework: str, run_id: str, index: int, step_id: str) -> None: ...
     def on_run_finished(self, framework: str, record: dict[str, Any], cost_usd: float) -> None: ...
@@ -103,6 +127,11 @@ class RunSummary:
     @property
     def gave_up(self) -> list[str]:
         return [p.name for p in self.progress.values() if p.gave_up]
+
+    @property
+    def unmet(self) -> list[str]:
+        """Frameworks that ended without reaching their target (converged or runs.max)."""
+        return [p.name for p in self.progress.values() if p.outcome not in TARGET_MET]
 
 
 def select_frameworks(design: ExperimentConfig, requested: list[str] | None) -> list[str]:
@@ -217,9 +246,9 @@ class _Coordinator:
         # (never past runs.max), which costs a little and keeps every slot busy.
         return state.decision.needs_more
 
-    def _stop(self, state: FrameworkProgress, reason: str) -> None:
+    def _stop(self, state: FrameworkProgress, reason: str, outcome: str) -> None:
         if state.stopped is None:
-            state.stopped = reason
+            state.stopped, state.outcome = reason, outcome
             self.observer.on_framework_stopped(state.name, reason)
 
     # -- one run --------------------------------------------------------------------------------
@@ -276,6 +305,7 @@ class _Coordinator:
                     name: {
                         "completed": len(state.completed),
                         "stopped": state.stopped,
+                        "outcome": state.outcome,
                         "gave_up": state.gave_up,
                     }
                     for name, state in self.progress.items()
@@ -301,7 +331,7 @@ class _Coordinator:
                 state.run_seconds.append(totals["wall_seconds"])
             state.decision = decide(self.design, state.completed)
             if not state.decision.needs_more:
-                self._stop(state, state.decision.reason)
+                self._stop(state, state.decision.reason, target_outcome(self.design, state))
         elif status == "interrupted":
             state.interrupted += 1
         else:
@@ -310,13 +340,14 @@ class _Coordinator:
             if (record.get("error") or {}).get("kind") == "budget":
                 self.budget_exhausted = True
                 for other in self.progress.values():
-                    self._stop(other, "the experiment's budget (limits.max_cost_usd) is spent")
+                    self._stop(other, BUDGET_REASON, BUDGET)
             elif state.failures_in_a_row >= self.design.limits.max_consecutive_failures:
                 state.gave_up = True
                 self._stop(
                     state,
                     f"gave up after {state.failures_in_a_row} failed runs in a row "
                     f"(last: {(record.get('error') or {}).get('message', 'unknown error')})",
+                    GAVE_UP,
                 )
         self.write_progress()
         registry_for(self.paths.root).refresh(self.paths.name)
@@ -331,64 +362,109 @@ class _Coordinator:
             for state in self.progress.values():
                 if not state.decision.needs_more:
                     state.stopped = state.decision.reason
+                    state.outcome = target_outcome(self.design, state)
             spent = experiment_spent_usd(self.paths, self.design)
-            if (
-                self.design.limits.max_cost_usd is not None
-                and spent >= self.design.limits.max_cost_usd
-            ):
+            limit = self.design.limits.max_cost_usd
+            if limit is not None and spent >= limit:
                 self.budget_exhausted = True
+                for state in self.progress.values():
+                    if state.stopped is None:
+                        state.stopped, state.outcome = BUDGET_REASON, BUDGET
+            wanted = [f for f in self.frameworks if self.progress[f].stopped is None]
+            with contextlib.ExitStack() as services:
+                proxy = self.start_services(services, spent) if wanted else None
+                self.write_progress()
+                self.observer.on_start(self.progress, recovered, spent)
+                interrupted = False
+                if proxy is not None:
+                    self.prepare_adapters(wanted)
+                    interrupted = self.run_all(proxy)
+                spent_now = spent if proxy is None else proxy.spent_usd
+            interrupted = interrupted or self.cancel.is_set()
+            for state in self.progress.values():
+                if state.outcome is None and interrupted:
+                    state.outcome = INTERRUPTED
             self.write_progress()
-            self.observer.on_start(self.progress, recovered, spent)
-            from baes.frameworks.contract import adapter_for
-            from baes.frameworks.environments import default_cache_dir
+            registry_for(self.paths.root).refresh(self.paths.name)
+        return RunSummary(self.progress, interrupted, self.budget_exhausted, spent_now, recovered)
 
-            cache_dir = default_cache_dir()
-
-            for framework in self.frameworks:
-                if self.progress[framework].stopped is None and not self.budget_exhausted:
-                    adapter = adapter_for(framework, self.design.frameworks[framework])
-                    adapter.prepare(cache_dir)
-                    self.adapters[framework] = adapter
-            interrupted = False
-            with llm_services(
+    def start_services(self, services: contextlib.ExitStack, spent: float) -> Any:
+        """Preflight, then the simulator (if embedded) and the proxy; before any setup, so that
+        a missing key or an unreachable provider is reported at once, not after installs."""
+        problems = design_problems(self.design)
+        if problems:
+            raise PreflightError(problems)
+        _, key_env = provider_endpoint(self.design)
+        proxy = services.enter_context(
+            llm_services(
                 self.design,
                 spent,
                 self.request.simulator,
                 usage_log=simulator_usage_log(self.paths.root),
-            ) as proxy:
-                executor = LocalThreadExecutor(self.request.jobs)
-                interleaver = Interleaver(self.frameworks, self.design.seed)
-                pending: dict[Future, tuple[str, str]] = {}
-                try:
-                    with _interrupt_sets(self.cancel):
-                        while True:
-                            while len(pending) < self.request.jobs and not self.cancel.is_set():
-                                framework = interleaver.next(self.wants_run)
-                                if framework is None:
-                                    break
-                                future, fw, run_id = self.launch(framework, executor, proxy)
-                                pending[future] = (fw, run_id)
-                            if not pending:
-                                break
-                            # Short waits so that a Ctrl-C (which only sets the flag) is noticed.
-                            done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                            if self.cancel.is_set() and not interrupted:
-                                interrupted = True
-                                self.observer.on_interrupt()
-                            for future in done:
-                                framework, run_id = pending.pop(future)
-                                self.finish(framework, run_id, future.result())
-                finally:
-                    executor.shutdown()
-                spent_now = proxy.spent_usd
-            registry_for(self.paths.root).refresh(self.paths.name)
-        return RunSummary(
-            self.progress,
-            interrupted or self.cancel.is_set(),
-            self.budget_exhausted,
-            spent_now,
-            recovered,
+            )
         )
+        problems = provider_problems(proxy.upstream_base_url, provider_key(key_env))
+        if problems:
+            raise PreflightError(problems)
+        return proxy
+
+    def prepare_adapters(self, frameworks: list[str]) -> None:
+        """Set up each framework (a command framework's cached environment) with live progress."""
+        from baes.frameworks.contract import adapter_for
+        from baes.frameworks.environments import default_cache_dir
+
+        cache_dir = default_cache_dir()
+        for framework in frameworks:
+            adapter = adapter_for(framework, self.design.frameworks[framework])
+
+            def on_progress(activity: str, framework: str = framework) -> None:
+                self.observer.on_setup(framework, activity)
+
+            try:
+                adapter.prepare(cache_dir, on_progress)
+            except BaseException:
+                self.observer.on_setup_finished(framework, False)
+                raise
+            self.observer.on_setup_finished(framework, True)
+            self.adapters[framework] = adapter
+
+    def run_all(self, proxy: Any) -> bool:
+        """Launch runs while a framework wants one, up to `jobs` at once; True if interrupted.
+
+        No framework wanting a run while runs are in flight is not the end: one of them may fail
+        and be wanted again. The loop ends only when nothing is in flight and nobody wants a run.
+        """
+        executor = LocalThreadExecutor(self.request.jobs)
+        interleaver = Interleaver(self.frameworks, self.design.seed)
+        pending: dict[Future, tuple[str, str]] = {}
+        interrupted = False
+        try:
+            with _interrupt_sets(self.cancel):
+                while True:
+                    while len(pending) < self.request.jobs and not self.cancel.is_set():
+                        framework = interleaver.next(self.wants_run)
+                        if framework is None:  # nobody wants a run now (maybe after `pending`)
+                            break
+                        future, fw, run_id = self.launch(framework, executor, proxy)
+                        pending[future] = (fw, run_id)
+                    if not pending:
+                        break
+                    # Short waits so that a Ctrl-C (which only sets the flag) is noticed.
+                    done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                    if self.cancel.is_set() and not interrupted:
+                        interrupted = True
+                        self.observer.on_interrupt()
+                    for future in done:
+                        framework, run_id = pending.pop(future)
+                        self.finish(framework, run_id, future.result())
+        finally:
+            executor.shutdown()
+        return interrupted
+
+
+def target_outcome(design: ExperimentConfig, state: FrameworkProgress) -> str:
+    """Converged or reached runs.max, for a framework the stopping rule says needs no more."""
+    return REACHED_MAX if len(state.completed) >= design.runs.max else CONVERGED
 
 
 @contextlib.contextmanager

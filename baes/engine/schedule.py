@@ -42,9 +42,16 @@ class Interleaver:
         return framework
 
     def next(self, wants_run: Callable[[str], bool]) -> str | None:
-        """The next framework in block order that wants a run, or None if none does now."""
-        for _ in range(len(self.frameworks)):
+        """The next framework in block order that wants a run; None only if none wants one now.
+
+        The slots left in this block and the whole next block hold every framework at least
+        once, so a framework that wants a run is always reached within them (scanning only
+        len(frameworks) slots missed one whose turn fell later in the next block's order).
+        """
+        if not any(wants_run(framework) for framework in self.frameworks):
+            return None
+        for _ in range(len(self._order) - self.position + len(self.frameworks)):
             framework = self._advance()
             if wants_run(framework):
                 return framework
-        return None
+        raise AssertionError("unreachable: a framework that wants a run is in the next block")

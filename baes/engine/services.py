@@ -33,6 +33,22 @@ def simulator_usage_log(root: Path) -> Path:
     return root_usage_log(root)
 
 
+def provider_endpoint(design: ExperimentConfig) -> tuple[str | None, str]:
+    """The upstream base URL and the environment variable holding its key.
+
+    The URL is None for the embedded simulator, which `llm_services` starts on a free port.
+    """
+    if design.provider.kind == "sim":
+        os.environ.setdefault(SIM_KEY_ENV, "sk-baes-simulator")
+        return design.provider.base_url, SIM_KEY_ENV  # base_url: a `baes sim serve` elsewhere
+    return design.provider.base_url or OPENAI_BASE_URL, design.provider.api_key_env
+
+
+def provider_key(key_env: str) -> str:
+    """The key in `key_env`, stripped as the proxy strips it ("" when unset)."""
+    return os.environ.get(key_env, "").strip()
+
+
 @contextlib.contextmanager
 def llm_services(
     design: ExperimentConfig,
@@ -47,28 +63,22 @@ def llm_services(
     `baes reconcile`); None keeps them in memory only.
     """
     with contextlib.ExitStack() as stack:
-        if design.provider.kind == "sim":
-            os.environ.setdefault(SIM_KEY_ENV, "sk-baes-simulator")
-            key_env = SIM_KEY_ENV
-            upstream = design.provider.base_url  # a `baes sim serve` elsewhere, if given
-            if upstream is None:
-                from baes.llm.simulator import SimulatorOptions, start_simulator
+        upstream, key_env = provider_endpoint(design)
+        if upstream is None:
+            from baes.llm.simulator import SimulatorOptions, start_simulator
 
-                settings = simulator or SimulatorSettings()
-                sim = stack.enter_context(
-                    start_simulator(
-                        SimulatorOptions(
-                            seed=design.seed,
-                            latency_ms=settings.latency_ms,
-                            latency_per_token_ms=settings.latency_per_token_ms,
-                            usage_log=usage_log,
-                        )
+            settings = simulator or SimulatorSettings()
+            sim = stack.enter_context(
+                start_simulator(
+                    SimulatorOptions(
+                        seed=design.seed,
+                        latency_ms=settings.latency_ms,
+                        latency_per_token_ms=settings.latency_per_token_ms,
+                        usage_log=usage_log,
                     )
                 )
-                upstream = sim.base_url
-        else:
-            upstream = design.provider.base_url or OPENAI_BASE_URL
-            key_env = design.provider.api_key_env
+            )
+            upstream = sim.base_url
         proxy = MeteringProxy(
             upstream,
             api_key_env=key_env,

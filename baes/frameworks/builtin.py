@@ -17,7 +17,7 @@ import httpx
 from baes import __version__
 from baes.config.models import BuiltinFrameworkConfig
 from baes.frameworks.chat_client import ChatCallError, ChatClient
-from baes.frameworks.contract import CheckResult, StepContext, StepOutcome
+from baes.frameworks.contract import CheckResult, SetupProgress, StepContext, StepOutcome
 from baes.frameworks.transcript import Transcript
 from baes.frameworks.workspace_files import UnsafeWritePathError, text_files, write_files
 from baes.llm.simulator.file_blocks import (
@@ -48,7 +48,7 @@ class BuiltinAdapter:
         self.name = name
         self.config = config
 
-    def prepare(self, cache_dir: Path) -> None:
+    def prepare(self, cache_dir: Path, progress: SetupProgress | None = None) -> None:
         """Nothing to install: the agent is part of baes."""
 
     def versions(self) -> dict[str, str]:

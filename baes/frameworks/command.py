@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from baes.config.models import CommandFrameworkConfig
-from baes.frameworks.contract import StepContext, StepOutcome
+from baes.frameworks.contract import SetupProgress, StepContext, StepOutcome
 from baes.frameworks.environments import ensure_environment
 from baes.frameworks.process_env import scrubbed_environ
 from baes.frameworks.processes import last_output_line, run_process
@@ -33,9 +33,9 @@ class CommandAdapter:
         self.config = config
         self._env_dir: Path | None = None
 
-    def prepare(self, cache_dir: Path) -> None:
+    def prepare(self, cache_dir: Path, progress: SetupProgress | None = None) -> None:
         """Build (or reuse) the framework's cached environment; FrameworkSetupError on failure."""
-        self._env_dir = ensure_environment(self.name, self.config.setup, cache_dir)
+        self._env_dir = ensure_environment(self.name, self.config.setup, cache_dir, progress)
 
     def versions(self) -> dict[str, str]:
         """`name==version` pins of setup's install commands, with the installed version when found."""

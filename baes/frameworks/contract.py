@@ -17,6 +17,8 @@ from baes.config.models import BuiltinFrameworkConfig, CommandFrameworkConfig, S
 from baes.errors import WorkError
 
 ErrorKind = Literal["framework", "timeout", "budget", "infrastructure", "interrupted"]
+# Told what a setup is doing now ("pip install …"), for the live view; never printed by adapters.
+SetupProgress = Callable[[str], None]
 
 
 class FrameworkSetupError(WorkError):
@@ -91,7 +93,7 @@ class FrameworkAdapter(Protocol):
 
     name: str
 
-    def prepare(self, cache_dir: Path) -> None:
+    def prepare(self, cache_dir: Path, progress: SetupProgress | None = None) -> None:
         """Once per `baes run`, before any step; raises FrameworkSetupError on failure."""
         ...
 

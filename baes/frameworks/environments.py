@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from baes.frameworks.contract import FrameworkSetupError
+from baes.frameworks.contract import FrameworkSetupError, SetupProgress
 from baes.frameworks.process_env import scrubbed_environ
 from baes.frameworks.processes import last_output_line, run_process
 from baes.store.atomic import file_lock
@@ -61,19 +61,24 @@ def is_complete(env_dir: Path) -> bool:
     return (env_dir / COMPLETE_MARKER).is_file()
 
 
-def ensure_environment(framework: str, setup: list[str], cache_dir: Path) -> Path:
+def ensure_environment(
+    framework: str, setup: list[str], cache_dir: Path, progress: SetupProgress | None = None
+) -> Path:
     """The environment for `setup`, built now unless a complete one is cached; its path.
 
     Setup commands run in the environment folder with `{env}` (that folder) and `{python}` (the
     interpreter running baes) substituted, shell-quoted. FrameworkSetupError if one fails.
+    `progress` is told what is happening (waiting for another build, each command) as it starts.
     """
     env_dir = environments_dir(cache_dir) / environment_key(setup)
     if is_complete(env_dir):
         return env_dir
+    report = progress or (lambda activity: None)
     try:
+        report("locking the environment cache (another baes may be building it)")
         with file_lock(env_dir, timeout_s=LOCK_TIMEOUT_S):
             if not is_complete(env_dir):  # another process may have built it while we waited
-                _build(framework, setup, env_dir)
+                _build(framework, setup, env_dir, report)
     except LockTimeoutError as exc:
         raise FrameworkSetupError(
             f"timed out waiting for another process to finish the setup of framework "
@@ -83,7 +88,7 @@ def ensure_environment(framework: str, setup: list[str], cache_dir: Path) -> Pat
     return env_dir
 
 
-def _build(framework: str, setup: list[str], env_dir: Path) -> None:
+def _build(framework: str, setup: list[str], env_dir: Path, progress: SetupProgress) -> None:
     if env_dir.exists():
         shutil.rmtree(env_dir)
     env_dir.mkdir(parents=True)
@@ -94,6 +99,7 @@ def _build(framework: str, setup: list[str], env_dir: Path) -> None:
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     for number, template in enumerate(setup, start=1):
         command = template.format(**values)
+        progress(f"command {number}/{len(setup)}: {template}")
         with open(log_path, "a", encoding="utf-8") as log:
             log.write(f"[baes] $ {command}\n")
         result = run_process(
