@@ -37,6 +37,7 @@ from baes.engine.stopping import StoppingDecision, decide
 from baes.errors import InputError
 from baes.experiment.load import Experiment, load_experiment
 from baes.experiment.registry import registry_for
+from baes.redaction import key_env_names
 from baes.store.atomic import atomic_write_json
 from baes.store.manifest import Manifest
 from baes.store.paths import LEDGER_FILE, RUN_RECORD_FILE, ExperimentPaths
@@ -346,7 +347,9 @@ class _Coordinator:
 
             for framework in self.frameworks:
                 if self.progress[framework].stopped is None and not self.budget_exhausted:
-                    adapter = adapter_for(framework, self.design.frameworks[framework])
+                    adapter = adapter_for(
+                        framework, self.design.frameworks[framework], key_env_names(self.design)
+                    )
                     adapter.prepare(cache_dir)
                     self.adapters[framework] = adapter
             interrupted = False
