@@ -32,10 +32,11 @@ MIN_SECRET_LENGTH = 8
 
 # `sk-` starting a word (not the end of "task-list"), then at least 12 characters of the key's
 # body (real keys have 40 or more; a name like "sk-learn-demo" is left alone); `*` for the masked
-# form providers echo. The Bearer token is whatever follows the scheme up to a space or quote.
+# form providers echo. The Bearer token is whatever follows the scheme up to a space or quote,
+# if at least 16 characters long (prose such as "Bearer authentication" stays).
 _SHAPES = (
     (re.compile(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_\-*]{12,}"), "sk-" + REDACTED),
-    (re.compile(r"\b(Bearer)\s+[A-Za-z0-9._~+/=\-*]{6,}", re.IGNORECASE), r"\1 " + REDACTED),
+    (re.compile(r"\b(Bearer)\s+[A-Za-z0-9._~+/=\-*]{16,}", re.IGNORECASE), r"\1 " + REDACTED),
 )
 
 _remembered: set[str] = set()

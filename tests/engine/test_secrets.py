@@ -176,8 +176,9 @@ def test_a_key_the_provider_echoes_is_in_no_file_and_not_in_the_cli_output(
         ("Incorrect API key provided: sk-proj-abcDEF123456789xyz.", "sk-[redacted]."),
         ("key sk-ant-api03-AAAABBBBCCCCDDDD end", "key sk-[redacted] end"),
         ("masked sk-proj-********************abcd", "masked sk-[redacted]"),
-        ("Authorization: Bearer abc.def-123_456", "Authorization: Bearer [redacted]"),
+        ("Authorization: Bearer abc.def-123_456-789xyz", "Authorization: Bearer [redacted]"),
         ("task-list and sk-learn-demo stay", "task-list and sk-learn-demo stay"),
+        ("Bearer authentication failed", "Bearer authentication failed"),
     ],
 )
 def test_key_shaped_text_is_redacted_and_ordinary_text_is_not(text, expected):
