@@ -16,9 +16,9 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from baes.store.atomic import atomic_write_bytes
 
@@ -62,13 +62,12 @@ def remember_key_names(names: Iterable[str]) -> None:
         _remembered.update(names)
 
 
-def key_values(names: Iterable[str] = (), environ: Mapping[str, str] | None = None) -> list[str]:
+def key_values(names: Iterable[str] = ()) -> list[str]:
     """The values (set, long enough) of the variables `names` and the remembered ones."""
-    source = os.environ if environ is None else environ
     with _remembered_lock:
         wanted = set(_remembered)
     wanted.update(names)
-    values = {source.get(name, "").strip() for name in wanted}
+    values = {os.environ.get(name, "").strip() for name in wanted}
     return [value for value in values if len(value) >= MIN_SECRET_LENGTH]
 
 
@@ -82,17 +81,6 @@ def redact(text: str, *secrets: str) -> str:
     for pattern, replacement in _SHAPES:
         text = pattern.sub(replacement, text)
     return text
-
-
-def redact_strings(value: Any, *secrets: str) -> Any:
-    """A copy of a JSON-like value (dicts, lists, strings) with every string redacted."""
-    if isinstance(value, str):
-        return redact(value, *secrets)
-    if isinstance(value, Mapping):
-        return {key: redact_strings(item, *secrets) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [redact_strings(item, *secrets) for item in value]
-    return value
 
 
 def redact_file(path: Path, *secrets: str) -> bool:
