@@ -10,6 +10,8 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from baes.redaction import redact
+
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -20,16 +22,16 @@ def print_error(message: str, hint: str | None = None) -> None:
     """One red line (more only when the message itself lists several problems) and a dim hint.
 
     The message and the hint are shown as plain text: brackets in them (a path, a name) are
-    not rich markup.
+    not rich markup. Keys in them (a provider's answer quoted in an error) are redacted.
     """
-    err.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
+    err.print(f"[bold red]error:[/] {escape(redact(message))}", markup=True, highlight=False)
     if hint:
-        err.print(f"[dim]hint: {escape(hint)}[/]")
+        err.print(f"[dim]hint: {escape(redact(hint))}[/]")
 
 
 def print_warning(message: str) -> None:
     """A yellow `warning:` then the message as plain text (brackets in it are not markup)."""
-    err.print(f"[yellow]warning:[/] {escape(message)}")
+    err.print(f"[yellow]warning:[/] {escape(redact(message))}")
 
 
 def show_warnings(warnings: list[str]) -> None:

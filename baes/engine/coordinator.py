@@ -44,6 +44,7 @@ from baes.engine.stopping import StoppingDecision, decide
 from baes.errors import InputError
 from baes.experiment.load import Experiment, load_experiment
 from baes.experiment.registry import registry_for
+from baes.redaction import key_env_names
 from baes.store.atomic import atomic_write_json
 from baes.store.manifest import Manifest
 from baes.store.paths import LEDGER_FILE, RUN_RECORD_FILE, ExperimentPaths
@@ -415,7 +416,9 @@ class _Coordinator:
 
         cache_dir = default_cache_dir()
         for framework in frameworks:
-            adapter = adapter_for(framework, self.design.frameworks[framework])
+            adapter = adapter_for(
+                framework, self.design.frameworks[framework], key_env_names(self.design)
+            )
 
             def on_progress(activity: str, framework: str = framework) -> None:
                 self.observer.on_setup(framework, activity)

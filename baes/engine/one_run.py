@@ -22,6 +22,7 @@ from baes.engine.run_record import RunIdentity, run_totals, step_label, step_usa
 from baes.frameworks.checks import run_check
 from baes.frameworks.contract import CheckResult, FrameworkAdapter, StepContext, StepOutcome
 from baes.llm.ledger import read_ledger
+from baes.redaction import key_env_names, key_values, redact, redact_file
 from baes.store.paths import LEDGER_FILE
 from baes.store.registry import utc_now
 
@@ -88,6 +89,8 @@ def execute_run(
     ledger_path = run_dir / LEDGER_FILE
     ledger_path.touch()
     token = "baes-run-" + secrets.token_urlsafe(16)  # what the framework sees as its API key
+    withheld_env = key_env_names(design)  # never in a check's environment
+    keys = key_values(withheld_env)  # never in a log or an error message
     began = time.monotonic()
     run_deadline = began + design.limits.run_timeout_s
 
@@ -120,6 +123,7 @@ def execute_run(
                 design.limits.step_timeout_s,
                 env,
                 cancel=cancel,
+                withheld_env=withheld_env,
             )
 
         base_url = proxy.open_attribution(run_id, label, ledger_path)
@@ -169,8 +173,9 @@ def execute_run(
             if kind != "budget" and _budget_refused(step_entries):
                 kind = "budget"
             status = "timeout" if kind == "timeout" else "failed"
-            message = outcome.error_message or "the framework failed"
+            message = redact(outcome.error_message or "the framework failed", *keys)
             error = {"kind": kind, "message": f"step {index} ({step.id}): {message}"}
+        _redact_logs(log_dir, keys)
         steps.append(
             {
                 "index": index,
@@ -202,6 +207,15 @@ def execute_run(
         archive=archive,
     )
     return record
+
+
+def _redact_logs(log_dir: Path, keys: list[str]) -> None:
+    """Rewrite the step's logs without keys: a provider may echo the key in an error the
+    framework prints (the proxy already removes it from what it forwards; this is the second
+    belt, for everything else that ends up in the logs)."""
+    for path in log_dir.iterdir():
+        if path.is_file():
+            redact_file(path, *keys)
 
 
 def _skipped(index: int, step_id: str) -> dict[str, Any]:

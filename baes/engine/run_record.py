@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from baes.llm.ledger import LedgerEntry
+from baes.redaction import redact
 from baes.store.atomic import atomic_write_json
 from baes.store.registry import utc_now
 
@@ -101,6 +102,10 @@ def start_record(identity: RunIdentity, environment: dict[str, Any]) -> dict[str
 
 
 def write_record(path: Path, record: dict[str, Any]) -> None:
+    """Write run.json; its error message never holds a key (baes.redaction), whoever wrote it."""
+    error = record.get("error")
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        record = {**record, "error": {**error, "message": redact(error["message"])}}
     atomic_write_json(path, record)
 
 

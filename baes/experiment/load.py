@@ -11,6 +11,7 @@ from baes.config.canonical import design_hash
 from baes.config.models import ExperimentConfig
 from baes.config.yaml_io import ConfigError, load_design
 from baes.errors import InputError
+from baes.redaction import key_env_names, remember_key_names
 from baes.store.errors import ExperimentNotFoundError
 from baes.store.paths import ExperimentPaths
 
@@ -96,4 +97,7 @@ def inspect_experiment(root: Path, name: str) -> Experiment:
 def load_experiment(root: Path, name: str) -> tuple[Experiment, ExperimentConfig]:
     """The experiment and its design; raises when the design is not the frozen one (for run, analyze)."""
     experiment = inspect_experiment(root, name)
-    return experiment, experiment.require_unchanged()
+    design = experiment.require_unchanged()
+    # Whatever the key variables are called, their values are redacted from all this process prints.
+    remember_key_names(key_env_names(design))
+    return experiment, design

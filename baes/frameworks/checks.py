@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from baes.frameworks.contract import CheckResult
-from baes.frameworks.process_env import scrubbed_environ, with_python_first
+from baes.frameworks.process_env import inherited_environ, with_python_first
 from baes.frameworks.processes import run_process
 
 
-def check_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment of a check: os.environ without credentials, baes's Python first on PATH,
-    plus `extra`."""
-    env = with_python_first(scrubbed_environ())
+def check_environment(
+    extra: Mapping[str, str] | None = None, withheld_env: Collection[str] = ()
+) -> dict[str, str]:
+    """The environment of a check: the inherited allow-list minus `withheld_env` (the design's
+    key variables; see process_env), baes's Python first on PATH, plus `extra`."""
+    env = with_python_first(inherited_environ(withheld_env))
     # Bytecode caches would end up in the archived workspace as if the framework wrote them.
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env.update(extra or {})
@@ -34,10 +36,12 @@ def run_check(
     timeout_s: float,
     env: Mapping[str, str] | None = None,
     cancel: threading.Event | None = None,
+    withheld_env: Collection[str] = (),
 ) -> CheckResult:
     """Run a check `command` in `workspace`, output to `log_path`, stopped after `timeout_s`.
 
-    `env` holds extra variables on top of check_environment(). The log is replaced, not
+    `env` holds extra variables on top of check_environment(), which never passes the
+    variables named in `withheld_env` (the design's keys). The log is replaced, not
     appended to, so after a repair round it shows the latest check.
     """
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -45,7 +49,7 @@ def run_check(
     result = run_process(
         command,
         cwd=workspace,
-        env=check_environment(env),
+        env=check_environment(env, withheld_env),
         stdout_path=log_path,
         stderr_path=None,
         deadline=time.monotonic() + timeout_s,

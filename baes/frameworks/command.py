@@ -12,12 +12,13 @@ import re
 import shlex
 import signal
 import sys
+from collections.abc import Collection
 from pathlib import Path
 
 from baes.config.models import CommandFrameworkConfig
 from baes.frameworks.contract import SetupProgress, StepContext, StepOutcome
 from baes.frameworks.environments import ensure_environment
-from baes.frameworks.process_env import scrubbed_environ
+from baes.frameworks.process_env import inherited_environ
 from baes.frameworks.processes import last_output_line, run_process
 
 # "bash: line 1: aider: command not found" (bash) or "/bin/sh: 1: aider: not found" (dash).
@@ -28,14 +29,20 @@ _PIN = re.compile(r"(?<![\w.-])([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([\w
 class CommandAdapter:
     """A framework run as a shell command per step, after a setup cached once per machine."""
 
-    def __init__(self, name: str, config: CommandFrameworkConfig):
+    def __init__(
+        self, name: str, config: CommandFrameworkConfig, withheld_env: Collection[str] = ()
+    ):
         self.name = name
         self.config = config
+        # The design's key variables: never passed to setup or steps, whatever their names.
+        self._withheld_env = frozenset(withheld_env)
         self._env_dir: Path | None = None
 
     def prepare(self, cache_dir: Path, progress: SetupProgress | None = None) -> None:
         """Build (or reuse) the framework's cached environment; FrameworkSetupError on failure."""
-        self._env_dir = ensure_environment(self.name, self.config.setup, cache_dir, progress)
+        self._env_dir = ensure_environment(
+            self.name, self.config.setup, cache_dir, progress, self._withheld_env
+        )
 
     def versions(self) -> dict[str, str]:
         """`name==version` pins of setup's install commands, with the installed version when found."""
@@ -110,8 +117,9 @@ class CommandAdapter:
         }
 
     def _environment(self, ctx: StepContext, values: dict[str, str]) -> dict[str, str]:
-        """os.environ without credentials, the proxy's URL and token, BAES_*, then config env."""
-        env = scrubbed_environ()
+        """The inherited allow-list (process_env), the proxy's URL and token, BAES_*, then the
+        config's env."""
+        env = inherited_environ(self._withheld_env)
         env.update(
             OPENAI_BASE_URL=ctx.base_url,
             OPENAI_API_BASE=ctx.base_url,

@@ -8,7 +8,7 @@ cannot be installed cannot run at all.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -107,9 +107,13 @@ class FrameworkAdapter(Protocol):
 
 
 def adapter_for(
-    name: str, config: BuiltinFrameworkConfig | CommandFrameworkConfig
+    name: str,
+    config: BuiltinFrameworkConfig | CommandFrameworkConfig,
+    withheld_env: Collection[str] = (),
 ) -> FrameworkAdapter:
-    """The adapter for one framework entry of a design."""
+    """The adapter for one framework entry of a design; `withheld_env` names the environment
+    variables its processes must never inherit (the design's keys, see redaction.key_env_names).
+    """
     # Imported here: each adapter module imports this one for the contract's types.
     if isinstance(config, BuiltinFrameworkConfig):
         from baes.frameworks.builtin import BuiltinAdapter
@@ -118,5 +122,5 @@ def adapter_for(
     if isinstance(config, CommandFrameworkConfig):
         from baes.frameworks.command import CommandAdapter
 
-        return CommandAdapter(name, config)
+        return CommandAdapter(name, config, withheld_env)
     raise TypeError(f"no adapter for framework config {type(config).__name__}")

@@ -17,10 +17,11 @@ import shlex
 import shutil
 import sys
 import time
+from collections.abc import Collection
 from pathlib import Path
 
 from baes.frameworks.contract import FrameworkSetupError, SetupProgress
-from baes.frameworks.process_env import scrubbed_environ
+from baes.frameworks.process_env import inherited_environ
 from baes.frameworks.processes import last_output_line, run_process
 from baes.store.atomic import file_lock
 from baes.store.errors import LockTimeoutError
@@ -62,12 +63,17 @@ def is_complete(env_dir: Path) -> bool:
 
 
 def ensure_environment(
-    framework: str, setup: list[str], cache_dir: Path, progress: SetupProgress | None = None
+    framework: str,
+    setup: list[str],
+    cache_dir: Path,
+    progress: SetupProgress | None = None,
+    withheld_env: Collection[str] = (),
 ) -> Path:
     """The environment for `setup`, built now unless a complete one is cached; its path.
 
     Setup commands run in the environment folder with `{env}` (that folder) and `{python}` (the
-    interpreter running baes) substituted, shell-quoted. FrameworkSetupError if one fails.
+    interpreter running baes) substituted, shell-quoted, with the inherited allow-list of
+    variables minus `withheld_env` (process_env). FrameworkSetupError if one fails.
     `progress` is told what is happening (waiting for another build, each command) as it starts.
     """
     env_dir = environments_dir(cache_dir) / environment_key(setup)
@@ -78,7 +84,7 @@ def ensure_environment(
         report("locking the environment cache (another baes may be building it)")
         with file_lock(env_dir, timeout_s=LOCK_TIMEOUT_S):
             if not is_complete(env_dir):  # another process may have built it while we waited
-                _build(framework, setup, env_dir, report)
+                _build(framework, setup, env_dir, report, withheld_env)
     except LockTimeoutError as exc:
         raise FrameworkSetupError(
             f"timed out waiting for another process to finish the setup of framework "
@@ -88,14 +94,20 @@ def ensure_environment(
     return env_dir
 
 
-def _build(framework: str, setup: list[str], env_dir: Path, progress: SetupProgress) -> None:
+def _build(
+    framework: str,
+    setup: list[str],
+    env_dir: Path,
+    progress: SetupProgress,
+    withheld_env: Collection[str],
+) -> None:
     if env_dir.exists():
         shutil.rmtree(env_dir)
     env_dir.mkdir(parents=True)
     log_path = setup_log_path(env_dir)
     log_path.write_bytes(b"")
     values = {"env": shlex.quote(str(env_dir)), "python": shlex.quote(sys.executable)}
-    env = scrubbed_environ()
+    env = inherited_environ(withheld_env)
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     for number, template in enumerate(setup, start=1):
         command = template.format(**values)

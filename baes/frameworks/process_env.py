@@ -1,16 +1,82 @@
-"""The environment variables a framework's or a check's process starts with.
+"""The environment variables a framework's process, its setup or a check starts with.
 
-The real provider key stays in baes: frameworks talk to the metering proxy with a per-run token,
-and generated code run by a check has no business reading credentials either. So every variable
-whose name looks like a credential is dropped before anything else is added.
+The real keys stay in baes: frameworks talk to the metering proxy with a per-run token, and
+generated code run by a check has no business reading credentials either. So a child process
+inherits only an allow-list of baes's variables (what a shell, git, pip and compilers need),
+never the variables the design names as keys whatever they are called, and, as a second belt,
+never a variable whose name looks like a credential. What a framework needs beyond that, the
+design gives it by name (a command framework's `env:`).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
+
+# Inherited as they are. Locale, terminal, user, temp dir and time zone make tools behave as in
+# the user's shell; the proxy and CA-bundle variables let pip and git reach the network behind a
+# corporate proxy; the PIP_/UV_ index settings let setup install from the user's mirror;
+# LD_LIBRARY_PATH keeps interpreters that need it working. Windows needs its system variables to
+# start any process. Python's own variables are not inherited (PYTHONPATH or PYTHONHOME would put
+# the user's modules or another Python under the framework): only the two that set text
+# encoding.
+INHERITED_NAMES = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "SHELL",
+        "TERM",
+        "COLORTERM",
+        "NO_COLOR",
+        "LANG",
+        "LANGUAGE",
+        "TZ",
+        "TMPDIR",
+        "TEMP",
+        "TMP",
+        "XDG_CACHE_HOME",
+        "XDG_CONFIG_HOME",
+        "XDG_DATA_HOME",
+        "LD_LIBRARY_PATH",
+        "http_proxy",
+        "https_proxy",
+        "no_proxy",
+        "all_proxy",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "NO_PROXY",
+        "ALL_PROXY",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+        "GIT_SSL_CAINFO",
+        "NODE_EXTRA_CA_CERTS",
+        "PIP_INDEX_URL",
+        "PIP_EXTRA_INDEX_URL",
+        "PIP_TRUSTED_HOST",
+        "PIP_FIND_LINKS",
+        "PIP_CERT",
+        "PIP_CONFIG_FILE",
+        "UV_INDEX_URL",
+        "UV_EXTRA_INDEX_URL",
+        "PYTHONIOENCODING",
+        "PYTHONUTF8",
+        "SYSTEMROOT",
+        "SYSTEMDRIVE",
+        "COMSPEC",
+        "PATHEXT",
+        "WINDIR",
+        "USERPROFILE",
+        "APPDATA",
+        "LOCALAPPDATA",
+    }
+)
+INHERITED_PREFIXES = ("LC_",)  # LC_ALL, LC_CTYPE, ...
 
 # Fragments of credential names, matched anywhere in the upper-cased name. OPENAI_ADMIN_KEY is
 # the usage-API key; names ending in _KEY catch the other providers' keys (e.g. *_ACCESS_KEY).
@@ -28,10 +94,22 @@ def is_secret_name(name: str) -> bool:
     return not SECRET_WORDS.isdisjoint(upper.split("_"))
 
 
-def scrubbed_environ(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """`environ` (default os.environ) without the variables that look like credentials."""
+def is_inherited_name(name: str) -> bool:
+    """Whether a child process may inherit this variable of baes's environment (allow-list)."""
+    return name in INHERITED_NAMES or name.startswith(INHERITED_PREFIXES)
+
+
+def inherited_environ(
+    withheld: Collection[str] = (), environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The allow-listed variables of `environ` (default os.environ), minus the names in
+    `withheld` (the design's key variables) and any whose name looks like a credential."""
     source = os.environ if environ is None else environ
-    return {name: value for name, value in source.items() if not is_secret_name(name)}
+    return {
+        name: value
+        for name, value in source.items()
+        if is_inherited_name(name) and name not in withheld and not is_secret_name(name)
+    }
 
 
 def with_python_first(env: Mapping[str, str]) -> dict[str, str]:

@@ -8,7 +8,6 @@ yields numbers. The simulator serves the same endpoint, so the same code checks 
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,12 +18,12 @@ import httpx
 from baes.errors import WorkError
 from baes.llm.loopback_url import is_loopback
 from baes.reconcile.quantities import Quantities
+from baes.redaction import redact
 
 BUCKET_SECONDS = 60
 MAX_BUCKETS_PER_PAGE = 1440  # OpenAI's maximum `limit` for bucket_width=1m
 FIRST_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 8.0
-_KEY_PATTERN = re.compile(r"sk-[A-Za-z0-9_\-]{6,}")
 
 
 class UsageApiError(WorkError):
@@ -45,14 +44,6 @@ class UsageApiError(WorkError):
         self.permanent = permanent
         self.attempts = attempts
         self.status = status
-
-
-def redact(text: str, *secrets: str) -> str:
-    """`text` with the given secrets and anything shaped like an OpenAI key removed."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "[redacted]")
-    return _KEY_PATTERN.sub("sk-[redacted]", text)
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,8 @@ def test_the_command_talks_to_the_proxy_with_the_run_token_and_never_sees_the_re
     assert env["OPENAI_API_KEY"] == "baes-run-test-token"
     assert "must-not-leak" not in (workspace / "env.bin").read_text("utf-8")
     assert "ANTHROPIC_API_KEY" not in env and "GITHUB_TOKEN" not in env
-    assert env["KEEP_ME"] == "kept" and env["TOOL_MODEL"] == "sim-small"
+    # Only the allow-list is inherited (process_env); the config's env is how to pass more.
+    assert "KEEP_ME" not in env and env["TOOL_MODEL"] == "sim-small"
     assert env["BAES_STEP_ID"] == "step" and env["BAES_STEP_INDEX"] == "2"
     assert env["BAES_WORKSPACE"] == str(workspace.resolve()) and env["BAES_MODEL"] == "sim-small"
 

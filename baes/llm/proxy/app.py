@@ -18,11 +18,13 @@ from starlette.routing import Route
 from baes.llm.openai_errors import error_body
 from baes.llm.proxy.budget import Budget
 from baes.llm.proxy.headers import client_headers, upstream_headers
+from baes.llm.proxy.paths import RefusedPath, upstream_url
 from baes.llm.proxy.recording import CallRecorder
 from baes.llm.proxy.streaming import MeteredStreamResponse
 from baes.llm.proxy.tokens import AttributionRegistry
 from baes.llm.proxy.transport import upstream_transport
 from baes.llm.proxy.usage import StreamMeter, error_summary, model_from_payload, usage_from_payload
+from baes.redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -131,9 +133,15 @@ class ProxyHandler:
             log.warning("upstream connections did not close cleanly: %r", exc)
 
     def _redact(self, text: str) -> str:
-        if self._api_key:
-            text = text.replace(self._api_key, "[redacted]")
-        return text
+        return redact(text, self._api_key or "")
+
+    def _redact_body(self, content: bytes) -> bytes:
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError:
+            return content  # not text: nothing a key could be read from as such
+        cleaned = self._redact(text)
+        return content if cleaned == text else cleaned.encode("utf-8")
 
     async def _not_found(self, request: Request) -> Response:
         return error_response(
@@ -159,7 +167,19 @@ class ProxyHandler:
         path = request.path_params["path"]
         call = CallRecorder(self._registry, self._budget, attribution, "/v1/" + path, self._redact)
         try:
-            return await self._forward(request, token, path, call)
+            url = upstream_url(self._upstream, token, request.scope)
+        except RefusedPath as refused:
+            call.finish(400, error=f"path_refused: {refused.reason}")
+            return error_response(
+                400,
+                f"the baes metering proxy forwards only normalised paths under the upstream's "
+                f"API prefix ({refused.reason}); see docs/metering.md",
+                "invalid_request_error",
+                "invalid_path",
+                retry=False,
+            )
+        try:
+            return await self._forward(request, url, path, call)
         except asyncio.CancelledError:
             call.finish(499, error="client disconnected before the answer")
             raise
@@ -171,9 +191,7 @@ class ProxyHandler:
                 500, f"the baes metering proxy failed ({type(exc).__name__})", "proxy_error", None
             )
 
-    async def _forward(
-        self, request: Request, token: str, path: str, call: CallRecorder
-    ) -> Response:
+    async def _forward(self, request: Request, url: str, path: str, call: CallRecorder) -> Response:
         method = request.method
         body = await request.body()
         payload = None
@@ -232,14 +250,6 @@ class ProxyHandler:
         if changed:
             body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
-        # The raw path keeps the client's percent-encoding exactly; the token never needs any.
-        prefix = f"/t/{token}/v1/".encode()
-        raw_path = request.scope.get("raw_path") or b""
-        subpath = raw_path[len(prefix) :].decode("latin-1") if raw_path.startswith(prefix) else path
-        url = f"{self._upstream}/{subpath}"
-        if query := request.scope.get("query_string"):
-            url += "?" + query.decode("latin-1")
-
         outgoing = httpx.Request(
             method,
             url,
@@ -263,8 +273,12 @@ class ProxyHandler:
             return self._gateway_failure(call, exc)
         finally:
             await upstream.aclose()
-        parsed = _json_or_none(content)
         status = upstream.status_code
+        if status >= 400:
+            # A provider may echo the key it was sent ("Incorrect API key provided: sk-…"): the
+            # framework must not learn it, nor print it into its logs.
+            content = self._redact_body(content)
+        parsed = _json_or_none(content)
         if status >= 400:
             call.finish(status, error=error_summary(status, parsed))
         else:

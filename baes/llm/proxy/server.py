@@ -19,6 +19,7 @@ from baes.llm.proxy.errors import (
     ProxyStartError,
 )
 from baes.llm.proxy.tokens import AttributionRegistry, ClosedAttribution
+from baes.redaction import remember_key_names
 
 _UPSTREAM = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
 _TOKEN_IN_URL = re.compile(r"/t/([A-Za-z0-9_-]+)(?:/|$)")
@@ -114,6 +115,7 @@ class MeteringProxy:
             return self
         api_key = None
         if self._api_key_env is not None:
+            remember_key_names([self._api_key_env])  # redacted from whatever baes prints
             api_key = os.environ.get(self._api_key_env, "").strip()
             if not api_key:
                 raise MissingApiKeyError(
