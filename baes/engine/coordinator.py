@@ -88,6 +88,7 @@ class RunObserver(Protocol):
     def on_run_finished(self, framework: str, record: dict[str, Any], cost_usd: float) -> None: ...
     def on_framework_stopped(self, framework: str, reason: str) -> None: ...
     def on_interrupt(self) -> None: ...
+    def on_notice(self, message: str) -> None: ...
 
 
 @dataclass
@@ -200,6 +201,7 @@ class _Coordinator:
         self.progress: dict[str, FrameworkProgress] = {}
         self.budget_exhausted = False
         self.adapters: dict[str, Any] = {}
+        self.checks: Any = None  # CheckEnvironments, prepared before the first run
 
     # -- scheduling -----------------------------------------------------------------------------
 
@@ -244,7 +246,9 @@ class _Coordinator:
         registry_for(self.paths.root).refresh(self.paths.name)  # `baes list` shows it running
         state.in_flight[run_id] = "starting"
         self.observer.on_run_started(framework, run_id)
-        spec = RunSpec(identity, self.design, run_dir, self.request.keep_workspaces, seed)
+        spec = RunSpec(
+            identity, self.design, run_dir, self.request.keep_workspaces, seed, self.checks
+        )
 
         def on_step(run_id: str, index: int, step_id: str) -> None:
             state.in_flight[run_id] = f"{index}/{len(self.design.scenario.steps)} {step_id}"
@@ -343,7 +347,10 @@ class _Coordinator:
             from baes.frameworks.environments import default_cache_dir
 
             cache_dir = default_cache_dir()
-
+            if not self.budget_exhausted and any(
+                self.progress[f].stopped is None for f in self.frameworks
+            ):
+                self.checks = _prepare_checks(self.design, cache_dir, self.observer)
             for framework in self.frameworks:
                 if self.progress[framework].stopped is None and not self.budget_exhausted:
                     adapter = adapter_for(framework, self.design.frameworks[framework])
@@ -389,6 +396,16 @@ class _Coordinator:
             spent_now,
             recovered,
         )
+
+
+def _prepare_checks(design: ExperimentConfig, cache_dir: Path, observer: RunObserver) -> Any:
+    """The checks' environments, built before the first run; what cannot be had is said now."""
+    from baes.frameworks.check_envs import prepare_check_environments
+
+    checks = prepare_check_environments(design.scenario.steps, cache_dir, notify=observer.on_notice)
+    for problem in checks.problems():
+        observer.on_notice(problem)
+    return checks
 
 
 @contextlib.contextmanager
