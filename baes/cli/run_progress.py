@@ -110,6 +110,9 @@ class LiveObserver:
     def on_run_finished(self, framework: str, record: dict[str, Any], cost_usd: float) -> None:
         with self.lock:
             self.spent_usd += cost_usd
+        note = check_errors_note(record)
+        if note:
+            self.on_notice(f"{framework}: run {record['run_id']}: checks{note}")
 
     def on_framework_stopped(self, framework: str, reason: str) -> None:
         pass

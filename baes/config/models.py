@@ -153,8 +153,11 @@ class StepConfig(StrictModel):
             try:
                 Requirement(text)
             except InvalidRequirement as exc:
+                # packaging's message spans lines (it draws a caret under the text): keep its gist.
+                detail = str(exc).splitlines()[0]
                 raise ValueError(
-                    f"{text!r} is not a pip requirement such as 'fastapi' or 'httpx>=0.27' ({exc})"
+                    f"{text!r} is not a pip requirement such as 'fastapi' or 'httpx>=0.27' "
+                    f"({detail})"
                 ) from None
         return requirements
 

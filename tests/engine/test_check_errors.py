@@ -198,3 +198,26 @@ def test_a_missing_requirement_is_installed_once_in_a_cached_environment_first_o
     assert cli("new", "probe2", "--from", "probe").exit_code == 0
     again = cli("run", "probe2")
     assert again.exit_code == 0 and "building the check environment" not in again.stderr
+
+
+# A prompt the simulator answers with a file, so the step itself succeeds.
+GREET = "Create a Python module `greeting.py` with a function `greet(name)` returning a greeting."
+
+
+def test_repair_mode_does_not_ask_the_model_to_fix_a_check_that_could_not_run(cli, root, tmp_path):
+    path = tmp_path / "repair.yaml"
+    path.write_text(
+        "name: repair\nmodel: sim-small\nframeworks:\n  fixer: {adapter: builtin, mode: repair}\n"
+        "scenario:\n  name: custom\n  steps:\n"
+        + _step("one", "baes-no-such-command-xyz").replace("prompt: go", f"prompt: {GREET}")
+        + _step("two", "exit 1").replace("prompt: go", f"prompt: {GREET}")
+        + "runs: {min: 1, max: 1}\n"
+    )
+    assert cli("new", "--config", path).exit_code == 0
+    assert cli("run", "repair").exit_code == 0
+    [record] = _records(root, "repair")
+    one, two = record["steps"]
+    # An error: no repair round (the harness is at fault, no code change can fix it).
+    assert one["check"]["status"] == "error" and one["attempts"] == 1
+    # A genuine failure still gets its two repair rounds.
+    assert two["check"]["status"] == "failed" and two["attempts"] == 3
