@@ -140,9 +140,11 @@ def measure_check_pass_rate(record: Mapping[str, Any], context: MetricContext) -
     if total.value == 0:
         return Measurement(None, "no check ran in this run (checks_total is 0)")
     # Records written before errors were told apart have no checks_errored: none errored then.
-    errored = _number(record, "checks_errored", "number of errored checks")
-    if "checks_errored" not in record["totals"]:
-        errored = Measurement(0.0)
+    errored = (
+        _number(record, "checks_errored", "number of errored checks")
+        if "checks_errored" in record["totals"]
+        else Measurement(0.0)
+    )
     if errored.value is None:
         return errored
     judged = total.value - errored.value
