@@ -6,13 +6,15 @@ see them in a terminal), followed by one line saying how it ended.
 
 A check the harness could not run is neither a pass nor a failure but an `error`: its declared
 requirements are missing (see check_envs.py), its command was not found or not executable
-(exit 126/127), it was killed by a signal baes did not send, or Ctrl-C stopped it. A check that
+(exit 126/127; unless it is a path in the workspace, which the framework was to write), it was
+killed by a signal baes did not send, or Ctrl-C stopped it. A check that
 runs past its time limit is a failure: the framework's code hung.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import threading
 import time
@@ -26,6 +28,10 @@ from baes.frameworks.processes import ProcessResult, last_output_line, run_proce
 
 # Exit codes of a shell whose command could not be run: found but not executable, not found.
 COMMAND_NOT_RUN_CODES = (126, 127)
+# bash's own line for such a command: "bash: line 1: ./run.sh: No such file or directory".
+_NOT_RUN_LINE = re.compile(
+    r"(?:^|: )(?P<name>[^:]+): (?:command not found|No such file or directory|Permission denied)$"
+)
 
 
 def check_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -73,7 +79,7 @@ def run_check(
         )
     except OSError as exc:
         return _not_run(log_path, f"the check could not be started: {exc}")
-    status, reason = _verdict(result, log_path)
+    status, reason = _verdict(result, log_path, workspace)
     if result.timed_out:
         ending = f"timed out after {timeout_s:g} s; its process group was stopped"
     elif result.cancelled:
@@ -93,7 +99,9 @@ def run_check(
     )
 
 
-def _verdict(result: ProcessResult, log_path: Path) -> tuple[CheckStatus, str | None]:
+def _verdict(
+    result: ProcessResult, log_path: Path, workspace: Path
+) -> tuple[CheckStatus, str | None]:
     """passed, failed, or error with its one-line reason."""
     if result.cancelled:
         return "error", "interrupted by the user before the check finished"
@@ -104,6 +112,8 @@ def _verdict(result: ProcessResult, log_path: Path) -> tuple[CheckStatus, str | 
         return "passed", None
     if code in COMMAND_NOT_RUN_CODES:
         last = last_output_line(log_path)
+        if _names_a_workspace_file(last, workspace):
+            return "failed", None  # a program the framework was to write is missing or unusable
         what = "not executable" if code == 126 else "not found"
         return "error", f"the check's command was {what} (exit {code})" + (
             f": {last}" if last else ""
@@ -112,6 +122,18 @@ def _verdict(result: ProcessResult, log_path: Path) -> tuple[CheckStatus, str | 
     if signum is not None:
         return "error", f"the check was killed by signal {signum} ({_signal_name(signum)})"
     return "failed", None
+
+
+def _names_a_workspace_file(shell_line: str, workspace: Path) -> bool:
+    """Whether the shell's complaint is about a path in the workspace (`./run.sh`), which the
+    framework was to write, rather than about a program the harness should provide."""
+    match = _NOT_RUN_LINE.search(shell_line)
+    if match is None or "/" not in match["name"]:
+        return False
+    path = Path(match["name"])
+    if not path.is_absolute():
+        return True  # relative to the check's working directory: the workspace
+    return path.resolve().is_relative_to(workspace.resolve())
 
 
 def _signal_of(code: int | None) -> int | None:

@@ -40,11 +40,31 @@ def test_a_command_that_does_not_exist_is_an_error(workspace, log):
     assert "check error" in log.read_text()
 
 
-def test_a_command_that_is_not_executable_is_an_error(workspace, log):
-    (workspace / "run.sh").write_text("echo hi\n")  # no exec bit
-    result = run_check("./run.sh", workspace, log, 30)
+def test_a_program_outside_the_workspace_that_is_not_executable_is_an_error(
+    workspace, tmp_path, log
+):
+    tool = tmp_path / "tool.sh"
+    tool.write_text("echo hi\n")  # no exec bit
+    result = run_check(str(tool), workspace, log, 30)
     assert result.status == "error" and result.exit_code == 126
     assert "not executable (exit 126)" in result.error_reason
+
+
+@pytest.mark.parametrize(
+    ("written", "code"), [(False, 127), (True, 126)], ids=["missing", "no-exec-bit"]
+)
+def test_a_workspace_program_the_framework_did_not_provide_is_a_failure(
+    workspace, log, written, code
+):
+    # The check runs a script the framework was asked to write: its absence (127) or a missing
+    # exec bit (126) is the framework's doing, not the harness's.
+    if written:
+        (workspace / "run.sh").write_text("echo hi\n")
+    result = run_check("./run.sh", workspace, log, 30)
+    assert result.status == "failed" and result.exit_code == code
+    assert result.error_reason is None
+    absolute = run_check(f"{workspace}/scripts/missing.sh", workspace, log, 30)
+    assert absolute.status == "failed" and absolute.exit_code == 127
 
 
 @pytest.mark.parametrize(
