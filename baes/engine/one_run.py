@@ -209,6 +209,8 @@ def execute_run(
         steps=steps,
         totals=run_totals(steps, start["started_at"], ended, time.monotonic() - began),
         archive=archive,
+        # Where each step's check ran: part of the instrument, like the Python baes ran on.
+        environment={**(start.get("environment") or {}), "checks": checks.descriptions()},
     )
     return record
 

@@ -51,6 +51,7 @@ class CheckEnvironment:
 
     @property
     def description(self) -> str:
+        """Where checks with these requirements run, in words."""
         if self.error is not None:
             return f"unavailable: {self.error}"
         if self.bin_dir is None:
@@ -151,6 +152,10 @@ class CheckEnvironments:
 
     def for_step(self, step_id: str) -> CheckEnvironment:
         return self.by_step.get(step_id, BAES_PYTHON)
+
+    def descriptions(self) -> dict[str, str]:
+        """Per checked step, where its check runs (for run.json's `environment.checks`)."""
+        return {step_id: env.description for step_id, env in self.by_step.items()}
 
     def problems(self) -> list[str]:
         """One line per distinct environment that cannot be had, naming the steps it affects."""

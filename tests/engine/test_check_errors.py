@@ -93,6 +93,9 @@ def test_checks_that_cannot_run_are_errors_left_out_of_the_pass_rate(
         assert record["totals"]["checks_total"] == 4
         assert record["totals"]["checks_errored"] == 2
         assert record["totals"]["checks_passed"] == 1
+        where = record["environment"]["checks"]
+        assert where["needs"].startswith("unavailable: could not build a check environment")
+        assert where["nocmd"].startswith("baes's own Python (")
     run_dir = root / "mixed/runs/tool" / records[0]["run_id"]
     assert "check not run" in (run_dir / "steps/01-needs/check.log").read_text()
 
@@ -193,6 +196,7 @@ def test_a_missing_requirement_is_installed_once_in_a_cached_environment_first_o
     assert is_complete(env_dir)
     log = root / "probe/runs/tool" / records[0]["run_id"] / "steps/01-probe/check.log"
     assert str(env_dir) in log.read_text()
+    assert records[0]["environment"]["checks"] == {"probe": f"virtual environment {env_dir}"}
 
     # A later `baes run` of another experiment with the same requirements reuses it.
     assert cli("new", "probe2", "--from", "probe").exit_code == 0
