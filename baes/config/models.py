@@ -147,6 +147,8 @@ class StepConfig(StrictModel):
     @field_validator("check_requires")
     @classmethod
     def _requirements(cls, requirements: list[str]) -> list[str]:
+        if not requirements:
+            return requirements
         from packaging.requirements import InvalidRequirement, Requirement
 
         for text in requirements:
