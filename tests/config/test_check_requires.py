@@ -3,6 +3,8 @@ design hash (existing experiments keep their hash, and may add it without being 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from baes.config.canonical import design_hash
@@ -72,3 +74,27 @@ def test_check_requires_without_a_check_is_refused(cli, root, tmp_path):
     result = cli("new", "--config", path)
     assert result.exit_code == 2
     assert "check_requires is set but the step has no check" in result.stderr
+
+
+def test_an_existing_experiment_may_declare_check_requires_without_being_changed(cli, root):
+    # An experiment created before its scenario declared requirements (as every academic-crud
+    # experiment made before check_requires existed) can add them and still run.
+    created = cli(
+        "new",
+        "old",
+        "--model",
+        "sim-small",
+        "--provider",
+        "sim",
+        "--scenario",
+        "hello",
+        "--frameworks",
+        "reference",
+    )
+    assert created.exit_code == 0, created.stderr
+    config = root / "old/config.yaml"
+    text = config.read_text()
+    assert text.count("check_requires: []") == 2
+    config.write_text(text.replace("check_requires: []", "check_requires: [httpx]"))
+    shown = cli("show", "old", "--json")
+    assert json.loads(shown.stdout)["config_ok"] is True
