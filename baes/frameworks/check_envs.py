@@ -113,14 +113,15 @@ def check_environment_for(
     own interpreter does not satisfy them and `build` is set (`notify` hears of a build before it
     starts). Never raises for an environment that cannot be had: the result's `error` says why."""
     wanted: Requirements = tuple(sorted(set(requirements)))
-    if not wanted or not unmet_requirements(wanted):
+    unmet = unmet_requirements(wanted)
+    if not unmet:
         return CheckEnvironment(wanted, None)
-    missing = ", ".join(unmet_requirements(wanted))
     if not build or cache_dir is None:
         return CheckEnvironment(
             wanted,
             None,
-            f"{missing} not installed in baes's Python and no check environment was prepared",
+            f"{', '.join(unmet)} not installed in baes's Python and no check environment was "
+            "prepared",
         )
     commands = build_commands(wanted)
     env_dir = environments_dir(cache_dir) / environment_key(commands)
@@ -131,6 +132,10 @@ def check_environment_for(
         )
     try:
         env_dir = ensure_environment("check environment", commands, cache_dir)
+    except OSError as exc:  # the cache folder cannot be written, say
+        return CheckEnvironment(
+            wanted, None, f"could not build a check environment in {env_dir}: {exc}"
+        )
     except FrameworkSetupError:
         log = setup_log_path(env_dir)
         last = last_output_line(log)

@@ -10,6 +10,7 @@ import pytest
 from baes.config.models import StepConfig
 from baes.frameworks.check_envs import (
     CheckEnvironment,
+    check_environment_for,
     prepare_check_environments,
     unmet_requirements,
 )
@@ -125,3 +126,11 @@ def test_without_building_a_step_lacking_a_requirement_gets_an_error_not_baes_py
     [problem] = checks.problems()
     assert problem.startswith("the checks of step(s) b cannot run")
     assert not (tmp_path / "cache").exists()
+
+
+def test_a_cache_folder_that_cannot_be_written_is_an_unavailable_environment(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    environment = check_environment_for(["baes-nope-xyz"], blocker / "cache")
+    assert environment.bin_dir is None
+    assert environment.error.startswith("could not build a check environment in ")
