@@ -37,6 +37,7 @@ from baes.engine.stopping import StoppingDecision, decide
 from baes.errors import InputError
 from baes.experiment.load import Experiment, load_experiment
 from baes.experiment.registry import registry_for
+from baes.frameworks.check_envs import CheckEnvironments, prepare_check_environments
 from baes.store.atomic import atomic_write_json
 from baes.store.manifest import Manifest
 from baes.store.paths import LEDGER_FILE, RUN_RECORD_FILE, ExperimentPaths
@@ -201,7 +202,7 @@ class _Coordinator:
         self.progress: dict[str, FrameworkProgress] = {}
         self.budget_exhausted = False
         self.adapters: dict[str, Any] = {}
-        self.checks: Any = None  # CheckEnvironments, prepared before the first run
+        self.checks: CheckEnvironments | None = None  # prepared before the first run
 
     # -- scheduling -----------------------------------------------------------------------------
 
@@ -398,10 +399,10 @@ class _Coordinator:
         )
 
 
-def _prepare_checks(design: ExperimentConfig, cache_dir: Path, observer: RunObserver) -> Any:
+def _prepare_checks(
+    design: ExperimentConfig, cache_dir: Path, observer: RunObserver
+) -> CheckEnvironments:
     """The checks' environments, built before the first run; what cannot be had is said now."""
-    from baes.frameworks.check_envs import prepare_check_environments
-
     checks = prepare_check_environments(design.scenario.steps, cache_dir, notify=observer.on_notice)
     for problem in checks.problems():
         observer.on_notice(problem)
