@@ -397,6 +397,7 @@ def add_dataset_facts(stats: dict[str, Any], dataset: Dataset, all_groups: Seque
         key: excluded for key in stats["metric_info"] if (excluded := dataset.exclusions(key))
     }
     stats["problems"] = list(dataset.problems)
+    stats["check_errors"] = dataset.check_errors
 
 
 def finish_analysis(

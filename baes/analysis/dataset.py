@@ -72,6 +72,8 @@ class Dataset:
     runs: list[RunInfo]
     problems: list[str] = field(default_factory=list)
     excluded_groups: dict[str, str] = field(default_factory=dict)
+    # Per group, the analysed runs' checks the harness could not run (see check_errors()).
+    check_errors: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def values(self, metric: str) -> dict[str, list[float]]:
         """The measurable values of `metric` per group (every group, possibly empty)."""
@@ -119,6 +121,7 @@ def combine_datasets(datasets: Sequence[Dataset]) -> Dataset:
         combined.runs.extend(dataset.runs)
         combined.problems.extend(dataset.problems)
         combined.excluded_groups.update(dataset.excluded_groups)
+        combined.check_errors.update(dataset.check_errors)
     return combined
 
 
@@ -206,6 +209,7 @@ def build_dataset(
     step_usage: list[StepUsage] = []
     runs: list[RunInfo] = []
     analysed: Counter[str] = Counter()
+    analysed_records: list[Mapping[str, Any]] = []
     for record in records:
         group = group_prefix + record["framework"]
         error = record.get("error") if isinstance(record.get("error"), Mapping) else {}
@@ -223,6 +227,7 @@ def build_dataset(
         if record["status"] != "completed" or (verified_only and state != "verified"):
             continue
         analysed[group] += 1
+        analysed_records.append(record)
         for spec in specs:
             measured = spec.measure(record, context)
             observations.append(
@@ -237,7 +242,40 @@ def build_dataset(
         for g in all_groups
         if analysed[g] == 0
     }
-    return Dataset(groups, observations, step_usage, runs, excluded_groups=excluded)
+    return Dataset(
+        groups,
+        observations,
+        step_usage,
+        runs,
+        excluded_groups=excluded,
+        check_errors=check_errors(analysed_records, group_prefix),
+    )
+
+
+def check_errors(
+    records: Iterable[Mapping[str, Any]], group_prefix: str = ""
+) -> dict[str, dict[str, Any]]:
+    """Per group, the checks with status `error` (the harness could not run them, so they are no
+    verdict and are left out of CHECK_PASS_RATE): how many, in how many runs, and why."""
+    result: dict[str, dict[str, Any]] = {}
+    for record in records:
+        reasons = [
+            str(check.get("error_reason") or "no reason recorded")
+            for step in record.get("steps") or []
+            if isinstance(step, Mapping)
+            and isinstance(check := step.get("check"), Mapping)
+            and check.get("status") == "error"
+        ]
+        if not reasons:
+            continue
+        entry = result.setdefault(
+            group_prefix + record["framework"], {"checks": 0, "runs": 0, "reasons": {}}
+        )
+        entry["checks"] += len(reasons)
+        entry["runs"] += 1
+        for reason in reasons:
+            entry["reasons"][reason] = entry["reasons"].get(reason, 0) + 1
+    return result
 
 
 def _text(value: Any) -> str | None:

@@ -129,7 +129,8 @@ def measure_cost_usd(record: Mapping[str, Any], context: MetricContext) -> Measu
 
 
 def measure_check_pass_rate(record: Mapping[str, Any], context: MetricContext) -> Measurement:
-    """checks_passed / checks_total; None when no check ran (a rate of nothing is not 0)."""
+    """checks_passed / (checks_total − checks_errored): checks the harness could not run are no
+    verdict on the framework. None when no check gave a verdict (a rate of nothing is not 0)."""
     total = _number(record, "checks_total", "number of checks")
     passed = _number(record, "checks_passed", "number of passed checks")
     if total.value is None:
@@ -138,11 +139,37 @@ def measure_check_pass_rate(record: Mapping[str, Any], context: MetricContext) -
         return passed
     if total.value == 0:
         return Measurement(None, "no check ran in this run (checks_total is 0)")
-    if passed.value > total.value:
+    # Records written before errors were told apart have no checks_errored: none errored then.
+    errored = (
+        _number(record, "checks_errored", "number of errored checks")
+        if "checks_errored" in record["totals"]
+        else Measurement(0.0)
+    )
+    if errored.value is None:
+        return errored
+    judged = total.value - errored.value
+    if judged < 0 or passed.value > judged:
         return Measurement(
-            None, f"checks_passed ({passed.value:g}) exceeds checks_total ({total.value:g})"
+            None,
+            f"inconsistent check counts (passed {passed.value:g}, errored {errored.value:g}, "
+            f"total {total.value:g})",
         )
-    return Measurement(passed.value / total.value)
+    if judged == 0:
+        # A stable reason (no per-run counts) so that the report groups these runs.
+        return Measurement(
+            None,
+            "every check of this run was an error of the harness, not a verdict "
+            f"({_first_check_error(record)})",
+        )
+    return Measurement(passed.value / judged)
+
+
+def _first_check_error(record: Mapping[str, Any]) -> str:
+    for step in record.get("steps") or []:
+        check = step.get("check") if isinstance(step, Mapping) else None
+        if isinstance(check, Mapping) and check.get("status") == "error":
+            return str(check.get("error_reason") or "no reason recorded")
+    return "no reason recorded"
 
 
 CATALOG: tuple[MetricSpec, ...] = (
@@ -240,9 +267,10 @@ CATALOG: tuple[MetricSpec, ...] = (
         name="Check pass rate",
         unit="fraction",
         direction="higher",
-        description="Scenario checks passed divided by checks run (0 to 1); undefined when no "
-        "check ran.",
-        source="run.json `totals.checks_passed / totals.checks_total`",
+        description="Scenario checks passed divided by checks that gave a verdict (0 to 1); "
+        "checks the harness could not run (status `error`) are left out; undefined when no check "
+        "gave a verdict.",
+        source="run.json `totals.checks_passed / (totals.checks_total − totals.checks_errored)`",
         verb="had a",
         less_words="lower check pass rate",
         more_words="higher check pass rate",

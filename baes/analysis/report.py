@@ -206,6 +206,7 @@ def render_report(stats: Mapping[str, Any]) -> str:
         _overview_figures_section(stats),
         _stopping_section(stats),
         _success_section(stats),
+        _check_errors_section(stats),
         _sample_size_section(stats),
         _methods_section(stats),
         _limitations_section(stats),
@@ -696,6 +697,30 @@ def _success_section(stats: Mapping[str, Any]) -> str:
                 rows,
                 "lrrrrrrl",
             ),
+        ]
+    )
+
+
+def _check_errors_section(stats: Mapping[str, Any]) -> str:
+    """How many checks of the analysed runs could not run, and why (empty when none)."""
+    errors = stats.get("check_errors") or {}
+    if not errors:
+        return ""
+    checks = sum(entry["checks"] for entry in errors.values())
+    runs = sum(entry["runs"] for entry in errors.values())
+    lines = [
+        f"- {group}: {entry['checks']} check(s) in {entry['runs']} run(s) ("
+        + "; ".join(f"{count} × {_md(reason)}" for reason, count in entry["reasons"].items())
+        + ")"
+        for group, entry in errors.items()
+    ]
+    return "\n\n".join(
+        [
+            "## Checks that could not run",
+            f"{checks} check(s) in {runs} analysed run(s) could not be run by the harness "
+            "(status `error`: missing requirements, a command not found, a crash of the checker), "
+            "so they say nothing about the framework and are left out of the check pass rate:",
+            "\n".join(lines),
         ]
     )
 

@@ -74,6 +74,16 @@ def progress_table(
     return table
 
 
+def check_errors_note(record: dict[str, Any]) -> str:
+    """' (2 errored: <first reason>)' when checks of the run could not run, else ''."""
+    reasons = [
+        step["check"].get("error_reason") or "unknown"
+        for step in record.get("steps") or []
+        if isinstance(step.get("check"), dict) and step["check"].get("status") == "error"
+    ]
+    return f" ({len(reasons)} errored: {reasons[0]})" if reasons else ""
+
+
 class LiveObserver:
     """Renders the progress table live on a terminal (thread-safe: runs report from threads)."""
 
@@ -128,6 +138,9 @@ class LiveObserver:
     def on_run_finished(self, framework: str, record: dict[str, Any], cost_usd: float) -> None:
         with self.lock:
             self.spent_usd += cost_usd
+        note = check_errors_note(record)
+        if note:
+            self.on_notice(f"{framework}: run {record['run_id']}: checks{note}")
 
     def on_framework_stopped(self, framework: str, reason: str) -> None:
         pass
@@ -136,6 +149,9 @@ class LiveObserver:
         self.console.print(
             "[yellow]interrupted: stopping the runs in flight (Ctrl-C again to abandon them)[/]"
         )
+
+    def on_notice(self, message: str) -> None:
+        self.console.print(message, style="yellow", markup=False, highlight=False)
 
     def close(self) -> None:
         if self.live is not None:
@@ -201,7 +217,8 @@ class LineObserver:
         detail = f" ({error['kind']}: {error['message']})" if error else ""
         self._line(
             f"{framework}: run {record['run_id']} {record['status']}{detail}; "
-            f"checks {totals.get('checks_passed', 0)}/{totals.get('checks_total', 0)}, "
+            f"checks {totals.get('checks_passed', 0)}/{totals.get('checks_total', 0)}"
+            f"{check_errors_note(record)}, "
             f"cost ${cost_usd:.4f}, experiment ${self.spent_usd:.4f}"
         )
 
@@ -210,6 +227,9 @@ class LineObserver:
 
     def on_interrupt(self) -> None:
         self._line("interrupted: stopping the runs in flight")
+
+    def on_notice(self, message: str) -> None:
+        self._line(message)
 
     def close(self) -> None:
         pass

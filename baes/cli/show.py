@@ -43,5 +43,14 @@ def show(name: ExperimentName, root: RootOption = None, json_output: JsonOption 
     for framework, counts in summary["runs"].items():
         table.add_row(framework, *(str(counts.get(s, 0)) for s in statuses))
     out.print(table)
+    for framework, checks in summary["checks"].items():
+        if checks["passed"] + checks["failed"] + checks["error"] == 0:
+            continue
+        line = (
+            f"checks      {framework}: {checks['passed']} passed, {checks['failed']} failed, "
+            f"{checks['error']} could not run (error)"
+        )
+        reasons = "; ".join(f"{n} × {why}" for why, n in checks["error_reasons"].items())
+        out.print(line + (f": {reasons}" if reasons else ""), markup=False, highlight=False)
     for label, path in summary["paths"].items():
         out.print(f"{label:<11} {escape(str(path))}")

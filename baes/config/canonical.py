@@ -1,9 +1,10 @@
 """The canonical form of a design and its sha256: the identity of an experiment's plan.
 
 The hash covers everything that can change results or the analysis and nothing else: the name,
-the description, the names of the key variables and the reconcile settings are excluded. Defaults are excluded too, so
-a design that spells out a default hashes like one that leaves it out, and a field added to the
-schema later (with a default) does not change the hash of existing experiments.
+the description, the names of the key variables, the reconcile settings and what checks need
+installed (`check_requires`) are excluded. Defaults are excluded too, so a design that spells out
+a default hashes like one that leaves it out, and a field added to the schema later (with a
+default) does not change the hash of existing experiments.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ _EXCLUDED: dict[str, Any] = {
     # How the usage cross-check is done (settle time, tolerances, the key id to filter on) does
     # not change what a run measures nor the analysis plan; it can be learnt after creation.
     "reconcile": True,
+    # What a check needs installed is the harness's instrument, like the Python baes runs on:
+    # recorded with each run, not part of the plan, so an experiment created before a scenario
+    # declared it can declare it without being refused as changed.
+    "scenario": {"steps": {"__all__": {"check_requires": True}}},
 }
 
 

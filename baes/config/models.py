@@ -140,6 +140,34 @@ class StepConfig(StrictModel):
     id: Annotated[str, StringConstraints(pattern=STEP_ID_PATTERN)]
     prompt: str = Field(min_length=1)
     check: str | None = None
+    # What the check itself imports, as pip requirement specifiers ("fastapi>=0.110"); baes runs
+    # the check where they are installed (frameworks/check_envs.py).
+    check_requires: list[str] = Field(default_factory=list)
+
+    @field_validator("check_requires")
+    @classmethod
+    def _requirements(cls, requirements: list[str]) -> list[str]:
+        if not requirements:
+            return requirements
+        from packaging.requirements import InvalidRequirement, Requirement
+
+        for text in requirements:
+            try:
+                Requirement(text)
+            except InvalidRequirement as exc:
+                # packaging's message spans lines (it draws a caret under the text): keep its gist.
+                detail = str(exc).splitlines()[0]
+                raise ValueError(
+                    f"{text!r} is not a pip requirement such as 'fastapi' or 'httpx>=0.27' "
+                    f"({detail})"
+                ) from None
+        return requirements
+
+    @model_validator(mode="after")
+    def _requires_a_check(self) -> StepConfig:
+        if self.check_requires and self.check is None:
+            raise ValueError(f"step {self.id!r}: check_requires is set but the step has no check")
+        return self
 
 
 class ScenarioConfig(StrictModel):

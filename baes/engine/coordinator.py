@@ -44,6 +44,7 @@ from baes.engine.stopping import StoppingDecision, decide
 from baes.errors import InputError
 from baes.experiment.load import Experiment, load_experiment
 from baes.experiment.registry import registry_for
+from baes.frameworks.check_envs import CheckEnvironments, prepare_check_environments
 from baes.redaction import key_env_names
 from baes.store.atomic import atomic_write_json
 from baes.store.manifest import Manifest
@@ -113,6 +114,7 @@ class RunObserver(Protocol):
     def on_run_finished(self, framework: str, record: dict[str, Any], cost_usd: float) -> None: ...
     def on_framework_stopped(self, framework: str, reason: str) -> None: ...
     def on_interrupt(self) -> None: ...
+    def on_notice(self, message: str) -> None: ...
 
 
 @dataclass
@@ -230,6 +232,7 @@ class _Coordinator:
         self.progress: dict[str, FrameworkProgress] = {}
         self.budget_exhausted = False
         self.adapters: dict[str, Any] = {}
+        self.checks: CheckEnvironments | None = None  # prepared before the first run
 
     # -- scheduling -----------------------------------------------------------------------------
 
@@ -274,7 +277,9 @@ class _Coordinator:
         registry_for(self.paths.root).refresh(self.paths.name)  # `baes list` shows it running
         state.in_flight[run_id] = "starting"
         self.observer.on_run_started(framework, run_id)
-        spec = RunSpec(identity, self.design, run_dir, self.request.keep_workspaces, seed)
+        spec = RunSpec(
+            identity, self.design, run_dir, self.request.keep_workspaces, seed, self.checks
+        )
 
         def on_step(run_id: str, index: int, step_id: str) -> None:
             state.in_flight[run_id] = f"{index}/{len(self.design.scenario.steps)} {step_id}"
@@ -415,6 +420,8 @@ class _Coordinator:
         from baes.frameworks.environments import default_cache_dir
 
         cache_dir = default_cache_dir()
+        # The checks' environment first: a problem with it is reported before any long setup.
+        self.checks = _prepare_checks(self.design, cache_dir, self.observer)
         for framework in frameworks:
             adapter = adapter_for(
                 framework, self.design.frameworks[framework], key_env_names(self.design)
@@ -468,6 +475,16 @@ class _Coordinator:
 def target_outcome(design: ExperimentConfig, state: FrameworkProgress) -> str:
     """Converged or reached runs.max, for a framework the stopping rule says needs no more."""
     return REACHED_MAX if len(state.completed) >= design.runs.max else CONVERGED
+
+
+def _prepare_checks(
+    design: ExperimentConfig, cache_dir: Path, observer: RunObserver
+) -> CheckEnvironments:
+    """The checks' environments, built before the first run; what cannot be had is said now."""
+    checks = prepare_check_environments(design.scenario.steps, cache_dir, notify=observer.on_notice)
+    for problem in checks.problems():
+        observer.on_notice(problem)
+    return checks
 
 
 @contextlib.contextmanager

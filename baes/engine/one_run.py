@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from baes.config.models import ExperimentConfig
 from baes.engine.archive import archive_workspace
 from baes.engine.run_record import RunIdentity, run_totals, step_label, step_usage
+from baes.frameworks.check_envs import CheckEnvironments, prepare_check_environments
 from baes.frameworks.checks import run_check
 from baes.frameworks.contract import CheckResult, FrameworkAdapter, StepContext, StepOutcome
 from baes.llm.ledger import read_ledger
@@ -49,6 +50,9 @@ class RunSpec:
     run_dir: Path
     keep_workspace: bool = False
     seed: int | None = None  # the run's own seed (see run_seed)
+    # Where each step's check runs, prepared before the first run; None: baes's own Python, and
+    # a check whose requirements it lacks is recorded as an error (nothing is built mid-run).
+    checks: CheckEnvironments | None = None
 
 
 StepListener = Callable[[str, int, str], None]  # (run_id, step index, step id)
@@ -59,15 +63,17 @@ def _check_dict(check: CheckResult | None) -> dict[str, Any] | None:
         return None
     return {
         "passed": check.passed,
+        "status": check.status,
         "exit_code": check.exit_code,
         "duration_s": round(check.duration_s, 6),
         "timed_out": check.timed_out,
+        "error_reason": check.error_reason,
     }
 
 
-def _stopped_by_cancel(check: CheckResult | None) -> bool:
-    # run_check reports no exit code only when it stopped the check: on timeout or on cancel.
-    return check is not None and check.exit_code is None and not check.timed_out
+def _stopped_by_cancel(check: CheckResult | None, cancel: threading.Event) -> bool:
+    # A check without exit code that did not time out was stopped by Ctrl-C or never started.
+    return check is not None and check.exit_code is None and not check.timed_out and cancel.is_set()
 
 
 def _budget_refused(entries: list[Any]) -> bool:
@@ -93,6 +99,7 @@ def execute_run(
     keys = key_values(withheld_env)  # never in a log or an error message
     began = time.monotonic()
     run_deadline = began + design.limits.run_timeout_s
+    checks = spec.checks or prepare_check_environments(design.scenario.steps, None, build=False)
 
     steps: list[dict[str, Any]] = []
     error: dict[str, str] | None = None
@@ -115,6 +122,7 @@ def execute_run(
             command: str | None = step.check,
             log_dir: Path = log_dir,
             env: dict[str, str] = check_env,
+            step_id: str = step.id,
         ) -> CheckResult:
             return run_check(
                 command,
@@ -124,6 +132,7 @@ def execute_run(
                 env,
                 cancel=cancel,
                 withheld_env=withheld_env,
+                environment=checks.for_step(step_id),
             )
 
         base_url = proxy.open_attribution(run_id, label, ledger_path)
@@ -161,7 +170,7 @@ def execute_run(
         check = outcome.check
         if outcome.ok and step.check and check is None and not cancel.is_set():
             check = step_check()
-        if outcome.ok and _stopped_by_cancel(check):
+        if outcome.ok and _stopped_by_cancel(check, cancel):
             # A check cut short by Ctrl-C measured nothing: the run is interrupted, not completed
             # with a failing check.
             message = f"step {index} ({step.id}): stopped by the user during its check"
@@ -205,6 +214,8 @@ def execute_run(
         steps=steps,
         totals=run_totals(steps, start["started_at"], ended, time.monotonic() - began),
         archive=archive,
+        # Where each step's check ran: part of the instrument, like the Python baes ran on.
+        environment={**(start.get("environment") or {}), "checks": checks.descriptions()},
     )
     return record
 

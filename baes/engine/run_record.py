@@ -62,6 +62,8 @@ def run_totals(
     checks = [s["check"] for s in steps if s.get("check") is not None]
     totals["checks_passed"] = sum(1 for c in checks if c["passed"])
     totals["checks_total"] = len(checks)
+    # Checks the harness could not run: in checks_total, but no verdict (CHECK_PASS_RATE skips them).
+    totals["checks_errored"] = sum(1 for c in checks if c.get("status") == "error")
     unreported = sum(u.get("unreported_calls", 0) for u in usages)
     if unreported:
         totals["unreported_calls"] = unreported

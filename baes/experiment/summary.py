@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from baes.experiment.describe import experiment_status
 from baes.experiment.load import ConfigChangedError, inspect_experiment
 from baes.store.manifest import Manifest
+from baes.store.paths import RUN_RECORD_FILE, ExperimentPaths
 
 
 def experiment_summary(root: Path, name: str) -> dict[str, Any]:
@@ -53,6 +56,7 @@ def experiment_summary(root: Path, name: str) -> dict[str, Any]:
         },
         "runs": {fw: dict(counts.get(fw, {})) for fw in frameworks},
         "runs_completed": manifest.completed(),
+        "checks": check_counts(paths, manifest.runs, frameworks),
         "problems": manifest.problems,
         "paths": {
             "folder": str(paths.dir.resolve()),
@@ -61,3 +65,37 @@ def experiment_summary(root: Path, name: str) -> dict[str, Any]:
             "analysis": str(paths.analysis_dir.resolve()),
         },
     }
+
+
+def check_counts(
+    paths: ExperimentPaths, runs: Mapping[str, Mapping[str, Any]], frameworks: list[str]
+) -> dict[str, dict[str, Any]]:
+    """Per framework, its runs' checks by status (passed, failed, error) and the errors' reasons.
+
+    An `error` is a check the harness could not run: no verdict on the framework. Records that
+    cannot be read are skipped here (`baes analyze` reports them).
+    """
+    result = {fw: {"passed": 0, "failed": 0, "error": 0, "error_reasons": {}} for fw in frameworks}
+    for run_id, summary in runs.items():
+        counts = result.get(summary.get("framework"))
+        if counts is None:
+            continue
+        try:
+            record_path = paths.run_dir(summary["framework"], run_id) / RUN_RECORD_FILE
+            record = json.loads(record_path.read_text("utf-8"))
+            steps = record.get("steps") or []
+        except (OSError, ValueError, TypeError, AttributeError):
+            continue
+        for step in steps:
+            check = step.get("check") if isinstance(step, Mapping) else None
+            if not isinstance(check, Mapping):
+                continue
+            # Records written before errors were told apart have only `passed`.
+            status = check.get("status") or ("passed" if check.get("passed") else "failed")
+            if status not in ("passed", "failed", "error"):
+                continue
+            counts[status] += 1
+            if status == "error":
+                reason = str(check.get("error_reason") or "no reason recorded")
+                counts["error_reasons"][reason] = counts["error_reasons"].get(reason, 0) + 1
+    return result

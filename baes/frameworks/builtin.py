@@ -127,7 +127,7 @@ class _Step:
 
         self.check = self._run_check()
         for round_number in range(1, self.config.repair_rounds + 1):
-            if self.check.passed:
+            if self.check.status != "failed":  # passed, or an error no code change can fix
                 break
             messages += [
                 {"role": "assistant", "content": answer},
@@ -165,8 +165,8 @@ class _Step:
     def _run_check(self) -> CheckResult:
         assert self.ctx.run_check is not None
         check = self.ctx.run_check()
-        verdict = "passed" if check.passed else "failed"
-        self.transcript.event(f"check {verdict} (exit code {check.exit_code})")
+        reason = f": {check.error_reason}" if check.error_reason else ""
+        self.transcript.event(f"check {check.status} (exit code {check.exit_code}){reason}")
         return check
 
 

@@ -25,14 +25,29 @@ class FrameworkSetupError(WorkError):
     """A framework's setup (its one-time installation) failed; no run of it can start."""
 
 
+CheckStatus = Literal["passed", "failed", "error"]
+
+
 @dataclass(frozen=True)
 class CheckResult:
-    """The outcome of one step check: exit 0 is a pass."""
+    """The outcome of one step check.
 
-    passed: bool
-    exit_code: int | None  # None when it timed out (or was interrupted)
+    `passed`: exit 0. `failed`: the check ran and rejected the framework's work (a non-zero exit,
+    or the generated code hung past the time limit: `timed_out`). `error`: the harness could not
+    run the check (its requirements are missing, the command was not found, it was killed by a
+    signal or interrupted); `error_reason` says why in one line. An error is no verdict on the
+    framework and is left out of the check pass rate.
+    """
+
+    status: CheckStatus
+    exit_code: int | None  # None when baes stopped it (timeout, Ctrl-C) or never started it
     duration_s: float
     timed_out: bool = False
+    error_reason: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
 
 
 @dataclass(frozen=True)
