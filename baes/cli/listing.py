@@ -31,17 +31,24 @@ def list_experiments(
     status: Annotated[
         str | None,
         typer.Option(
-            help="Only experiments in this status (created, running, interrupted, incomplete, stopped, completed, "
-            "config-changed, broken)."
+            help="Only experiments in this status (created, running, interrupted, incomplete, "
+            "stopped, completed, config-changed, broken).",
+            show_default=False,
         ),
     ] = None,
     root: RootOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """List the experiments: name, status, model, frameworks, runs done/target, verified, created."""
+    from baes.errors import InputError
+    from baes.experiment.describe import EXPERIMENT_STATUSES
     from baes.experiment.registry import current_view
     from baes.store.paths import resolve_root
 
+    if status is not None and status not in EXPERIMENT_STATUSES:
+        raise InputError(
+            f"unknown status {status!r}; choose one of {', '.join(EXPERIMENT_STATUSES)}"
+        )
     root_dir = resolve_root(root)
     view = current_view(root_dir)
     for problem in view.problems:
