@@ -6,10 +6,11 @@ import asyncio
 import json
 import math
 import time
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -32,9 +33,16 @@ from baes.llm.simulator.usage_store import UsageQueryError, parse_usage_query
 if TYPE_CHECKING:
     from baes.llm.simulator.provider import Simulator
 
+T = TypeVar("T")
+
 MODEL_CREATED = 1_704_067_200  # 2024-01-01, a fixed "created" so model listings are stable
 RETRY_AFTER_MS = 100
 STREAM_PIECES_PER_CHUNK = 8
+# A request body larger than this is parsed and answered in a worker thread. A prompt of many
+# megabytes takes seconds of CPU (tokenizing, prompt caching, reading the spec); on the event
+# loop that would hold up every other call the simulator serves. Smaller calls stay on the loop,
+# where they cost less than a thread hand-off.
+LARGE_REQUEST_BYTES = 256 * 1024
 NO_KEY_MESSAGE = (
     "You didn't provide an API key. You need to provide your API key in an Authorization header "
     "using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
@@ -74,9 +82,9 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
-async def _json_body(request: Request) -> dict[str, Any]:
+def _json_body(raw: bytes) -> dict[str, Any]:
     try:
-        body = json.loads(await request.body() or b"null")
+        body = json.loads(raw or b"null")
     except (json.JSONDecodeError, UnicodeDecodeError):
         body = None
     if not isinstance(body, dict):
@@ -116,6 +124,13 @@ def _positive_int(body: dict[str, Any], *names: str) -> int | None:
 
 def _digest(body: dict[str, Any]) -> str:
     return short_hash(json.dumps(body, sort_keys=True, ensure_ascii=False), length=32)
+
+
+async def _off_the_loop_if_large(raw: bytes, work: Callable[[bytes], T]) -> T:
+    """`work(raw)`, in a worker thread when the body is large (see LARGE_REQUEST_BYTES)."""
+    if len(raw) > LARGE_REQUEST_BYTES:
+        return await run_in_threadpool(work, raw)
+    return work(raw)
 
 
 def _fault_response(fault: Fault) -> JSONResponse:
@@ -176,7 +191,7 @@ def build_app(simulator: Simulator) -> Starlette:
             {"id": name, "object": "model", "created": MODEL_CREATED, "owned_by": "baes-simulator"}
         )
 
-    async def start(
+    def start(
         api_key: str,
         model: str,
         messages: list[Message],
@@ -199,10 +214,12 @@ def build_app(simulator: Simulator) -> Starlette:
         outcome = simulator.start_call(call)
         return _fault_response(outcome) if isinstance(outcome, Fault) else outcome
 
-    async def chat_completions(request: Request) -> Response:
-        started = time.monotonic()
-        api_key = _bearer(request)
-        body = await _json_body(request)
+    def start_chat(api_key: str, raw: bytes) -> tuple[Completion | JSONResponse, bool, bool]:
+        """Parse and check a chat request, then start its call: (outcome, stream, include_usage).
+
+        CPU-bound for a large prompt, so it runs in a worker thread then.
+        """
+        body = _json_body(raw)
         model = _model(body)
         try:
             messages = chat_messages(body.get("messages"))
@@ -220,7 +237,15 @@ def build_app(simulator: Simulator) -> Starlette:
             )
         include_usage = bool(isinstance(options, dict) and options.get("include_usage"))
         limit = _positive_int(body, "max_completion_tokens", "max_tokens")
-        outcome = await start(api_key, model, messages, "/v1/chat/completions", stream, limit, body)
+        outcome = start(api_key, model, messages, "/v1/chat/completions", stream, limit, body)
+        return outcome, stream, include_usage
+
+    async def chat_completions(request: Request) -> Response:
+        started = time.monotonic()
+        api_key = _bearer(request)
+        outcome, stream, include_usage = await _off_the_loop_if_large(
+            await request.body(), lambda raw: start_chat(api_key, raw)
+        )
         if isinstance(outcome, JSONResponse):
             return outcome
         c = outcome
@@ -270,10 +295,14 @@ def build_app(simulator: Simulator) -> Starlette:
             events(), media_type="text/event-stream", headers=_headers(c, started)
         )
 
-    async def responses(request: Request) -> Response:
-        started = time.monotonic()
-        api_key = _bearer(request)
-        body = await _json_body(request)
+    def start_response(
+        api_key: str, raw: bytes
+    ) -> tuple[Completion | JSONResponse, bool, dict[str, Any]]:
+        """Parse and check a Responses request, then start its call: (outcome, stream, body).
+
+        CPU-bound for a large prompt, so it runs in a worker thread then.
+        """
+        body = _json_body(raw)
         model = _model(body)
         if "input" not in body:
             raise ApiError(400, "Missing required parameter: 'input'.", param="input")
@@ -283,7 +312,15 @@ def build_app(simulator: Simulator) -> Starlette:
             raise ApiError(400, str(error), param=error.param) from None
         stream = bool(body.get("stream"))
         limit = _positive_int(body, "max_output_tokens")
-        outcome = await start(api_key, model, messages, "/v1/responses", stream, limit, body)
+        outcome = start(api_key, model, messages, "/v1/responses", stream, limit, body)
+        return outcome, stream, body
+
+    async def responses(request: Request) -> Response:
+        started = time.monotonic()
+        api_key = _bearer(request)
+        outcome, stream, body = await _off_the_loop_if_large(
+            await request.body(), lambda raw: start_response(api_key, raw)
+        )
         if isinstance(outcome, JSONResponse):
             return outcome
         c = outcome
