@@ -54,7 +54,7 @@ def serve(
 ) -> None:
     """Serve the simulator until Ctrl-C. The first line printed is the base URL (…/v1)."""
     # Imported here so `baes --help` never loads the server stack.
-    from baes.errors import InputError
+    from baes.errors import InputError, WorkError
     from baes.llm.simulator import Simulator, SimulatorOptions, SimulatorOptionsError
     from baes.llm.simulator.running import RunningSimulator
 
@@ -71,6 +71,15 @@ def serve(
         )
     except SimulatorOptionsError as error:
         raise InputError(str(error), "see `baes sim serve --help` for the valid ranges") from None
+    if usage_log is not None:
+        # Refused now rather than answering every call with a 500 once it must be appended to.
+        try:
+            usage_log.parent.mkdir(parents=True, exist_ok=True)
+            usage_log.open("ab").close()
+        except OSError as error:
+            raise WorkError(
+                f"cannot append to the usage log {usage_log}: {error.strerror or error}"
+            ) from None
     # Ctrl-C and a service manager's SIGTERM both end the server cleanly with exit code 0.
     with stop_on_signals() as stopped:
         # A bad host or port is an input error (exit 2), a port in use failed work (exit 1).

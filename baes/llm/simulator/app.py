@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import time
 from collections.abc import AsyncIterator, Callable
@@ -28,12 +29,14 @@ from baes.llm.simulator.messages import (
 )
 from baes.llm.simulator.models import MODEL_NAMES
 from baes.llm.simulator.provider import CallRequest, Completion, Fault
+from baes.llm.simulator.usage_log import UsageLogError
 from baes.llm.simulator.usage_store import UsageQueryError, parse_usage_query
 
 if TYPE_CHECKING:
     from baes.llm.simulator.provider import Simulator
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 MODEL_CREATED = 1_704_067_200  # 2024-01-01, a fixed "created" so model listings are stable
 RETRY_AFTER_MS = 100
@@ -175,6 +178,10 @@ def build_app(simulator: Simulator) -> Starlette:
             return await handler(request)
         except ApiError as error:
             return error.response()
+        except UsageLogError as error:
+            # The answer cannot be billed (disk full, permissions): a provider-side failure.
+            log.error("%s", error.message)
+            return ApiError(500, error.message, type_="server_error").response()
 
     async def list_models(request: Request) -> Response:
         _bearer(request)
