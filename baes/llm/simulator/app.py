@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
@@ -178,6 +178,9 @@ def build_app(simulator: Simulator) -> Starlette:
             return await handler(request)
         except ApiError as error:
             return error.response()
+        except ClientDisconnect:
+            # Gone before its request was complete: no call was made, nobody to answer.
+            return Response(status_code=499)
         except UsageLogError as error:
             # The answer cannot be billed (disk full, permissions): a provider-side failure.
             log.error("%s", error.message)
