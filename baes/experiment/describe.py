@@ -10,18 +10,6 @@ from baes.store.manifest import Manifest
 from baes.store.paths import ExperimentPaths
 from baes.store.registry import RegistryEntry, utc_now
 
-# Every value experiment_status returns; `baes list --status` accepts only these.
-EXPERIMENT_STATUSES = (
-    "created",
-    "running",
-    "interrupted",
-    "incomplete",
-    "stopped",
-    "completed",
-    "config-changed",
-    "broken",
-)
-
 
 def _run_progress(paths: ExperimentPaths) -> dict[str, Any] | None:
     value = read_json(paths.run_progress)

@@ -97,7 +97,7 @@ def test_list_refuses_an_unknown_status_with_exit_2_and_the_valid_choices(cli, r
 
 
 def test_list_accepts_every_status_it_can_show(cli, root):
-    from baes.experiment.describe import EXPERIMENT_STATUSES
+    from baes.cli.listing import STATUSES
 
-    for status in EXPERIMENT_STATUSES:
+    for status in STATUSES:
         assert cli("list", "--status", status).exit_code == 0
