@@ -136,6 +136,20 @@ async def _off_the_loop_if_large(raw: bytes, work: Callable[[bytes], T]) -> T:
     return work(raw)
 
 
+def _billing_failure(simulator: Simulator, c: Completion) -> str | None:
+    """Record a streamed call; the reason when it cannot be (disk full, permissions).
+
+    Once a stream has begun its status cannot become a 500: the stream ends with an error event
+    instead, and the server says why on its stderr rather than with a traceback.
+    """
+    try:
+        simulator.finish_call(c)
+    except UsageLogError as error:
+        log.error("%s", error.message)
+        return error.message
+    return None
+
+
 def _fault_response(fault: Fault) -> JSONResponse:
     headers = {"x-request-id": f"req_fault_{fault.call_number}"}
     if fault.kind is FaultKind.RATE_LIMITED:
@@ -289,8 +303,11 @@ def build_app(simulator: Simulator) -> Starlette:
                         )
                     )
                 # Recorded before the last chunks so a client that read the whole stream sees it.
-                simulator.finish_call(c)
+                failure = _billing_failure(simulator, c)
                 recorded = True
+                if failure is not None:
+                    yield fmt.sse(error_body(failure, "server_error", None, None))
+                    return
                 yield fmt.sse(
                     fmt.chat_chunk(id_, created, c.model, fingerprint, {}, finish, include_usage)
                 )
@@ -299,7 +316,7 @@ def build_app(simulator: Simulator) -> Starlette:
                 yield fmt.sse("[DONE]")
             finally:
                 if not recorded:  # the client went away mid-stream; the tokens were still spent
-                    simulator.finish_call(c)
+                    _billing_failure(simulator, c)
 
         return StreamingResponse(
             events(), media_type="text/event-stream", headers=_headers(c, started)
@@ -429,8 +446,11 @@ async def _response_events(
         for group in _chunks(c.output_pieces):
             await asyncio.sleep(c.per_token_delay_s * len(group))
             yield event("response.output_text.delta", **place, delta="".join(group), logprobs=[])
-        simulator.finish_call(c)
+        failure = _billing_failure(simulator, c)
         recorded = True
+        if failure is not None:
+            yield event("error", code="server_error", message=failure, param=None)
+            return
         yield event("response.output_text.done", **place, text=c.text, logprobs=[])
         part = {"type": "output_text", "text": c.text, "annotations": [], "logprobs": []}
         yield event("response.content_part.done", **place, part=part)
@@ -438,4 +458,4 @@ async def _response_events(
         yield event("response.completed" if c.complete else "response.incomplete", response=final)
     finally:
         if not recorded:
-            simulator.finish_call(c)
+            _billing_failure(simulator, c)
