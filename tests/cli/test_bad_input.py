@@ -45,10 +45,8 @@ def test_sim_serve_refuses_an_unknown_host_with_exit_2_and_one_line():
 
 
 def test_proxy_serve_has_no_host_option_and_says_so_with_exit_2(tmp_path):
-    result = run_baes(
-        "proxy", "serve", "--upstream", UPSTREAM, "--ledger", "u.jsonl", "--host", "x",
-        cwd=tmp_path, timeout=20,
-    )  # fmt: skip
+    proxy = ["proxy", "serve", "--upstream", UPSTREAM, "--ledger", "u.jsonl"]
+    result = run_baes(*proxy, "--host", "x", cwd=tmp_path, timeout=20)
     assert result.returncode == 2 and "--host" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -68,10 +66,8 @@ def test_sim_serve_on_a_port_in_use_exits_1_with_one_line(busy_port):
 
 
 def test_proxy_serve_on_a_port_in_use_exits_1_with_one_line(busy_port, tmp_path):
-    result = run_baes(
-        "proxy", "serve", "--upstream", UPSTREAM, "--ledger", str(tmp_path / "u.jsonl"),
-        "--port", str(busy_port), timeout=20,
-    )  # fmt: skip
+    proxy = ["proxy", "serve", "--upstream", UPSTREAM, "--ledger", str(tmp_path / "u.jsonl")]
+    result = run_baes(*proxy, "--port", str(busy_port), timeout=20)
     assert result.returncode == 1
     assert f"127.0.0.1:{busy_port} is already in use" in _one_error_line(result)
 
