@@ -4,12 +4,14 @@ naming the path, exit 1, no traceback, nothing half-written.
 Permission bits prove nothing when the tests run as root (root ignores them), so the file
 systems are real ones set up in a private user and mount namespace (`unshare`): a read-only bind
 mount of the root (EROFS), and a small tmpfs that fills up while the results are written
-(ENOSPC). The test is skipped where the kernel allows no unprivileged namespaces.
+(ENOSPC). Those tests are skipped where the kernel allows no unprivileged namespaces; where
+the tests do not run as root, folders without write permission (EACCES) are tried as well.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -18,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.analysis.run_records import make_experiment, run_record, write_run
+from tests.conftest import run_baes
 
 NAMESPACE = ["unshare", "--user", "--map-root-user", "--mount"]
 
@@ -29,7 +32,7 @@ def _namespaces_work() -> bool:
         return False
 
 
-pytestmark = pytest.mark.skipif(
+needs_namespaces = pytest.mark.skipif(
     not _namespaces_work(), reason="needs unshare and unprivileged user+mount namespaces"
 )
 
@@ -80,7 +83,7 @@ def _assert_one_line_naming(result: subprocess.CompletedProcess[str], root: Path
     assert str(root) in lines[0] and reason in lines[0], lines[0]
 
 
-@pytest.mark.parametrize(
+COMMANDS = pytest.mark.parametrize(
     "args",
     [
         ["run", "alpha"],
@@ -91,6 +94,10 @@ def _assert_one_line_naming(result: subprocess.CompletedProcess[str], root: Path
     ],
     ids=lambda args: args[0],
 )
+
+
+@needs_namespaces
+@COMMANDS
 def test_a_read_only_root_gives_one_line_naming_the_path_and_exit_1(tmp_path, args):
     root = tmp_path / "experiments"
     _experiments(root)
@@ -105,6 +112,26 @@ def test_a_read_only_root_gives_one_line_naming_the_path_and_exit_1(tmp_path, ar
     assert _snapshot(tmp_path / "after") == before
 
 
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores permission bits")
+@COMMANDS
+def test_a_root_without_write_permission_gives_one_line_naming_the_path_and_exit_1(tmp_path, args):
+    # Where namespaces are not allowed (CI runners) but the tests do not run as root.
+    root = tmp_path / "experiments"
+    _experiments(root)
+    before = _snapshot(root)
+    folders = [root, *(p for p in root.rglob("*") if p.is_dir())]
+    for folder in folders:
+        folder.chmod(0o555)
+    try:
+        result = run_baes(*args, "--root", str(root), timeout=120)
+    finally:
+        for folder in folders:
+            folder.chmod(0o755)
+
+    _assert_one_line_naming(result, root, "Permission denied")
+    assert _snapshot(root) == before
+
+
 def _complete(name: str, data: bytes) -> bool:
     """A PNG ends with its IEND chunk; a JSON file parses."""
     if name.endswith(".png"):
@@ -114,6 +141,7 @@ def _complete(name: str, data: bytes) -> bool:
     return True
 
 
+@needs_namespaces
 def test_a_disk_that_fills_up_while_analyze_writes_gives_one_line_and_leaves_no_partial_file(
     tmp_path,
 ):
