@@ -69,8 +69,37 @@ def print_written(outcome: Any) -> None:
         )
 
 
+def describe_os_error(exc: OSError) -> tuple[str, str | None]:
+    """The one line (naming the path) and the hint for a file-system error no layer caught."""
+    import errno
+
+    reason = exc.strerror or str(exc)
+    if exc.filename is None:
+        message = reason if exc.strerror is None else f"{reason} (errno {exc.errno})"
+    else:
+        where = str(exc.filename)
+        if exc.filename2 is not None:
+            where += f" -> {exc.filename2}"
+        message = f"{where}: {reason}"
+    hints = {
+        errno.EROFS: "the file system is read-only; baes writes beside its experiments: copy them "
+        "somewhere writable or give another --root",
+        errno.EACCES: "check the owner and permissions of that folder, or give another --root",
+        errno.EPERM: "check the owner and permissions of that folder, or give another --root",
+        errno.ENOSPC: "the disk is full; free some space and run the command again",
+        errno.EDQUOT: "the disk quota is used up; free some space and run the command again",
+        errno.EFBIG: "the file is larger than the file system or the process limit "
+        "(ulimit -f) allows",
+    }
+    return message, hints.get(exc.errno)
+
+
 def reports_errors(command):
-    """Wrap a command so a BaesError becomes one red line and its exit code (2 input, 1 work)."""
+    """Wrap a command so a BaesError becomes one red line and its exit code (2 input, 1 work).
+
+    A file-system error no layer turned into a BaesError (a read-only or full disk met while
+    writing results) is failed work too: one line naming the path, exit code 1.
+    """
     import functools
 
     import typer
@@ -84,6 +113,9 @@ def reports_errors(command):
         except BaesError as exc:
             print_error(exc.message, exc.hint)
             raise typer.Exit(exc.exit_code) from None
+        except OSError as exc:
+            print_error(*describe_os_error(exc))
+            raise typer.Exit(1) from None
         except KeyboardInterrupt:
             err.print("[yellow]interrupted[/]")
             raise typer.Exit(130) from None

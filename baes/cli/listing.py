@@ -13,6 +13,19 @@ if TYPE_CHECKING:
 from baes.cli.console import out, print_json, print_warning, reports_errors
 from baes.cli.options import JsonOption, RootOption
 
+# Every status an experiment can have (baes.experiment.describe.experiment_status, and "broken"
+# for a folder that cannot be read); `--status` accepts only these.
+STATUSES = (
+    "created",
+    "running",
+    "interrupted",
+    "incomplete",
+    "stopped",
+    "completed",
+    "config-changed",
+    "broken",
+)
+
 JSON_KEYS = (
     "name",
     "status",
@@ -31,17 +44,20 @@ def list_experiments(
     status: Annotated[
         str | None,
         typer.Option(
-            help="Only experiments in this status (created, running, interrupted, incomplete, stopped, completed, "
-            "config-changed, broken)."
+            help=f"Only experiments in this status ({', '.join(STATUSES)}).",
+            show_default=False,
         ),
     ] = None,
     root: RootOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """List the experiments: name, status, model, frameworks, runs done/target, verified, created."""
+    from baes.errors import InputError
     from baes.experiment.registry import current_view
     from baes.store.paths import resolve_root
 
+    if status is not None and status not in STATUSES:
+        raise InputError(f"unknown status {status!r}; choose one of {', '.join(STATUSES)}")
     root_dir = resolve_root(root)
     view = current_view(root_dir)
     for problem in view.problems:

@@ -65,8 +65,15 @@ def serve(
     # Imported here so `baes --help` never loads the server stack.
     from rich.markup import escape
 
+    from baes.errors import InputError
     from baes.llm.proxy import MeteringProxy
 
+    if ledger.is_dir():
+        # Checked before the proxy starts; opening it would fail as "failed work" (exit 1).
+        raise InputError(
+            f"--ledger {ledger} is a directory; give the usage.jsonl file to append to",
+            hint=f"e.g. --ledger {ledger / 'usage.jsonl'}",
+        )
     metering = MeteringProxy(
         upstream,
         api_key_env=api_key_env,

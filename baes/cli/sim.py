@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from baes.cli.console import print_error
+from baes.cli.console import reports_errors
 from baes.cli.serving import stop_on_signals, wait_until
 
 app = typer.Typer(
@@ -22,11 +22,14 @@ def sim() -> None:
 
 
 @app.command()
+@reports_errors
 def serve(
     host: Annotated[
         str, typer.Option(help="Address to bind; keep the loopback default.")
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to bind; 0 picks a free one.")] = 0,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port to bind; 0 picks a free one.")
+    ] = 0,
     seed: Annotated[int, typer.Option(help="Seed of every answer, defect and fault.")] = 0,
     latency_ms: Annotated[float, typer.Option(help="Base latency of each call.")] = 0,
     latency_per_token_ms: Annotated[
@@ -51,7 +54,7 @@ def serve(
 ) -> None:
     """Serve the simulator until Ctrl-C. The first line printed is the base URL (…/v1)."""
     # Imported here so `baes --help` never loads the server stack.
-    from baes.llm.loopback_server import ServerStartError
+    from baes.errors import InputError, WorkError
     from baes.llm.simulator import Simulator, SimulatorOptions, SimulatorOptionsError
     from baes.llm.simulator.running import RunningSimulator
 
@@ -67,15 +70,20 @@ def serve(
             usage_log=usage_log,
         )
     except SimulatorOptionsError as error:
-        print_error(str(error), "see `baes sim serve --help` for the valid ranges")
-        raise typer.Exit(2) from None
+        raise InputError(str(error), "see `baes sim serve --help` for the valid ranges") from None
+    if usage_log is not None:
+        # Refused now rather than answering every call with a 500 once it must be appended to.
+        try:
+            usage_log.parent.mkdir(parents=True, exist_ok=True)
+            usage_log.open("ab").close()
+        except OSError as error:
+            raise WorkError(
+                f"cannot append to the usage log {usage_log}: {error.strerror or error}"
+            ) from None
     # Ctrl-C and a service manager's SIGTERM both end the server cleanly with exit code 0.
     with stop_on_signals() as stopped:
-        try:
-            running = RunningSimulator(Simulator(options), host=host, port=port).start()
-        except ServerStartError as error:
-            print_error(str(error), "is the port already in use? --port 0 picks a free one")
-            raise typer.Exit(1) from None
+        # A bad host or port is an input error (exit 2), a port in use failed work (exit 1).
+        running = RunningSimulator(Simulator(options), host=host, port=port).start()
         typer.echo(running.base_url)
         if admin_key is None:
             typer.echo(f"admin key: {running.admin_key}")

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import httpx
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -183,6 +183,10 @@ class ProxyHandler:
         except asyncio.CancelledError:
             call.finish(499, error="client disconnected before the answer")
             raise
+        except ClientDisconnect:
+            # Gone before its request was complete: nothing was forwarded, nobody to answer.
+            call.finish(499, error="client disconnected while sending the request")
+            return Response(status_code=499)
         except Exception as exc:
             log.error("metering proxy failed on %s: %s", call.endpoint, type(exc).__name__)
             log.debug("traceback of the proxy failure", exc_info=True)

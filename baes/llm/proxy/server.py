@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from baes.config.models import ModelPrice
-from baes.llm.loopback_server import LoopbackServer, ServerStartError
+from baes.llm.loopback_server import LoopbackServer, ServerAddressError, ServerStartError
 from baes.llm.proxy.app import ModelPolicy, ProxyHandler, ProxySettings
 from baes.llm.proxy.budget import Budget
 from baes.llm.proxy.errors import (
@@ -126,10 +126,11 @@ class MeteringProxy:
         server = LoopbackServer(self._handler.app(), port=self._port)
         try:
             server.start()
+        except ServerAddressError:
+            raise  # a port the user must change: an input error, not failed work
         except ServerStartError as exc:
             raise ProxyStartError(
-                f"the metering proxy could not listen on 127.0.0.1:{self._port}: {exc}",
-                hint="is the port in use? port 0 picks a free one",
+                f"the metering proxy could not start: {exc}", hint=exc.hint
             ) from None
         self._server = server
         return self

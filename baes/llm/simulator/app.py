@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import time
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
@@ -27,14 +29,23 @@ from baes.llm.simulator.messages import (
 )
 from baes.llm.simulator.models import MODEL_NAMES
 from baes.llm.simulator.provider import CallRequest, Completion, Fault
+from baes.llm.simulator.usage_log import UsageLogError
 from baes.llm.simulator.usage_store import UsageQueryError, parse_usage_query
 
 if TYPE_CHECKING:
     from baes.llm.simulator.provider import Simulator
 
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
 MODEL_CREATED = 1_704_067_200  # 2024-01-01, a fixed "created" so model listings are stable
 RETRY_AFTER_MS = 100
 STREAM_PIECES_PER_CHUNK = 8
+# A request body larger than this is parsed and answered in a worker thread. A prompt of many
+# megabytes takes seconds of CPU (tokenizing, prompt caching, reading the spec); on the event
+# loop that would hold up every other call the simulator serves. Smaller calls stay on the loop,
+# where they cost less than a thread hand-off.
+LARGE_REQUEST_BYTES = 256 * 1024
 NO_KEY_MESSAGE = (
     "You didn't provide an API key. You need to provide your API key in an Authorization header "
     "using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
@@ -74,9 +85,9 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
-async def _json_body(request: Request) -> dict[str, Any]:
+def _json_body(raw: bytes) -> dict[str, Any]:
     try:
-        body = json.loads(await request.body() or b"null")
+        body = json.loads(raw or b"null")
     except (json.JSONDecodeError, UnicodeDecodeError):
         body = None
     if not isinstance(body, dict):
@@ -116,6 +127,27 @@ def _positive_int(body: dict[str, Any], *names: str) -> int | None:
 
 def _digest(body: dict[str, Any]) -> str:
     return short_hash(json.dumps(body, sort_keys=True, ensure_ascii=False), length=32)
+
+
+async def _off_the_loop_if_large(raw: bytes, work: Callable[[bytes], T]) -> T:
+    """`work(raw)`, in a worker thread when the body is large (see LARGE_REQUEST_BYTES)."""
+    if len(raw) > LARGE_REQUEST_BYTES:
+        return await run_in_threadpool(work, raw)
+    return work(raw)
+
+
+def _billing_failure(simulator: Simulator, c: Completion) -> str | None:
+    """Record a streamed call; the reason when it cannot be (disk full, permissions).
+
+    Once a stream has begun its status cannot become a 500: the stream ends with an error event
+    instead, and the server says why on its stderr rather than with a traceback.
+    """
+    try:
+        simulator.finish_call(c)
+    except UsageLogError as error:
+        log.error("%s", error.message)
+        return error.message
+    return None
 
 
 def _fault_response(fault: Fault) -> JSONResponse:
@@ -160,6 +192,13 @@ def build_app(simulator: Simulator) -> Starlette:
             return await handler(request)
         except ApiError as error:
             return error.response()
+        except ClientDisconnect:
+            # Gone before its request was complete: no call was made, nobody to answer.
+            return Response(status_code=499)
+        except UsageLogError as error:
+            # The answer cannot be billed (disk full, permissions): a provider-side failure.
+            log.error("%s", error.message)
+            return ApiError(500, error.message, type_="server_error").response()
 
     async def list_models(request: Request) -> Response:
         _bearer(request)
@@ -176,7 +215,7 @@ def build_app(simulator: Simulator) -> Starlette:
             {"id": name, "object": "model", "created": MODEL_CREATED, "owned_by": "baes-simulator"}
         )
 
-    async def start(
+    def start(
         api_key: str,
         model: str,
         messages: list[Message],
@@ -199,10 +238,12 @@ def build_app(simulator: Simulator) -> Starlette:
         outcome = simulator.start_call(call)
         return _fault_response(outcome) if isinstance(outcome, Fault) else outcome
 
-    async def chat_completions(request: Request) -> Response:
-        started = time.monotonic()
-        api_key = _bearer(request)
-        body = await _json_body(request)
+    def start_chat(api_key: str, raw: bytes) -> tuple[Completion | JSONResponse, bool, bool]:
+        """Parse and check a chat request, then start its call: (outcome, stream, include_usage).
+
+        CPU-bound for a large prompt, so it runs in a worker thread then.
+        """
+        body = _json_body(raw)
         model = _model(body)
         try:
             messages = chat_messages(body.get("messages"))
@@ -220,7 +261,15 @@ def build_app(simulator: Simulator) -> Starlette:
             )
         include_usage = bool(isinstance(options, dict) and options.get("include_usage"))
         limit = _positive_int(body, "max_completion_tokens", "max_tokens")
-        outcome = await start(api_key, model, messages, "/v1/chat/completions", stream, limit, body)
+        outcome = start(api_key, model, messages, "/v1/chat/completions", stream, limit, body)
+        return outcome, stream, include_usage
+
+    async def chat_completions(request: Request) -> Response:
+        started = time.monotonic()
+        api_key = _bearer(request)
+        outcome, stream, include_usage = await _off_the_loop_if_large(
+            await request.body(), lambda raw: start_chat(api_key, raw)
+        )
         if isinstance(outcome, JSONResponse):
             return outcome
         c = outcome
@@ -254,8 +303,11 @@ def build_app(simulator: Simulator) -> Starlette:
                         )
                     )
                 # Recorded before the last chunks so a client that read the whole stream sees it.
-                simulator.finish_call(c)
+                failure = _billing_failure(simulator, c)
                 recorded = True
+                if failure is not None:
+                    yield fmt.sse(error_body(failure, "server_error", None, None))
+                    return
                 yield fmt.sse(
                     fmt.chat_chunk(id_, created, c.model, fingerprint, {}, finish, include_usage)
                 )
@@ -264,16 +316,20 @@ def build_app(simulator: Simulator) -> Starlette:
                 yield fmt.sse("[DONE]")
             finally:
                 if not recorded:  # the client went away mid-stream; the tokens were still spent
-                    simulator.finish_call(c)
+                    _billing_failure(simulator, c)
 
         return StreamingResponse(
             events(), media_type="text/event-stream", headers=_headers(c, started)
         )
 
-    async def responses(request: Request) -> Response:
-        started = time.monotonic()
-        api_key = _bearer(request)
-        body = await _json_body(request)
+    def start_response(
+        api_key: str, raw: bytes
+    ) -> tuple[Completion | JSONResponse, bool, dict[str, Any]]:
+        """Parse and check a Responses request, then start its call: (outcome, stream, body).
+
+        CPU-bound for a large prompt, so it runs in a worker thread then.
+        """
+        body = _json_body(raw)
         model = _model(body)
         if "input" not in body:
             raise ApiError(400, "Missing required parameter: 'input'.", param="input")
@@ -283,7 +339,15 @@ def build_app(simulator: Simulator) -> Starlette:
             raise ApiError(400, str(error), param=error.param) from None
         stream = bool(body.get("stream"))
         limit = _positive_int(body, "max_output_tokens")
-        outcome = await start(api_key, model, messages, "/v1/responses", stream, limit, body)
+        outcome = start(api_key, model, messages, "/v1/responses", stream, limit, body)
+        return outcome, stream, body
+
+    async def responses(request: Request) -> Response:
+        started = time.monotonic()
+        api_key = _bearer(request)
+        outcome, stream, body = await _off_the_loop_if_large(
+            await request.body(), lambda raw: start_response(api_key, raw)
+        )
         if isinstance(outcome, JSONResponse):
             return outcome
         c = outcome
@@ -382,8 +446,11 @@ async def _response_events(
         for group in _chunks(c.output_pieces):
             await asyncio.sleep(c.per_token_delay_s * len(group))
             yield event("response.output_text.delta", **place, delta="".join(group), logprobs=[])
-        simulator.finish_call(c)
+        failure = _billing_failure(simulator, c)
         recorded = True
+        if failure is not None:
+            yield event("error", code="server_error", message=failure, param=None)
+            return
         yield event("response.output_text.done", **place, text=c.text, logprobs=[])
         part = {"type": "output_text", "text": c.text, "annotations": [], "logprobs": []}
         yield event("response.content_part.done", **place, part=part)
@@ -391,4 +458,4 @@ async def _response_events(
         yield event("response.completed" if c.complete else "response.incomplete", response=final)
     finally:
         if not recorded:
-            simulator.finish_call(c)
+            _billing_failure(simulator, c)
