@@ -37,10 +37,10 @@ from baes.engine.stopping import StoppingDecision, decide
 from baes.errors import InputError
 from baes.experiment.load import Experiment, load_experiment
 from baes.experiment.registry import registry_for
-from baes.store.atomic import atomic_write_json
 from baes.store.manifest import Manifest
 from baes.store.paths import LEDGER_FILE, RUN_RECORD_FILE, ExperimentPaths
 from baes.store.registry import utc_now
+from baes.store.run_progress import write_run_progress
 
 STALE_RUN_REASON = (
     "the `baes run` that started this run ended before it finished (killed or crashed)"
@@ -266,21 +266,17 @@ class _Coordinator:
 
     def write_progress(self) -> None:
         """Record what this `baes run` decided per framework, for `baes list` and `baes show`."""
-        atomic_write_json(
+        write_run_progress(
             self.paths.run_progress,
             {
-                "schema_version": 1,
-                "updated_at": utc_now(),
-                "budget_exhausted": self.budget_exhausted,
-                "frameworks": {
-                    name: {
-                        "completed": len(state.completed),
-                        "stopped": state.stopped,
-                        "gave_up": state.gave_up,
-                    }
-                    for name, state in self.progress.items()
-                },
+                name: {
+                    "completed": len(state.completed),
+                    "stopped": state.stopped,
+                    "gave_up": state.gave_up,
+                }
+                for name, state in self.progress.items()
             },
+            self.budget_exhausted,
         )
 
     def finish(self, framework: str, run_id: str, record: dict[str, Any]) -> None:

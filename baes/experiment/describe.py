@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from baes.experiment.load import Experiment, inspect_experiment, read_json
+from baes.experiment.load import Experiment, inspect_experiment
 from baes.store.atomic import is_locked
 from baes.store.manifest import Manifest
 from baes.store.paths import ExperimentPaths
 from baes.store.registry import RegistryEntry, utc_now
-
-
-def _run_progress(paths: ExperimentPaths) -> dict[str, Any] | None:
-    value = read_json(paths.run_progress)
-    return value if value is not None and isinstance(value.get("frameworks"), dict) else None
+from baes.store.run_progress import read_run_progress
 
 
 def experiment_status(experiment: Experiment, runs: dict[str, dict[str, Any]]) -> str:
@@ -36,7 +32,7 @@ def experiment_status(experiment: Experiment, runs: dict[str, dict[str, Any]]) -
     completed = sum(1 for run in runs.values() if run["status"] == "completed")
     if completed >= config.runs_target:
         return "completed"
-    progress = _run_progress(experiment.paths)
+    progress = read_run_progress(experiment.paths.run_progress)
     if progress is not None:
         frameworks = progress["frameworks"]
         if progress.get("budget_exhausted") or any(f.get("gave_up") for f in frameworks.values()):

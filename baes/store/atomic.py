@@ -44,6 +44,34 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
+# A temp file older than this is a leftover of a killed writer: an atomic write of ours lasts
+# milliseconds. Only the command that owns a file (holds its lock) removes its leftovers.
+STALE_TEMP_AGE_S = 60.0
+
+
+def remove_stale_temp_files(path: Path, older_than_s: float = STALE_TEMP_AGE_S) -> list[Path]:
+    """Delete the temp files that atomic writes of `path` left behind when killed; returns them.
+
+    Call only while owning `path` (holding its lock): then the only writers are dead ones.
+    """
+    import time
+
+    removed = []
+    cutoff = time.time() - older_than_s
+    try:
+        with os.scandir(path.parent) as entries:
+            for entry in entries:
+                if not (entry.name.startswith(f".{path.name}.") and entry.name.endswith(".tmp")):
+                    continue
+                with contextlib.suppress(OSError):
+                    if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
+                        os.unlink(entry.path)
+                        removed.append(Path(entry.path))
+    except OSError:
+        pass  # no folder yet, or unreadable: nothing of ours to clean
+    return removed
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
