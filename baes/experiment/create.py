@@ -6,6 +6,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from baes import __version__
@@ -15,7 +16,7 @@ from baes.config.yaml_io import dump_design
 from baes.errors import WorkError
 from baes.experiment.readme import experiment_readme
 from baes.experiment.registry import registry_for
-from baes.store.atomic import atomic_write_json, atomic_write_text
+from baes.store.atomic import STALE_TEMP_AGE_S, atomic_write_json, atomic_write_text
 from baes.store.errors import ExperimentExistsError
 from baes.store.manifest import write_empty_manifest
 from baes.store.paths import ExperimentPaths
@@ -29,6 +30,28 @@ def _exists_error(name: str) -> ExperimentExistsError:
     )
 
 
+STAGING_PREFIX = ".new-"
+
+
+def remove_stale_staging(root: Path, older_than_s: float = STALE_TEMP_AGE_S) -> list[Path]:
+    """Delete the staging folders of `baes new`s killed before they finished; returns them.
+
+    A `baes new` fills its staging folder within milliseconds, so one untouched for longer than
+    `older_than_s` belongs to no live process.
+    """
+    cutoff = time.time() - older_than_s
+    removed = []
+    with os.scandir(root) as entries:
+        for entry in entries:
+            if not entry.name.startswith(STAGING_PREFIX):
+                continue
+            with contextlib.suppress(OSError):
+                if entry.is_dir(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
+                    shutil.rmtree(entry.path)
+                    removed.append(Path(entry.path))
+    return removed
+
+
 def create_experiment(root: Path, config: ExperimentConfig) -> ExperimentPaths:
     """Write config.yaml, the hash, README.md and an empty manifest, then register the experiment.
 
@@ -40,7 +63,8 @@ def create_experiment(root: Path, config: ExperimentConfig) -> ExperimentPaths:
         raise _exists_error(config.name)
     try:
         root.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".new-{config.name}.", dir=root))
+        remove_stale_staging(root)
+        staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{config.name}.", dir=root))
     except OSError as exc:
         raise WorkError(
             f"cannot create the experiments root {root}: {exc.strerror or exc}"

@@ -23,6 +23,8 @@ def experiment_status(experiment: Experiment, runs: dict[str, dict[str, Any]]) -
     config = experiment.config
     if config is None:
         return "broken"
+    if experiment.hash_error is not None:
+        return "broken"
     if not experiment.config_ok:
         return "config-changed"
     if not runs:
@@ -38,9 +40,13 @@ def experiment_status(experiment: Experiment, runs: dict[str, dict[str, Any]]) -
         if progress.get("budget_exhausted") or any(f.get("gave_up") for f in frameworks.values()):
             return "stopped"
         done = [frameworks.get(name, {}) for name in config.frameworks]
-        if all(f.get("stopped") and f.get("completed", 0) >= config.runs.min for f in done):
+        if all(f.get("stopped") and _count(f.get("completed")) >= config.runs.min for f in done):
             return "completed"
     return "incomplete"
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def describe(paths: ExperimentPaths) -> RegistryEntry:
@@ -65,5 +71,5 @@ def describe(paths: ExperimentPaths) -> RegistryEntry:
         created_at=experiment.created_at,
         updated_at=utc_now(),
         config_hash=experiment.stored_hash,
-        problem=experiment.config_error,
+        problem=experiment.config_error or experiment.hash_error,
     )
