@@ -92,7 +92,10 @@ def file_lock(path: Path, timeout_s: float | None = None) -> Iterator[None]:
     import portalocker  # imported here: it costs ~0.1 s and `baes list` rarely needs a lock
 
     lock_file = lock_path_for(path)
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        lock_file.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WorkError(f"cannot lock {path}: {exc.strerror or exc}") from exc
     lock = portalocker.Lock(
         str(lock_file),
         mode="a",
@@ -102,6 +105,8 @@ def file_lock(path: Path, timeout_s: float | None = None) -> Iterator[None]:
     )
     try:
         lock.acquire()
+    except OSError as exc:  # the lock file cannot be created (read-only folder, a dir there)
+        raise WorkError(f"cannot lock {path}: {exc.strerror or exc}") from exc
     except portalocker.exceptions.LockException as exc:
         raise LockTimeoutError(
             f"timed out after {timeout_s:g} s waiting for the lock on {path}",

@@ -66,8 +66,11 @@ class Manifest:
 
         A rebuild reports the run folders it could not count, without refusing anything.
         """
+        runs_dir = self.paths.runs_dir
+        if runs_dir.exists() and not runs_dir.is_dir():
+            return ManifestView({}, scan_run_folders(runs_dir).problems)
         if not self.path.exists():
-            if self.paths.runs_dir.is_dir() and any(self.paths.runs_dir.iterdir()):
+            if runs_dir.is_dir() and any(runs_dir.iterdir()):
                 runs, problems = self._rebuild()
                 return ManifestView(
                     runs, [f"run manifest {self.path} is missing; rebuilt"] + problems
@@ -109,6 +112,10 @@ class Manifest:
         temp files of run.json rewrites) and refuses (RunRecordError) run folders it cannot
         count: a run is never scheduled around a record that is damaged or not its folder's.
         """
+        if self.paths.runs_dir.exists() and not self.paths.runs_dir.is_dir():
+            raise RunRecordError(
+                scan_run_folders(self.paths.runs_dir).problems[0], hint=DAMAGED_RUN_HINT
+            )
         with file_lock(self.path):
             scan = scan_run_folders(self.paths.runs_dir)
             remove_leftovers(scan)

@@ -70,8 +70,11 @@ def scan_run_folders(runs_dir: Path) -> RunFolderScan:
     scan = RunFolderScan()
     try:
         framework_entries = sorted(os.scandir(runs_dir), key=lambda e: e.name)
-    except OSError:
+    except FileNotFoundError:
         return scan  # no runs yet
+    except OSError as exc:
+        scan.problems.append(f"{runs_dir} cannot be read as the folder of runs ({exc.strerror})")
+        return scan
     for framework_entry in framework_entries:
         name = framework_entry.name
         if name in _RUNS_DIR_FILES or not NAME_RE.fullmatch(name):
