@@ -21,9 +21,7 @@ def experiment_status(experiment: Experiment, runs: dict[str, dict[str, Any]]) -
     `interrupted`: a run is still marked running but no `baes run` holds the experiment.
     """
     config = experiment.config
-    if config is None:
-        return "broken"
-    if experiment.hash_error is not None:
+    if config is None or experiment.hash_error is not None:
         return "broken"
     if not experiment.config_ok:
         return "config-changed"
