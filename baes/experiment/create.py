@@ -6,7 +6,6 @@ import contextlib
 import os
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 from baes import __version__
@@ -33,22 +32,31 @@ def _exists_error(name: str) -> ExperimentExistsError:
 STAGING_PREFIX = ".new-"
 
 
-def remove_stale_staging(root: Path, older_than_s: float = STALE_TEMP_AGE_S) -> list[Path]:
+def remove_stale_staging(
+    root: Path, own: Path, older_than_s: float = STALE_TEMP_AGE_S
+) -> list[Path]:
     """Delete the staging folders of `baes new`s killed before they finished; returns them.
 
     A `baes new` fills its staging folder within milliseconds, so one untouched for longer than
-    `older_than_s` belongs to no live process.
+    `older_than_s` belongs to no live process. Ages are measured against the modification time
+    of our own staging folder `own`, just created: the file system's clock, which on a network
+    share may differ from ours.
     """
-    cutoff = time.time() - older_than_s
-    removed = []
-    with os.scandir(root) as entries:
-        for entry in entries:
-            if not entry.name.startswith(STAGING_PREFIX):
-                continue
-            with contextlib.suppress(OSError):
-                if entry.is_dir(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
-                    shutil.rmtree(entry.path)
-                    removed.append(Path(entry.path))
+    removed: list[Path] = []
+    with contextlib.suppress(OSError):  # an unreadable root: nothing we could clean
+        cutoff = own.stat().st_mtime - older_than_s
+        with os.scandir(root) as entries:
+            stale = [
+                entry
+                for entry in entries
+                if entry.name.startswith(STAGING_PREFIX)
+                and entry.path != str(own)
+                and entry.is_dir(follow_symlinks=False)
+                and entry.stat().st_mtime < cutoff
+            ]
+        for entry in stale:
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(Path(entry.path))
     return removed
 
 
@@ -63,13 +71,13 @@ def create_experiment(root: Path, config: ExperimentConfig) -> ExperimentPaths:
         raise _exists_error(config.name)
     try:
         root.mkdir(parents=True, exist_ok=True)
-        remove_stale_staging(root)
         staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{config.name}.", dir=root))
     except OSError as exc:
         raise WorkError(
             f"cannot create the experiments root {root}: {exc.strerror or exc}"
         ) from exc
     try:
+        remove_stale_staging(root, staging)
         layout = ExperimentPaths(root, config.name, staging_dir=staging)
         config_hash = design_hash(config)
         created_at = utc_now()
