@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from baes.errors import WorkError
 from baes.store.atomic import atomic_write_json, file_lock, remove_stale_temp_files
 from baes.store.paths import NAME_RE, REGISTRY_FILE, ExperimentPaths
 
@@ -227,13 +228,26 @@ class Registry:
                 problems.append(f"registry {self.path} is out of date ({'; '.join(detail)})")
                 entries = None
         if entries is None:
-            return RegistryView(entries=self.rebuild(), problems=problems, rebuilt=True)
+            try:
+                return RegistryView(entries=self.rebuild(), problems=problems, rebuilt=True)
+            except WorkError as exc:  # e.g. a read-only root: list from the folders all the same
+                problems.append(f"cannot update the registry ({exc.message})")
+                entries = {n: self._describe_safely(n) for n in self.folder_names()}
+                return RegistryView(
+                    entries=sorted(entries.values(), key=lambda e: e.name),
+                    problems=problems,
+                    rebuilt=True,
+                )
         # Entries whose folder changed since they were described (config.yaml edited, a run
         # recorded by another command, a cache rewritten) are described again.
         stale = [name for name, entry in entries.items() if not self._is_current(entry)]
         stale.extend(malformed.keys() & on_disk)
         if stale:
-            entries.update(self.refresh_many(stale))
+            try:
+                entries.update(self.refresh_many(stale))
+            except WorkError as exc:
+                problems.append(f"cannot update the registry ({exc.message})")
+                entries.update({n: self._describe_safely(n) for n in stale})
         return RegistryView(
             entries=sorted(entries.values(), key=lambda e: e.name),
             problems=problems,

@@ -74,3 +74,19 @@ def test_list_notices_runs_recorded_behind_its_back(cli, root, tmp_path):
     registry_after = (root / ".registry.json").stat().st_mtime_ns
     assert cli("list").exit_code == 0
     assert (root / ".registry.json").stat().st_mtime_ns == registry_after
+
+
+def test_list_answers_from_the_folders_when_the_registry_cannot_be_written(cli, root, tmp_path):
+    assert cli("new", "--config", _design(tmp_path)).exit_code == 0
+    config = root / "exp/config.yaml"
+    config.write_text(config.read_text().replace("seed: 0", "seed: 1"))
+    # The registry's lock cannot be taken (as on a read-only share; tests run as root, so a
+    # directory where the lock file belongs stands in for the missing permission).
+    (root / ".registry.json.lock").unlink()
+    (root / ".registry.json.lock").mkdir()
+    before = (root / ".registry.json").read_bytes()
+    result = cli("list", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)[0]["status"] == "config-changed"
+    assert "cannot update the registry (cannot lock" in result.stderr
+    assert (root / ".registry.json").read_bytes() == before
