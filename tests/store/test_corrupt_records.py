@@ -249,7 +249,7 @@ CASES = {
     "config.hash is not UTF-8": Case(
         config_hash(b"\xff\xfe\x00garbage\n"),
         {
-            "list": (0, None),
+            "list": (0, '"status": "broken"'),
             "show": (0, ".meta/config.hash is damaged: not a design hash (not UTF-8"),
             "dry-run": (2, ".meta/config.hash is damaged: not a design hash (not UTF-8"),
             "run": (2, ".meta/config.hash is damaged"),
@@ -259,7 +259,7 @@ CASES = {
     "config.hash is truncated": Case(
         truncated_hash,
         {
-            "list": (0, None),
+            "list": (0, '"status": "broken"'),
             "show": (0, ".meta/config.hash is damaged: a design hash is 64 hex digits, found 20"),
             "dry-run": (2, ".meta/config.hash is damaged: a design hash is 64 hex digits"),
             "analyze": (2, ".meta/config.hash is damaged"),
@@ -288,7 +288,7 @@ CASES = {
     "config.yaml is an alias bomb": Case(
         alias_bomb,
         {
-            "list": (0, None),
+            "list": (0, '"status": "broken"'),
             "show": (0, "YAML aliases expand the design to more than"),
             "dry-run": (2, "YAML aliases expand the design to more than"),
             "analyze": (2, "YAML aliases expand the design to more than"),
