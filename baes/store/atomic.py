@@ -49,26 +49,33 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 STALE_TEMP_AGE_S = 60.0
 
 
-def remove_stale_temp_files(path: Path, older_than_s: float = STALE_TEMP_AGE_S) -> list[Path]:
+def remove_stale_temp_files(
+    path: Path, clock: Path | None = None, older_than_s: float = STALE_TEMP_AGE_S
+) -> list[Path]:
     """Delete the temp files that atomic writes of `path` left behind when killed; returns them.
 
-    Call only while owning `path` (holding its lock): then the only writers are dead ones.
+    Call only while owning `path` (holding its lock), right after writing `clock` (default:
+    `path`): its modification time is "now" by the file system's clock, which on a network share
+    may differ from ours.
     """
-    import time
-
     removed = []
-    cutoff = time.time() - older_than_s
     try:
+        cutoff = (clock or path).stat().st_mtime - older_than_s
         with os.scandir(path.parent) as entries:
-            for entry in entries:
-                if not (entry.name.startswith(f".{path.name}.") and entry.name.endswith(".tmp")):
-                    continue
-                with contextlib.suppress(OSError):
-                    if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
-                        os.unlink(entry.path)
-                        removed.append(Path(entry.path))
+            stale = [
+                entry
+                for entry in entries
+                if entry.name.startswith(f".{path.name}.")
+                and entry.name.endswith(".tmp")
+                and entry.is_file(follow_symlinks=False)
+                and entry.stat().st_mtime < cutoff
+            ]
     except OSError:
-        pass  # no folder yet, or unreadable: nothing of ours to clean
+        return removed  # nothing written, or an unreadable folder: nothing of ours to clean
+    for entry in stale:
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)
+            removed.append(Path(entry.path))
     return removed
 
 

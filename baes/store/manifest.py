@@ -119,12 +119,13 @@ class Manifest:
         with file_lock(self.path):
             scan = scan_run_folders(self.paths.runs_dir)
             remove_leftovers(scan)
-            for record in scan.records.values():
-                remove_stale_temp_files(
-                    self.paths.run_dir(record["framework"], record["run_id"]) / RUN_RECORD_FILE
-                )
             runs = {rid: self.summary_of(r) for rid, r in scan.records.items()}
             self._write(runs)
+            for record in scan.records.values():
+                remove_stale_temp_files(
+                    self.paths.run_dir(record["framework"], record["run_id"]) / RUN_RECORD_FILE,
+                    clock=self.path,  # just written
+                )
         if len(scan.problems) == 1:
             raise RunRecordError(scan.problems[0], hint=DAMAGED_RUN_HINT)
         if scan.problems:
@@ -136,7 +137,6 @@ class Manifest:
         return runs
 
     def _write(self, runs: dict[str, dict[str, Any]]) -> None:
-        remove_stale_temp_files(self.path)  # every writer holds the lock: older ones were killed
         atomic_write_json(
             self.path,
             {
@@ -144,6 +144,7 @@ class Manifest:
                 "runs": {rid: runs[rid] for rid in sorted(runs)},
             },
         )
+        remove_stale_temp_files(self.path)  # every writer holds the lock: older ones were killed
 
     def record(self, record: dict[str, Any]) -> None:
         """Store the summary of one run record (insert or replace), under the manifest's lock."""

@@ -260,7 +260,6 @@ class Registry:
     # writing ---------------------------------------------------------------------------------
 
     def _write(self, entries: dict[str, RegistryEntry]) -> None:
-        remove_stale_temp_files(self.path)  # every writer holds the lock: older ones were killed
         atomic_write_json(
             self.path,
             {
@@ -268,6 +267,7 @@ class Registry:
                 "experiments": {n: entries[n].to_json() for n in sorted(entries)},
             },
         )
+        remove_stale_temp_files(self.path)  # every writer holds the lock: older ones were killed
 
     def _describe_safely(self, name: str) -> RegistryEntry:
         paths = ExperimentPaths(self.root, name)

@@ -54,8 +54,8 @@ def write_run_progress(
     path: Path, frameworks: dict[str, dict[str, Any]], budget_exhausted: bool
 ) -> None:
     """Merge this run's per-framework states into the file (call while holding the run lock)."""
-    # Under the run lock no other writer exists: a temp file of ours is left by a killed run.
-    remove_stale_temp_files(path)
     atomic_write_json(
         path, merge_run_progress(read_run_progress(path), frameworks, budget_exhausted)
     )
+    # Under the run lock no other writer exists: a temp file of ours is left by a killed run.
+    remove_stale_temp_files(path)
