@@ -164,6 +164,9 @@ def _read_record(
         return None, f"{run_json}: unreadable run record ({exc}); left out"
     if not isinstance(record, dict) or not isinstance(record.get("run_id"), str):
         return None, f"{run_json}: not a run record (no run_id); left out"
+    if record["run_id"] != os.path.basename(os.path.dirname(run_json)):
+        # e.g. a copied run folder: counting it would count one run twice
+        return None, f"{run_json}: run_id {record['run_id']!r} is not its folder's name; left out"
     framework = record.get("framework")
     if framework != folder_framework:
         return None, (
