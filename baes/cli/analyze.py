@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -33,6 +34,27 @@ MetricOption = Annotated[
 NoFiguresOption = Annotated[
     bool, typer.Option("--no-figures", help="Do not draw the PNG figures (faster).")
 ]
+
+
+def print_outcome_location(outcome: Any, what: str) -> None:
+    """Where the files went; a partial analysis says that the full one was left as it was."""
+    if not outcome.written:
+        err.print(
+            f"partial {what} ({outcome.partial}): printed only, nothing written; the full "
+            f"{what} is left as it was (add --out DIR to keep this one, or drop --json to "
+            f"write it to {outcome.out_dir})",
+            markup=False,
+        )
+        return
+    if outcome.partial is not None:
+        for line in textwrap.wrap(
+            f"partial {what} ({outcome.partial}), written beside the full {what}, which is "
+            "left as it was:",
+            width=max(out.width, 40),
+            break_on_hyphens=False,
+        ):
+            out.print(line, markup=False)
+    print_written(outcome)
 
 
 def summary_table(stats: Mapping[str, Any]) -> Any:
@@ -137,7 +159,12 @@ def analyze(
     ] = None,
     root: RootOption = None,
     json_output: Annotated[
-        bool, typer.Option("--json", help="Print stats.json to stdout instead of the summary.")
+        bool,
+        typer.Option(
+            "--json",
+            help="Print stats.json to stdout instead of the summary (a partial analysis is then "
+            "not written unless --out is given).",
+        ),
     ] = False,
 ) -> None:
     """Analyse an experiment: statistics per metric, report.md, stats.json and figures."""
@@ -164,6 +191,7 @@ def analyze(
                 ci_method=ci_method,
                 figures=not no_figures,
                 out_dir=out_dir,
+                write_partial=not json_output or out_dir is not None,
                 progress=progress,
             )
         else:
@@ -179,6 +207,7 @@ def analyze(
                 ci_method=ci_method,
                 figures=not no_figures,
                 out_dir=out_dir,
+                write_partial=not json_output or out_dir is not None,
                 progress=progress,
             )
     if verified_only:
@@ -192,6 +221,8 @@ def analyze(
     show_warnings(outcome.warnings)
     if json_output:
         print_json(outcome.stats)
+        if not outcome.written:
+            print_outcome_location(outcome, "analysis")
         return
     out.print(summary_table(outcome.stats))
-    print_written(outcome)
+    print_outcome_location(outcome, "analysis")

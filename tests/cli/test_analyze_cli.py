@@ -413,8 +413,17 @@ def test_two_groups_use_mann_whitney_and_metric_selection(root):
     (pair,) = block["pairwise"]
     assert pair["test"] == "mannwhitney" and pair["p"] == pair["p_adj"] == pytest.approx(p)
     assert stats["figures"] == []
-    assert not list((paths.analysis_dir / "figures").glob("*.png"))
-    assert "No figures were drawn" in (paths.analysis_dir / "report.md").read_text()
+    assert stats["selection"]["partial"] == "metric-TOK_IN+COST_USD"
+    # A partial analysis with --json is printed only: nothing is written.
+    assert not paths.analysis_dir.exists() or not any(paths.analysis_dir.iterdir())
+    assert "partial analysis (metric-TOK_IN+COST_USD): printed only" in " ".join(
+        result.stderr.split()
+    )
+    written = invoke("analyze", "duo", "-m", "COST_USD", "-m", "TOK_IN", "--no-figures")
+    assert written.exit_code == 0, written.output
+    partial = paths.analysis_dir / "partial-metric-TOK_IN+COST_USD"
+    assert not list(partial.glob("figures/*.png"))
+    assert "No figures were drawn" in (partial / "report.md").read_text()
 
 
 def test_an_unknown_metric_lists_the_valid_ones(root):
@@ -439,13 +448,15 @@ def test_overriding_the_plan_is_a_stated_deviation(root):
         "TOK_IN",
     )
     assert result.exit_code == 0, result.output
-    stats = json.loads((paths.analysis_dir / "stats.json").read_text())
+    # A deviation from the plan is not the pre-registered analysis: it goes beside it.
+    out = paths.analysis_dir / "partial-metric-TOK_IN__p-adjust-bonferroni__ci-method-percentile"
+    stats = json.loads((out / "stats.json").read_text())
     assert stats["plan"]["p_adjust"] == "bonferroni" and stats["plan"]["ci_method"] == "percentile"
     assert stats["deviations"] == [
         {"field": "p_adjust", "planned": "holm", "used": "bonferroni"},
         {"field": "ci_method", "planned": "bca", "used": "percentile"},
     ]
-    report = (paths.analysis_dir / "report.md").read_text()
+    report = (out / "report.md").read_text()
     assert (
         "Deviations from the pre-registered plan: p_adjust bonferroni instead of the "
         "planned holm; ci_method percentile instead of the planned bca" in report
@@ -533,7 +544,8 @@ def test_from_csv_writes_next_to_the_working_directory(tmp_path, monkeypatch):
     (tmp_path / "other-tool.csv").write_text("\n".join(lines) + "\n", "utf-8")
     result = invoke("analyze", "--from-csv", "other-tool.csv", "--metric", "accuracy")
     assert result.exit_code == 0, result.output
-    out = tmp_path / "analysis-other-tool"
+    # One of the file's two metrics: a partial analysis, beside the full one.
+    out = tmp_path / "analysis-other-tool" / "partial-metric-accuracy"
     stats = json.loads((out / "stats.json").read_text())
     assert stats["groups"] == ["tool-b", "tool-a", "tool-c"]
     assert list(stats["metrics"]) == ["accuracy"]
@@ -575,9 +587,8 @@ def test_sidak_and_none_adjust_as_documented(root):
             invoke("analyze", "tri", "--p-adjust", method, "-m", "TOK_IN", "--no-figures").exit_code
             == 0
         )
-        pairs = json.loads((paths.analysis_dir / "stats.json").read_text())["metrics"]["TOK_IN"][
-            "pairwise"
-        ]
+        out = paths.analysis_dir / f"partial-metric-TOK_IN__p-adjust-{method}"
+        pairs = json.loads((out / "stats.json").read_text())["metrics"]["TOK_IN"]["pairwise"]
         for pair in pairs:
             expected = pair["p"] if method == "none" else -math.expm1(3 * math.log1p(-pair["p"]))
             assert pair["p_adj"] == pytest.approx(min(1.0, expected))
@@ -599,7 +610,9 @@ def test_a_group_without_any_value_of_a_metric_is_described_not_tested(root):
         write_run(paths, run_record(config, framework, i, input_tokens=1000 + i, model=model))
     result = invoke("analyze", "unpriced", "--no-figures", "-m", "COST_USD", "-m", "TOK_IN")
     assert result.exit_code == 0, result.output
-    stats = json.loads((paths.analysis_dir / "stats.json").read_text())
+    stats = json.loads(
+        (paths.analysis_dir / "partial-metric-TOK_IN+COST_USD/stats.json").read_text()
+    )
     cost = stats["metrics"]["COST_USD"]
     assert cost["descriptives"]["reference-plan"]["n"] == 0
     assert "left out of its tests" in cost["descriptives"]["reference-plan"]["reason"]
