@@ -635,3 +635,64 @@ def test_the_library_reports_progress_and_returns_values(root):
         "reference",
         "reference-plan",
     ]
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    """sha256 of every file of a full analysis (its partial-* subfolders left out)."""
+    import hashlib
+
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.relative_to(folder).parts[0].startswith("partial-")
+    }
+
+
+def test_a_partial_analysis_never_overwrites_the_full_one(root):
+    paths, _ = _two_framework_experiment(root, verified=True)
+    full = invoke("analyze", "duo")
+    assert full.exit_code == 0, full.output
+    folder = paths.analysis_dir
+    before = _hashes(folder)
+    assert {"report.md", "stats.json", "data.csv"} <= set(before)
+    assert sum(name.startswith("figures/") for name in before) > 10
+    assert json.loads((folder / "stats.json").read_text())["selection"]["partial"] is None
+
+    for args, slug in (
+        (["--metric", "COST_USD"], "metric-COST_USD"),
+        (["--verified-only", "--no-figures"], "verified-only"),
+        (["--p-adjust", "bonferroni", "--no-figures"], "p-adjust-bonferroni"),
+        (["-m", "tok_in", "-m", "COST_USD", "--verified-only", "--no-figures"], None),
+    ):
+        result = invoke("analyze", "duo", *args)
+        assert result.exit_code == 0, result.output
+        slug = slug or "metric-TOK_IN+COST_USD__verified-only"
+        partial = folder / f"partial-{slug}"
+        assert f"partial analysis ({slug}), written beside the full analysis" in " ".join(
+            result.stdout.split()
+        )
+        assert str(partial / "report.md") in result.stdout
+        stats = json.loads((partial / "stats.json").read_text())
+        assert stats["selection"]["partial"] == slug
+    assert sorted(p.name for p in (folder / "partial-metric-COST_USD" / "figures").iterdir()) == [
+        "box_COST_USD.png",
+        "forest_COST_USD.png",
+        "tokens_per_step.png",
+    ]
+    assert "COST_USD" in (folder / "partial-metric-COST_USD" / "report.md").read_text()
+    # --json prints a partial analysis and writes nothing; a plan override equal to the plan
+    # is no deviation, so that analysis is the full one (written with --out elsewhere here).
+    printed = invoke("analyze", "duo", "--json", "-m", "API_CALLS")
+    assert printed.exit_code == 0 and list(json.loads(printed.stdout)["metrics"]) == ["API_CALLS"]
+    assert not (folder / "partial-metric-API_CALLS").exists()
+    assert _hashes(folder) == before
+    same = invoke(
+        "analyze", "duo", "--p-adjust", "holm", "--json", "--no-figures", "--out", root / "x"
+    )
+    assert same.exit_code == 0 and json.loads(same.stdout)["selection"]["partial"] is None
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith("partial-")) == [
+        "partial-metric-COST_USD",
+        "partial-metric-TOK_IN+COST_USD__verified-only",
+        "partial-p-adjust-bonferroni",
+        "partial-verified-only",
+    ]
