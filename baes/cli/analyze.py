@@ -36,6 +36,18 @@ NoFiguresOption = Annotated[
 ]
 
 
+def print_wrapped(text: str, indent: str = "", hanging: str = "  ") -> None:
+    """Plain text wrapped to the terminal's width (stdout is soft-wrapped: rich would not)."""
+    for line in textwrap.wrap(
+        text,
+        width=max(out.width, 40),
+        initial_indent=indent,
+        subsequent_indent=indent + hanging,
+        break_on_hyphens=False,
+    ):
+        out.print(line, markup=False)
+
+
 def print_outcome_location(outcome: Any, what: str) -> None:
     """Where the files went; a partial analysis says that the full one was left as it was."""
     if not outcome.written:
@@ -47,13 +59,10 @@ def print_outcome_location(outcome: Any, what: str) -> None:
         )
         return
     if outcome.partial is not None:
-        for line in textwrap.wrap(
+        print_wrapped(
             f"partial {what} ({outcome.partial}), written beside the full {what}, which is "
-            "left as it was:",
-            width=max(out.width, 40),
-            break_on_hyphens=False,
-        ):
-            out.print(line, markup=False)
+            "left as it was:"
+        )
     print_written(outcome)
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from baes.cli.analyze import MetricOption, NoFiguresOption, print_outcome_location
+from baes.cli.analyze import (
+    MetricOption,
+    NoFiguresOption,
+    print_outcome_location,
+    print_wrapped,
+)
 from baes.cli.completion import complete_experiment_names
 from baes.cli.console import out, print_json, progress_on_stderr, reports_errors, show_warnings
 from baes.cli.options import RootOption
@@ -20,18 +24,6 @@ MAX_CHANGES_SHOWN = 6
 def _short(value: Any, limit: int = 48) -> str:
     text = "(absent)" if value is None else " ".join(str(value).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _print_wrapped(text: str, indent: str = "", hanging: str = "  ") -> None:
-    """Plain text wrapped to the terminal (stdout is soft-wrapped, so lines are cut here)."""
-    for line in textwrap.wrap(
-        text,
-        width=max(out.width, 40),
-        initial_indent=indent,
-        subsequent_indent=indent + hanging,
-        break_on_hyphens=False,
-    ):
-        out.print(line, markup=False)
 
 
 def print_design_diff(stats: Mapping[str, Any]) -> None:
@@ -46,7 +38,7 @@ def print_design_diff(stats: Mapping[str, Any]) -> None:
         out.print(f"  {entry['field']}", style="bold", markup=False)
         for change in changes[:MAX_CHANGES_SHOWN]:
             values = "  ".join(f"{n}: {_short(v)}" for n, v in change["values"].items())
-            _print_wrapped(f"{change['path']}  {values}", indent="    ")
+            print_wrapped(f"{change['path']}  {values}", indent="    ")
         if len(changes) > MAX_CHANGES_SHOWN:
             out.print(f"    … and {len(changes) - MAX_CHANGES_SHOWN} more (see the report)")
 
@@ -72,9 +64,11 @@ def family_test_text(omnibus: Mapping[str, Any]) -> str:
 
     if omnibus.get("skipped"):
         return f"not tested: {omnibus['skipped']}"
-    method = f", {omnibus['method']}" if omnibus.get("method") else ""
+    test = TEST_NAMES.get(omnibus["test"], omnibus["test"])
+    if omnibus.get("method"):
+        test += f", {omnibus['method']}"
     p = format_p(omnibus["p"])
-    return f"{TEST_NAMES.get(omnibus['test'], omnibus['test'])}{method}: p {'' if p[0] == '<' else '= '}{p}"
+    return f"{test}: p {p}" if p.startswith("<") else f"{test}: p = {p}"
 
 
 def metric_table(stats: Mapping[str, Any], key: str) -> Any:
@@ -209,11 +203,11 @@ def compare(
         return
     print_design_diff(stats)
     out.print()
-    _print_wrapped(contrasts_text(stats))
+    print_wrapped(contrasts_text(stats))
     for key in stats["metrics"]:
         out.print()
         out.print(metric_table(stats, key))
         for sentence in significant_sentences(stats, key):
-            _print_wrapped(f"• {sentence}", indent="  ")
+            print_wrapped(f"• {sentence}", indent="  ")
     out.print()
     print_outcome_location(outcome, "comparison")
