@@ -27,10 +27,10 @@ from baes.analysis.analyze import (
     add_dataset_facts,
     analysis_dir,
     base_stats,
+    compute_metrics,
     design_block,
     finish_analysis,
     load_experiment_dataset,
-    metric_statistics,
     no_progress,
     partial_slug,
     plan_from_config,
@@ -247,13 +247,22 @@ def planned_statistics(
         result = {}
         for index, key in enumerate(metric_keys, start=1):
             progress(f"statistics for {key} ({index}/{len(metric_keys)})")
-            result[key] = _planned_block(values_of(key), families, groups, contrasts, plan)
+            result[key] = _planned_block(key, values_of(key), families, groups, contrasts, plan)
         return result
 
     return compute
 
 
+def _statistics(
+    key: str, values: Mapping[str, Sequence[float]], plan: AnalysisPlan
+) -> dict[str, Any]:
+    # Through analyze's own per-metric route, which knows how each metric is treated (its
+    # interval, its stopping rule), so a compare family gets exactly what an analysis would.
+    return compute_metrics(lambda _: values, [key], plan)[key]
+
+
 def _planned_block(
+    key: str,
     values: Mapping[str, Sequence[float]],
     families: Sequence[ContrastFamily],
     groups: Sequence[str],
@@ -265,7 +274,7 @@ def _planned_block(
     pairwise: list[dict[str, Any]] = []
     family_blocks = []
     for family in families:
-        block = metric_statistics({g: values[g] for g in family.groups}, plan)
+        block = _statistics(key, {g: values[g] for g in family.groups}, plan)
         descriptives.update(block["descriptives"])
         stopping.update(block["stopping"])
         for pair in block["pairwise"]:
@@ -280,7 +289,7 @@ def _planned_block(
         )
     for group in groups:
         if group not in descriptives:  # in no family: described, not tested
-            alone = metric_statistics({group: values[group]}, plan)
+            alone = _statistics(key, {group: values[group]}, plan)
             descriptives[group] = alone["descriptives"][group]
             stopping[group] = alone["stopping"][group]
     if len(family_blocks) == 1:

@@ -58,19 +58,6 @@ def contrasts_text(stats: Mapping[str, Any]) -> str:
     )
 
 
-def family_test_text(omnibus: Mapping[str, Any]) -> str:
-    """ "Mann–Whitney U, exact: p = 0.035", or why the family was not tested."""
-    from baes.analysis.report import TEST_NAMES, format_p
-
-    if omnibus.get("skipped"):
-        return f"not tested: {omnibus['skipped']}"
-    test = TEST_NAMES.get(omnibus["test"], omnibus["test"])
-    if omnibus.get("method"):
-        test += f", {omnibus['method']}"
-    p = format_p(omnibus["p"])
-    return f"{test}: p {p}" if p.startswith("<") else f"{test}: p = {p}"
-
-
 def metric_table(stats: Mapping[str, Any], key: str) -> Any:
     """One row per group (framework, experiment), grouped by contrast family: n, mean [CI],
     median, and the family's test on its first row; groups in no family last."""
@@ -78,7 +65,7 @@ def metric_table(stats: Mapping[str, Any], key: str) -> Any:
     from rich.markup import escape
     from rich.table import Table
 
-    from baes.analysis.report import format_number, mean_ci, metric_title
+    from baes.analysis.report import format_number, mean_ci, metric_title, omnibus_text
 
     block = stats["metrics"][key]
     unit = stats["metric_info"][key].get("unit")
@@ -118,7 +105,7 @@ def metric_table(stats: Mapping[str, Any], key: str) -> Any:
     for family in block["families"]:
         groups = family["groups"]
         for row, group in enumerate(groups):
-            test = family_test_text(family["omnibus"]) if row == 0 else ""
+            test = omnibus_text({"omnibus": family["omnibus"]}) if row == 0 else ""
             add(group, test, row == 0, row == len(groups) - 1)
             in_family.add(group)
     for group in descriptives:
