@@ -27,7 +27,7 @@ MetricOption = Annotated[
         "--metric",
         "-m",
         help="Analyse only this metric (repeatable), e.g. TOK_IN or COST_USD; an unknown name "
-        "lists the valid ones.",
+        "lists the valid ones. A partial analysis: written beside the full one.",
         show_default=False,
     ),
 ]
@@ -127,7 +127,8 @@ def analyze(
         bool,
         typer.Option(
             "--verified-only",
-            help="Only runs whose token usage is verified against the provider (baes reconcile).",
+            help="Only runs whose token usage is verified against the provider (baes "
+            "reconcile). A partial analysis: written beside the full one.",
         ),
     ] = False,
     p_adjust: Annotated[

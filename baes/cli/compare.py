@@ -76,6 +76,7 @@ def metric_table(stats: Mapping[str, Any], key: str) -> Any:
         title_justify="left",
         header_style="bold",
         box=box.SIMPLE_HEAD,
+        show_edge=False,
         pad_edge=False,
     )
     confidence = f"{stats['plan']['confidence'] * 100:g} %"
