@@ -696,3 +696,21 @@ def test_a_partial_analysis_never_overwrites_the_full_one(root):
         "partial-p-adjust-bonferroni",
         "partial-verified-only",
     ]
+
+
+def test_a_partial_csv_analysis_gets_a_safe_folder_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    lines = ["group,metric,value"]
+    for i in range(12):
+        lines.append(f"g{i % 2},latency/ms p95,{100 + i}")
+        lines.append(f"g{i % 2},tokens,{1000 + 7 * i}")
+    (tmp_path / "tool.csv").write_text("\n".join(lines) + "\n", "utf-8")
+    result = invoke("analyze", "--from-csv", "tool.csv", "-m", "latency/ms p95", "--no-figures")
+    assert result.exit_code == 0, result.output
+    (partial,) = (tmp_path / "analysis-tool").iterdir()
+    # "/" and " " are not kept in a folder name; a hash of the exact selection keeps two
+    # selections that clean up alike apart.
+    assert partial.name.startswith("partial-metric-latency-ms-p95-") and len(partial.name) == 38
+    stats = json.loads((partial / "stats.json").read_text())
+    assert list(stats["metrics"]) == ["latency/ms p95"]
+    assert stats["selection"]["partial"] == partial.name.removeprefix("partial-")
