@@ -405,3 +405,41 @@ def test_a_partial_comparison_never_overwrites_the_full_one(root, tmp_path):
     every = ["-f", "reference", "-f", "reference-plan", "-f", "reference-repair"]
     again = invoke("compare", *names, *every, "--json", "--no-figures", "--out", tmp_path / "x")
     assert again.exit_code == 0 and json.loads(again.stdout)["selection"]["partial"] is None
+
+
+def test_a_framework_without_runs_in_the_other_experiment_is_not_compared(root):
+    for name in ("exp-a", "exp-b"):
+        paths, config = make_experiment(root, name, frameworks=FRAMEWORKS)
+        for i in range(4):
+            write_run(paths, run_record(config, "reference", i, input_tokens=1000 + i))
+            failed = name == "exp-b"
+            write_run(
+                paths,
+                run_record(
+                    config,
+                    "reference-plan",
+                    10 + i,
+                    input_tokens=900 + i,
+                    status="failed" if failed else "completed",
+                    error={"kind": "framework", "message": "exit 1"} if failed else None,
+                ),
+            )
+    result = invoke("compare", "exp-a", "exp-b", "--no-figures", "-m", "TOK_IN")
+    assert result.exit_code == 0, result.output
+    stats = json.loads(
+        (root / "_compare/exp-a__exp-b/partial-metric-TOK_IN/stats.json").read_text()
+    )
+    assert [f["name"] for f in stats["families"]] == ["reference"]
+    assert stats["not_compared"] == [
+        {
+            "group": "exp-a/reference-plan",
+            "framework": "reference-plan",
+            "reason": "only exp-a has analysable runs of reference-plan",
+        }
+    ]
+    # With one family, its test is the metric's test.
+    block = stats["metrics"]["TOK_IN"]
+    assert block["omnibus"] == block["families"][0]["omnibus"]
+    assert block["omnibus"]["test"] == "mannwhitney"
+    assert "exp-a/reference-plan" in block["descriptives"]
+    assert "not compared" in result.stdout
