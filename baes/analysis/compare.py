@@ -177,12 +177,12 @@ def contrast_families(
     contrasts: str,
     configs: Mapping[str, ExperimentConfig],
     groups: Sequence[str],
-    frameworks: Sequence[str] | None = None,
 ) -> tuple[list[ContrastFamily], list[dict[str, str]]]:
     """The planned families of tests, and the groups left out of every family with the reason.
 
-    `groups` are the groups with analysable runs (`exp/framework`), in order. Same-framework
-    contrasts make one family per framework that at least two experiments have runs of.
+    `groups` are the groups with analysable runs (`exp/framework`, after compare's framework
+    filter), in order. Same-framework contrasts make one family per framework that at least two
+    experiments have runs of.
     """
     _check_contrasts(contrasts)
     if contrasts == "all":
@@ -192,8 +192,6 @@ def contrast_families(
     ordered = dict.fromkeys(f for c in configs.values() for f in c.frameworks)
     families, not_compared = [], []
     for framework in ordered:
-        if frameworks and framework not in frameworks:
-            continue
         designed = [n for n in names if framework in configs[n].frameworks]
         members = tuple(f"{n}/{framework}" for n in designed if f"{n}/{framework}" in present)
         if len(members) >= 2:
@@ -390,7 +388,7 @@ def compare_experiments(
         "metrics": metric_keys,
         "frameworks": list(frameworks) if frameworks else None,
     }
-    families, not_compared = contrast_families(contrasts, configs, dataset.groups, frameworks)
+    families, not_compared = contrast_families(contrasts, configs, dataset.groups)
     stats["contrasts"] = contrasts
     stats["families"] = [family.to_json() for family in families]
     stats["not_compared"] = not_compared
