@@ -32,8 +32,6 @@ from baes.config.models import (
 from baes.errors import InputError, WorkError
 
 STATS_SCHEMA_VERSION = 1
-PARTIAL_PREFIX = "partial-"  # a partial analysis lives in <full analysis>/partial-<slug>/
-MAX_SLUG_CHARS = 80
 
 Progress = Callable[[str], None]
 
@@ -143,6 +141,10 @@ def selected_metrics(
             hint="metrics in the file: " + ", ".join(available),
         )
     return [m for m in available if m in requested]
+
+
+PARTIAL_PREFIX = "partial-"  # a partial analysis lives in <full analysis>/partial-<slug>/
+MAX_SLUG_CHARS = 80
 
 
 def partial_slug(choices: Mapping[str, Sequence[str] | str | bool | None]) -> str | None:
