@@ -508,7 +508,6 @@ def finish_analysis(
     stats["selection"]["partial"] = partial
     metric_keys = list(stats["metric_info"])
     values = {key: values_of(key) for key in metric_keys}
-    stats_path, report_path = out_dir / "stats.json", out_dir / "report.md"
     job = None
     if figures and write:
         from baes.analysis.figures import FigureInputs, FigureJob
@@ -545,8 +544,8 @@ def finish_analysis(
         return AnalysisOutcome(
             stats,
             out_dir,
-            report_path,
-            stats_path,
+            out_dir / "report.md",
+            out_dir / "stats.json",
             warnings=analysis_warnings(stats),
             partial=partial,
             written=False,
@@ -554,32 +553,25 @@ def finish_analysis(
     progress("writing the report")
     report = render_report(stats)
     figure_dir = out_dir / "figures"
-    figure_paths = []
+    written = []
     for figure in drawn:
         if figure.png is not None:
             path = figure_dir / figure.filename
             atomic_write_bytes(path, figure.png)
-            figure_paths.append(path)
-    _remove_stale_figures(figure_dir, {p.name for p in figure_paths})
+            written.append(path)
+    _remove_stale_figures(figure_dir, {p.name for p in written})
+    stats_path, report_path = out_dir / "stats.json", out_dir / "report.md"
     atomic_write_json(stats_path, stats)
     atomic_write_text(report_path, report)
     if dataset is not None:
         atomic_write_text(out_dir / "data.csv", tidy_csv(dataset))
     return AnalysisOutcome(
-        stats,
-        out_dir,
-        report_path,
-        stats_path,
-        figure_paths,
-        analysis_warnings(stats),
-        partial=partial,
+        stats, out_dir, report_path, stats_path, written, analysis_warnings(stats), partial
     )
 
 
 def _remove_stale_figures(figure_dir: Path, keep: set[str]) -> None:
-    # Figures this analysis did not draw (an earlier run with figures, then --no-figures; a
-    # metric that is constant now) would contradict this report. Partial analyses have their
-    # own folders, so this never touches the full analysis's figures from a partial one.
+    # Figures of an earlier analysis (another --metric selection) would contradict this report.
     if not figure_dir.is_dir():
         return
     for png in figure_dir.glob("*.png"):
