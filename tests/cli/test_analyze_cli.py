@@ -674,7 +674,9 @@ def test_a_partial_analysis_never_overwrites_the_full_one(root):
         assert str(partial / "report.md") in result.stdout
         stats = json.loads((partial / "stats.json").read_text())
         assert stats["selection"]["partial"] == slug
-    assert sorted(p.name for p in (folder / "partial-metric-COST_USD" / "figures").iterdir()) == [
+    assert sorted(
+        p.name for p in (folder / "partial-metric-COST_USD" / "figures").glob("*.png")
+    ) == [
         "box_COST_USD.png",
         "forest_COST_USD.png",
         "tokens_per_step.png",

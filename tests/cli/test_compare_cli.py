@@ -391,7 +391,7 @@ def test_a_partial_comparison_never_overwrites_the_full_one(root, tmp_path):
         )
         assert str(partial / "report.md") in result.stdout
         assert json.loads((partial / "stats.json").read_text())["selection"]["partial"] == slug
-    assert sorted(p.name for p in (folder / "partial-metric-TOK_IN" / "figures").iterdir()) == [
+    assert sorted(p.name for p in (folder / "partial-metric-TOK_IN" / "figures").glob("*.png")) == [
         "box_TOK_IN.png",
         "forest_TOK_IN.png",
         "tokens_per_step.png",
