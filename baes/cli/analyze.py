@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -20,6 +20,9 @@ from baes.cli.console import (
     show_warnings,
 )
 from baes.cli.options import RootOption
+
+if TYPE_CHECKING:
+    from baes.analysis.analyze import AnalysisOutcome
 
 MetricOption = Annotated[
     list[str] | None,
@@ -48,7 +51,7 @@ def print_wrapped(text: str, indent: str = "", hanging: str = "  ") -> None:
         out.print(line, markup=False)
 
 
-def print_outcome_location(outcome: Any, what: str) -> None:
+def print_outcome_location(outcome: AnalysisOutcome, what: str) -> None:
     """Where the files went; a partial analysis says that the full one was left as it was."""
     if not outcome.written:
         err.print(
