@@ -143,6 +143,50 @@ def selected_metrics(
     return [m for m in available if m in requested]
 
 
+PARTIAL_PREFIX = "partial-"  # a partial analysis lives in <full analysis>/partial-<slug>/
+MAX_SLUG_CHARS = 80
+
+
+def partial_slug(choices: Mapping[str, Sequence[str] | str | bool | None]) -> str | None:
+    """The folder slug of a partial analysis ("metric-COST_USD__verified-only"), or None.
+
+    Each choice maps a label to what was chosen: a list (the metrics or frameworks kept, in a
+    canonical order, so the same selection always gets the same folder), a string (an override
+    of the plan), True (a flag), or None/False when that choice leaves the full analysis as it
+    is. A slug that is too long, or whose values are not safe in a folder name (CSV metric names
+    can be anything), is shortened or cleaned and gets a hash of the exact selection.
+    """
+    import hashlib
+    import re
+
+    parts = []
+    for label, value in choices.items():
+        if value is None or value is False:
+            continue
+        if value is True:
+            parts.append(label)
+        elif isinstance(value, str):
+            parts.append(f"{label}-{value}")
+        else:
+            parts.append(f"{label}-" + "+".join(value))
+    if not parts:
+        return None
+    slug = "__".join(parts)
+    safe = re.sub(r"[^A-Za-z0-9._+-]", "-", slug)
+    if safe != slug or len(safe) > MAX_SLUG_CHARS:
+        digest = hashlib.sha256(slug.encode("utf-8")).hexdigest()[:8]
+        safe = f"{safe[: MAX_SLUG_CHARS - 9]}-{digest}"
+    return safe
+
+
+def analysis_dir(full_dir: Path, slug: str | None, out_dir: Path | None) -> Path:
+    """Where an analysis goes: `--out` when given, else the full analysis's folder, or, for a
+    partial analysis, its `partial-<slug>/` subfolder, so a partial one never overwrites it."""
+    if out_dir is not None:
+        return out_dir
+    return full_dir if slug is None else full_dir / f"{PARTIAL_PREFIX}{slug}"
+
+
 def metric_statistics(values: Mapping[str, Sequence[float]], plan: AnalysisPlan) -> dict[str, Any]:
     """The stats.json block of one metric; groups without values are described, not tested."""
     from baes.analysis.stats import analyze_metric
@@ -204,7 +248,11 @@ def compute_metrics(
 
 @dataclass
 class AnalysisOutcome:
-    """What an analysis produced: the stats.json content and the files written."""
+    """What an analysis produced: the stats.json content and the files written.
+
+    `partial` is the slug of a partial analysis (None for the full one); `written` is False when
+    a partial analysis was only computed (`--json`), and then the paths say where it would go.
+    """
 
     stats: dict[str, Any]
     out_dir: Path
@@ -212,6 +260,8 @@ class AnalysisOutcome:
     stats_path: Path
     figures: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    partial: str | None = None
+    written: bool = True
 
 
 def design_block(config: ExperimentConfig, config_hash: str) -> dict[str, Any]:
@@ -300,9 +350,14 @@ def analyze_experiment(
     ci_method: str | None = None,
     figures: bool = True,
     out_dir: Path | None = None,
+    write_partial: bool = True,
     progress: Progress = no_progress,
 ) -> AnalysisOutcome:
-    """Analyse an experiment's runs and write report.md, stats.json, data.csv and the figures."""
+    """Analyse an experiment's runs and write report.md, stats.json, data.csv and the figures.
+
+    A partial analysis (some metrics, verified runs only, or a plan override) goes beside the
+    full one (see `analysis_dir`); with `write_partial=False` it is only returned.
+    """
     metric_keys = selected_metrics(metrics)
     progress("reading the run records")
     config, config_hash, dataset = load_experiment_dataset(
@@ -312,6 +367,13 @@ def analyze_experiment(
         plan_from_config(config), p_adjust=p_adjust, ci_method=ci_method
     )
     require_analysable(name, dataset, verified_only)
+    slug = partial_slug(
+        {
+            "metric": None if metric_keys == selected_metrics(None) else metric_keys,
+            "verified-only": verified_only,
+            **{d["field"].replace("_", "-"): d["used"] for d in deviations},
+        }
+    )
 
     stats = base_stats(plan, dataset.groups, metric_keys)
     stats["source"] = {"kind": "experiment", "experiment": name}
@@ -324,13 +386,15 @@ def analyze_experiment(
     stats["deviations"] = deviations
     add_dataset_facts(stats, dataset, list(config.frameworks))
     return finish_analysis(
-        out_dir if out_dir is not None else root / name / "analysis",
+        analysis_dir(root / name / "analysis", slug, out_dir),
         stats,
         plan,
         values_of=dataset.values,
         dataset=dataset,
         step_ids=[s.id for s in config.scenario.steps],
         figures=figures,
+        partial=slug,
+        write=write_partial or slug is None,
         progress=progress,
     )
 
@@ -343,15 +407,28 @@ def analyze_csv(
     ci_method: str | None = None,
     figures: bool = True,
     out_dir: Path | None = None,
+    write_partial: bool = True,
     progress: Progress = no_progress,
 ) -> AnalysisOutcome:
-    """Analyse a tidy CSV (group,metric,value[,run]) with baes's default plan."""
+    """Analyse a tidy CSV (group,metric,value[,run]) with baes's default plan.
+
+    Some of the file's metrics or a plan override make a partial analysis, as in
+    `analyze_experiment`.
+    """
     from baes.analysis.csv_input import read_tidy_csv
 
     progress(f"reading {path}")
     table = read_tidy_csv(path)
     metric_keys = selected_metrics(metrics, table.metrics)
-    plan, _ = override_plan(default_plan(metric_keys), p_adjust=p_adjust, ci_method=ci_method)
+    plan, overrides = override_plan(
+        default_plan(metric_keys), p_adjust=p_adjust, ci_method=ci_method
+    )
+    slug = partial_slug(
+        {
+            "metric": None if metric_keys == list(table.metrics) else metric_keys,
+            **{d["field"].replace("_", "-"): d["used"] for d in overrides},
+        }
+    )
     stats = base_stats(plan, table.groups, metric_keys)
     stats["source"] = {"kind": "csv", "file": path.name, "rows": table.rows}
     stats["selection"] = {"metrics": metric_keys}
@@ -363,13 +440,15 @@ def analyze_csv(
     }
     stats["exclusions"] = {}
     return finish_analysis(
-        out_dir if out_dir is not None else Path(f"analysis-{path.stem}"),
+        analysis_dir(Path(f"analysis-{path.stem}"), slug, out_dir),
         stats,
         plan,
         values_of=table.metric_values,
         dataset=None,
         step_ids=[],
         figures=figures,
+        partial=slug,
+        write=write_partial or slug is None,
         progress=progress,
     )
 
@@ -409,20 +488,29 @@ def finish_analysis(
     dataset: Dataset | None,
     step_ids: Sequence[str],
     figures: bool,
+    partial: str | None = None,
+    write: bool = True,
+    statistics: Callable[
+        [Callable[[str], Mapping[str, Sequence[float]]], Sequence[str], AnalysisPlan, Progress],
+        dict[str, dict[str, Any]],
+    ] = compute_metrics,
     progress: Progress = no_progress,
 ) -> AnalysisOutcome:
     """Compute the statistics (while the figures are drawn), render the report, write it all.
 
     `stats` holds everything but `metrics` and `figures`; its `metric_info` names the metrics.
-    Every file is written atomically under `out_dir`.
+    `statistics` computes the `metrics` block (compare passes its planned contrasts).
+    `partial` is the slug of a partial analysis (recorded in `selection.partial`). Every file is
+    written atomically under `out_dir`; with `write=False` nothing is drawn or written.
     """
     from baes.analysis.report import render_report
     from baes.store.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
 
+    stats["selection"]["partial"] = partial
     metric_keys = list(stats["metric_info"])
     values = {key: values_of(key) for key in metric_keys}
     job = None
-    if figures:
+    if figures and write:
         from baes.analysis.figures import FigureInputs, FigureJob
 
         job = FigureJob(
@@ -437,7 +525,7 @@ def finish_analysis(
             )
         )
     try:
-        stats["metrics"] = compute_metrics(values.__getitem__, metric_keys, plan, progress)
+        stats["metrics"] = statistics(values.__getitem__, metric_keys, plan, progress)
         if job is not None:
             progress("drawing the figures")
         drawn = job.result() if job is not None else []
@@ -453,6 +541,16 @@ def finish_analysis(
         }
         for f in drawn
     ]
+    if not write:
+        return AnalysisOutcome(
+            stats,
+            out_dir,
+            out_dir / "report.md",
+            out_dir / "stats.json",
+            warnings=analysis_warnings(stats),
+            partial=partial,
+            written=False,
+        )
     progress("writing the report")
     report = render_report(stats)
     figure_dir = out_dir / "figures"
@@ -469,7 +567,7 @@ def finish_analysis(
     if dataset is not None:
         atomic_write_text(out_dir / "data.csv", tidy_csv(dataset))
     return AnalysisOutcome(
-        stats, out_dir, report_path, stats_path, written, analysis_warnings(stats)
+        stats, out_dir, report_path, stats_path, written, analysis_warnings(stats), partial
     )
 
 

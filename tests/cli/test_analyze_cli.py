@@ -413,8 +413,17 @@ def test_two_groups_use_mann_whitney_and_metric_selection(root):
     (pair,) = block["pairwise"]
     assert pair["test"] == "mannwhitney" and pair["p"] == pair["p_adj"] == pytest.approx(p)
     assert stats["figures"] == []
-    assert not list((paths.analysis_dir / "figures").glob("*.png"))
-    assert "No figures were drawn" in (paths.analysis_dir / "report.md").read_text()
+    assert stats["selection"]["partial"] == "metric-TOK_IN+COST_USD"
+    # A partial analysis with --json is printed only: nothing is written.
+    assert not paths.analysis_dir.exists() or not any(paths.analysis_dir.iterdir())
+    assert "partial analysis (metric-TOK_IN+COST_USD): printed only" in " ".join(
+        result.stderr.split()
+    )
+    written = invoke("analyze", "duo", "-m", "COST_USD", "-m", "TOK_IN", "--no-figures")
+    assert written.exit_code == 0, written.output
+    partial = paths.analysis_dir / "partial-metric-TOK_IN+COST_USD"
+    assert not list(partial.glob("figures/*.png"))
+    assert "No figures were drawn" in (partial / "report.md").read_text()
 
 
 def test_an_unknown_metric_lists_the_valid_ones(root):
@@ -439,13 +448,15 @@ def test_overriding_the_plan_is_a_stated_deviation(root):
         "TOK_IN",
     )
     assert result.exit_code == 0, result.output
-    stats = json.loads((paths.analysis_dir / "stats.json").read_text())
+    # A deviation from the plan is not the pre-registered analysis: it goes beside it.
+    out = paths.analysis_dir / "partial-metric-TOK_IN__p-adjust-bonferroni__ci-method-percentile"
+    stats = json.loads((out / "stats.json").read_text())
     assert stats["plan"]["p_adjust"] == "bonferroni" and stats["plan"]["ci_method"] == "percentile"
     assert stats["deviations"] == [
         {"field": "p_adjust", "planned": "holm", "used": "bonferroni"},
         {"field": "ci_method", "planned": "bca", "used": "percentile"},
     ]
-    report = (paths.analysis_dir / "report.md").read_text()
+    report = (out / "report.md").read_text()
     assert (
         "Deviations from the pre-registered plan: p_adjust bonferroni instead of the "
         "planned holm; ci_method percentile instead of the planned bca" in report
@@ -533,7 +544,8 @@ def test_from_csv_writes_next_to_the_working_directory(tmp_path, monkeypatch):
     (tmp_path / "other-tool.csv").write_text("\n".join(lines) + "\n", "utf-8")
     result = invoke("analyze", "--from-csv", "other-tool.csv", "--metric", "accuracy")
     assert result.exit_code == 0, result.output
-    out = tmp_path / "analysis-other-tool"
+    # One of the file's two metrics: a partial analysis, beside the full one.
+    out = tmp_path / "analysis-other-tool" / "partial-metric-accuracy"
     stats = json.loads((out / "stats.json").read_text())
     assert stats["groups"] == ["tool-b", "tool-a", "tool-c"]
     assert list(stats["metrics"]) == ["accuracy"]
@@ -575,9 +587,8 @@ def test_sidak_and_none_adjust_as_documented(root):
             invoke("analyze", "tri", "--p-adjust", method, "-m", "TOK_IN", "--no-figures").exit_code
             == 0
         )
-        pairs = json.loads((paths.analysis_dir / "stats.json").read_text())["metrics"]["TOK_IN"][
-            "pairwise"
-        ]
+        out = paths.analysis_dir / f"partial-metric-TOK_IN__p-adjust-{method}"
+        pairs = json.loads((out / "stats.json").read_text())["metrics"]["TOK_IN"]["pairwise"]
         for pair in pairs:
             expected = pair["p"] if method == "none" else -math.expm1(3 * math.log1p(-pair["p"]))
             assert pair["p_adj"] == pytest.approx(min(1.0, expected))
@@ -599,7 +610,9 @@ def test_a_group_without_any_value_of_a_metric_is_described_not_tested(root):
         write_run(paths, run_record(config, framework, i, input_tokens=1000 + i, model=model))
     result = invoke("analyze", "unpriced", "--no-figures", "-m", "COST_USD", "-m", "TOK_IN")
     assert result.exit_code == 0, result.output
-    stats = json.loads((paths.analysis_dir / "stats.json").read_text())
+    stats = json.loads(
+        (paths.analysis_dir / "partial-metric-TOK_IN+COST_USD/stats.json").read_text()
+    )
     cost = stats["metrics"]["COST_USD"]
     assert cost["descriptives"]["reference-plan"]["n"] == 0
     assert "left out of its tests" in cost["descriptives"]["reference-plan"]["reason"]
@@ -622,3 +635,84 @@ def test_the_library_reports_progress_and_returns_values(root):
         "reference",
         "reference-plan",
     ]
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    """sha256 of every file of a full analysis (its partial-* subfolders left out)."""
+    import hashlib
+
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.relative_to(folder).parts[0].startswith("partial-")
+    }
+
+
+def test_a_partial_analysis_never_overwrites_the_full_one(root):
+    paths, _ = _two_framework_experiment(root, verified=True)
+    full = invoke("analyze", "duo")
+    assert full.exit_code == 0, full.output
+    folder = paths.analysis_dir
+    before = _hashes(folder)
+    assert {"report.md", "stats.json", "data.csv"} <= set(before)
+    assert sum(name.startswith("figures/") for name in before) > 10
+    assert json.loads((folder / "stats.json").read_text())["selection"]["partial"] is None
+
+    for args, slug in (
+        (["--metric", "COST_USD"], "metric-COST_USD"),
+        (["--verified-only", "--no-figures"], "verified-only"),
+        (["--p-adjust", "bonferroni", "--no-figures"], "p-adjust-bonferroni"),
+        (["-m", "tok_in", "-m", "COST_USD", "--verified-only", "--no-figures"], None),
+    ):
+        result = invoke("analyze", "duo", *args)
+        assert result.exit_code == 0, result.output
+        slug = slug or "metric-TOK_IN+COST_USD__verified-only"
+        partial = folder / f"partial-{slug}"
+        assert f"partial analysis ({slug}), written beside the full analysis" in " ".join(
+            result.stdout.split()
+        )
+        assert str(partial / "report.md") in result.stdout
+        stats = json.loads((partial / "stats.json").read_text())
+        assert stats["selection"]["partial"] == slug
+    assert sorted(
+        p.name for p in (folder / "partial-metric-COST_USD" / "figures").glob("*.png")
+    ) == [
+        "box_COST_USD.png",
+        "forest_COST_USD.png",
+        "tokens_per_step.png",
+    ]
+    assert "COST_USD" in (folder / "partial-metric-COST_USD" / "report.md").read_text()
+    # --json prints a partial analysis and writes nothing; a plan override equal to the plan
+    # is no deviation, so that analysis is the full one (written with --out elsewhere here).
+    printed = invoke("analyze", "duo", "--json", "-m", "API_CALLS")
+    assert printed.exit_code == 0 and list(json.loads(printed.stdout)["metrics"]) == ["API_CALLS"]
+    assert not (folder / "partial-metric-API_CALLS").exists()
+    assert _hashes(folder) == before
+    same = invoke(
+        "analyze", "duo", "--p-adjust", "holm", "--json", "--no-figures", "--out", root / "x"
+    )
+    assert same.exit_code == 0 and json.loads(same.stdout)["selection"]["partial"] is None
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith("partial-")) == [
+        "partial-metric-COST_USD",
+        "partial-metric-TOK_IN+COST_USD__verified-only",
+        "partial-p-adjust-bonferroni",
+        "partial-verified-only",
+    ]
+
+
+def test_a_partial_csv_analysis_gets_a_safe_folder_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    lines = ["group,metric,value"]
+    for i in range(12):
+        lines.append(f"g{i % 2},latency/ms p95,{100 + i}")
+        lines.append(f"g{i % 2},tokens,{1000 + 7 * i}")
+    (tmp_path / "tool.csv").write_text("\n".join(lines) + "\n", "utf-8")
+    result = invoke("analyze", "--from-csv", "tool.csv", "-m", "latency/ms p95", "--no-figures")
+    assert result.exit_code == 0, result.output
+    (partial,) = (tmp_path / "analysis-tool").iterdir()
+    # "/" and " " are not kept in a folder name; a hash of the exact selection keeps two
+    # selections that clean up alike apart.
+    assert partial.name.startswith("partial-metric-latency-ms-p95-") and len(partial.name) == 38
+    stats = json.loads((partial / "stats.json").read_text())
+    assert list(stats["metrics"]) == ["latency/ms p95"]
+    assert stats["selection"]["partial"] == partial.name.removeprefix("partial-")
