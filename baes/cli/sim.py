@@ -48,6 +48,13 @@ def serve(
             dir_okay=False,
         ),
     ] = None,
+    prompt_cache_scope: Annotated[
+        str,
+        typer.Option(
+            help="Who shares cached prompt prefixes: 'key' (every call of an API key, as at a "
+            "real provider) or 'run' (each baes run on its own)."
+        ),
+    ] = "key",
 ) -> None:
     """Serve the simulator until Ctrl-C. The first line printed is the base URL (…/v1)."""
     # Imported here so `baes --help` never loads the server stack.
@@ -65,6 +72,7 @@ def serve(
             usage_lag_s=usage_lag_s,
             admin_key=admin_key,
             usage_log=usage_log,
+            prompt_cache_scope=prompt_cache_scope,  # type: ignore[arg-type]  # checked there
         )
     except SimulatorOptionsError as error:
         print_error(str(error), "see `baes sim serve --help` for the valid ranges")
