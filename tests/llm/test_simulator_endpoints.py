@@ -125,6 +125,12 @@ def test_both_endpoints_are_metered_by_the_proxy_and_recorded_by_the_simulator(t
         client = openai.OpenAI(base_url=base_url, api_key="k", max_retries=0)
         embedded = client.embeddings.create(model="sim-embedding", input=TEXTS)
         completed = client.completions.create(model="sim-small", prompt="Say hello", max_tokens=40)
+        # A stream that did not ask for usage: the proxy asks for it, meters it, hides it.
+        chunks = list(
+            client.completions.create(
+                model="sim-small", prompt="Say hi", max_tokens=40, stream=True
+            )
+        )
         proxy.close_attribution(base_url)
         usage = {
             kind: httpx.get(
@@ -136,7 +142,11 @@ def test_both_endpoints_are_metered_by_the_proxy_and_recorded_by_the_simulator(t
         }
         calls = sim.simulator.calls
 
-    embedding_line, completion_line = read_ledger(ledger)
+    embedding_line, completion_line, stream_line = read_ledger(ledger)
+    assert all(c.usage is None for c in chunks) and chunks[-1].choices[0].finish_reason
+    streamed_text = "".join(c.choices[0].text for c in chunks)
+    assert stream_line.stream and stream_line.usage_reported
+    assert stream_line.output_tokens == count_tokens(streamed_text) == calls[2].output_tokens
     assert embedding_line.endpoint == "/v1/embeddings"
     assert (embedding_line.input_tokens, embedding_line.output_tokens) == (
         embedded.usage.prompt_tokens,
@@ -149,7 +159,7 @@ def test_both_endpoints_are_metered_by_the_proxy_and_recorded_by_the_simulator(t
         completed.usage.completion_tokens,
     )
     # The provider's side: both recorded, each in its own usage endpoint (as OpenAI splits them).
-    assert [(c.endpoint, c.input_tokens, c.output_tokens) for c in calls] == [
+    assert [(c.endpoint, c.input_tokens, c.output_tokens) for c in calls[:2]] == [
         ("/v1/embeddings", embedded.usage.prompt_tokens, 0),
         ("/v1/completions", completed.usage.prompt_tokens, completed.usage.completion_tokens),
     ]
@@ -160,7 +170,7 @@ def test_both_endpoints_are_metered_by_the_proxy_and_recorded_by_the_simulator(t
         embedded.usage.prompt_tokens,
     )
     [completion_result] = [r for b in usage["completions"]["data"] for r in b["results"]]
-    assert (completion_result["model"], completion_result["output_tokens"]) == (
-        "sim-small",
-        completed.usage.completion_tokens,
+    assert (completion_result["model"], completion_result["num_model_requests"]) == ("sim-small", 2)
+    assert completion_result["output_tokens"] == (
+        completed.usage.completion_tokens + stream_line.output_tokens
     )

@@ -40,13 +40,27 @@ def _chat(client, content: str, response_format: dict, model: str = "sim-large",
 
 @pytest.mark.parametrize("prompt", [CODE, QUESTION])
 def test_json_object_answers_are_json_objects_about_the_request(client, prompt):
-    reply = _chat(client, prompt, {"type": "json_object"})
+    reply = _chat(client, prompt + " Answer in JSON.", {"type": "json_object"})
     value = json.loads(reply.choices[0].message.content)
     assert isinstance(value, dict) and value["answer"]
     if prompt == CODE:  # a code request carries the code it would have written
         [file] = value["files"]
         assert file["path"] == "calc.py" and "def add(a, b)" in file["content"]
     assert reply.usage.completion_tokens > 0
+
+
+def test_json_object_needs_the_word_json_in_the_messages_as_on_openai(client):
+    with pytest.raises(openai.BadRequestError) as caught:
+        _chat(client, QUESTION, {"type": "json_object"})
+    assert "must contain the word 'json'" in caught.value.message
+    response = client.responses.create(
+        model="sim-small",
+        instructions="Reply with a json object.",
+        input=QUESTION,
+        text={"format": {"type": "json_object"}},
+    )
+    assert isinstance(json.loads(response.output_text), dict)
+    assert response.text.format.type == "json_object"  # the format asked for is echoed
 
 
 # A strict schema with what real agents send: nested objects, arrays with bounds, enums, $defs
@@ -191,3 +205,58 @@ def test_a_pattern_the_simulator_cannot_meet_is_a_clear_400_not_invalid_json(cli
         )
     assert "pattern" in caught.value.message
     assert caught.value.param == "response_format"
+
+
+VARIED_SCHEMAS = {
+    "bounds": {
+        "type": "object",
+        "properties": {
+            "score": {"type": "number", "exclusiveMinimum": 5, "exclusiveMaximum": 6},
+            "negative": {"type": "integer", "maximum": -3},
+            "even": {"type": "integer", "multipleOf": 2, "minimum": 11, "maximum": 15},
+            "half": {"type": "number", "multipleOf": 0.5, "minimum": 1, "maximum": 2},
+        },
+        "required": ["score", "negative", "even", "half"],
+    },
+    "strings": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string", "format": "uuid"},
+            "when": {"type": "string", "format": "date-time"},
+            "short": {"type": "string", "minLength": 30, "maxLength": 35},
+            "site": {"type": "string", "format": "uri"},
+        },
+        "required": ["id", "when", "short", "site"],
+    },
+    "arrays": {
+        "type": "array",
+        "prefixItems": [{"type": "integer"}, {"type": "string"}],
+        "items": {"type": "boolean"},
+        "minItems": 3,
+    },
+    "unique": {
+        "type": "array",
+        "items": {"enum": ["a", "b", "c", "d"]},
+        "uniqueItems": True,
+        "minItems": 3,
+    },
+    "composed": {
+        "allOf": [
+            {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]},
+            {"properties": {"b": {"type": ["integer", "null"]}}, "required": ["b"]},
+        ]
+    },
+    "definitions": {
+        "definitions": {"leaf": {"type": "array", "items": {"type": "array", "items": {}}}},
+        "$ref": "#/definitions/leaf",
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(VARIED_SCHEMAS))
+def test_varied_schemas_get_valid_instances(client, name):
+    schema = VARIED_SCHEMAS[name]
+    format_ = {"type": "json_schema", "json_schema": {"name": name, "schema": schema}}
+    for seed in range(4):
+        content = _chat(client, QUESTION, format_, seed=seed).choices[0].message.content
+        jsonschema.validate(json.loads(content), schema, format_checker=jsonschema.FormatChecker())

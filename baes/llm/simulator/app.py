@@ -56,6 +56,7 @@ from baes.llm.simulator.structured import (
     ResponseFormat,
     StructuredOutputError,
     chat_response_format,
+    require_json_word,
     responses_text_format,
 )
 from baes.llm.simulator.usage_store import RecordedCall, UsageQueryError, parse_usage_query
@@ -272,6 +273,7 @@ def build_app(simulator: Simulator) -> Starlette:
             response_format=response_format,
         )
         try:
+            require_json_word(messages, response_format)
             outcome = simulator.start_call(call)
         except StructuredOutputError as error:  # a schema the simulator cannot instantiate
             raise ApiError(400, str(error), param=error.param) from None

@@ -15,9 +15,12 @@ LEGACY_DEFAULT_MAX_TOKENS = 16
 
 
 def legacy_prompt(raw: Any) -> str:
-    """The prompt: a string, or an array holding one string (the simulator serves n=1 only)."""
-    if isinstance(raw, list) and len(raw) == 1:
+    """The prompt: a string or an array of token ids, or an array holding one of them (the
+    simulator answers one prompt per request). Token ids are read as their decimal text."""
+    if isinstance(raw, list) and len(raw) == 1 and isinstance(raw[0], (str, list)):
         raw = raw[0]
+    if isinstance(raw, list) and raw and all(type(t) is int for t in raw):
+        return " ".join(str(t) for t in raw)
     if isinstance(raw, list):
         raise RequestFormatError(
             "The simulator answers one prompt per request; send a string.", "prompt"

@@ -16,6 +16,7 @@ validate: a `pattern` none of its candidate strings match, a `$ref` outside the 
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
 import uuid
@@ -153,6 +154,18 @@ def _check_strict(schema: Any, name: str, context: tuple[str, ...]) -> None:
                     _check_strict(sub, name, (*context, key, str(index)))
 
 
+def require_json_word(messages: Sequence[Message], response_format: ResponseFormat | None) -> None:
+    """OpenAI's rule for json_object: some message must contain the word "json" (any case)."""
+    if response_format is None or response_format.kind != "json_object":
+        return
+    if not any("json" in message.text.lower() for message in messages):
+        raise StructuredOutputError(
+            "'messages' must contain the word 'json' in some form, to use 'response_format' of "
+            "type 'json_object'.",
+            "messages",
+        )
+
+
 def structured_answer(
     messages: Sequence[Message],
     model: str,
@@ -175,7 +188,7 @@ def structured_answer(
         value = writer.free_object()
     else:
         value = writer.instance(response_format.schema or {}, "", 0)
-    return json.dumps(value, ensure_ascii=False, indent=2 if len(answer.text) > 400 else None)
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _topic_words(prompt: str) -> list[str]:
@@ -362,9 +375,8 @@ class _InstanceWriter:
     def _string(self, name: str, schema: dict[str, Any]) -> str:
         text = self._format_string(schema.get("format"), name) or self._named_string(name)
         low, high = int(schema.get("minLength", 0)), schema.get("maxLength")
-        if len(text) < low:
-            text = (text + " " + " ".join(self.topic)) * (low // max(len(text), 1) + 1)
-            text = text[: max(low, len(text.rstrip()))]
+        while len(text) < low:
+            text += " " + " ".join(self.topic)
         if high is not None and len(text) > int(high):
             text = text[: int(high)]
         pattern = schema.get("pattern")
@@ -414,21 +426,27 @@ class _InstanceWriter:
         return self.rng.choice(self.topic)
 
     def _number(self, schema: dict[str, Any], integer: bool) -> int | float:
-        low = schema.get("minimum", schema.get("exclusiveMinimum", 0))
-        high = schema.get("maximum", schema.get("exclusiveMaximum", max(low, 0) + 10))
-        if "exclusiveMinimum" in schema and "minimum" not in schema:
-            low = low + (1 if integer else 1e-6)
-        if "exclusiveMaximum" in schema and "maximum" not in schema:
-            high = high - (1 if integer else 1e-6)
+        """A seeded number within every bound of the schema."""
+        nudge = 1 if integer else 1e-6
+        lows = [schema["minimum"]] if "minimum" in schema else []
+        highs = [schema["maximum"]] if "maximum" in schema else []
+        if "exclusiveMinimum" in schema:
+            lows.append(schema["exclusiveMinimum"] + nudge)
+        if "exclusiveMaximum" in schema:
+            highs.append(schema["exclusiveMaximum"] - nudge)
+        low = max(lows) if lows else min(0, min(highs) - 10) if highs else 0
+        high = min(highs) if highs else low + 10
         step = schema.get("multipleOf")
         if integer or step:
             unit = step or 1
-            first, last = -(-low // unit), high // unit
+            first, last = math.ceil(low / unit), math.floor(high / unit)
             if first > last:
                 raise StructuredOutputError("The numeric bounds of the schema admit no value.")
-            value = self.rng.randint(int(first), int(last)) * unit
+            value = self.rng.randint(first, last) * unit
             return int(value) if integer else value
-        return low + (high - low) * self.rng.random() if high > low else low
+        if low > high:
+            raise StructuredOutputError("The numeric bounds of the schema admit no value.")
+        return low + (high - low) * self.rng.random()
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
