@@ -22,8 +22,7 @@ from baes.llm.simulator.determinism import short_hash
 from baes.llm.simulator.embeddings import (
     EmbeddingRequestError,
     embedding_inputs,
-    embedding_vector,
-    encode_vector,
+    embeddings_body,
     encoding_format_of,
     requested_dimensions,
 )
@@ -237,13 +236,7 @@ def build_app(simulator: Simulator) -> Starlette:
         _bearer(request)
         name = request.path_params["model"]
         if name not in ALL_MODEL_NAMES:
-            raise ApiError(
-                404,
-                f"The model `{name}` does not exist or you do not have access to it. The baes "
-                f"simulator serves only: {', '.join(ALL_MODEL_NAMES)}.",
-                param="model",
-                code="model_not_found",
-            )
+            raise _unknown_model(UnknownModelError(name, ALL_MODEL_NAMES))
         return JSONResponse(
             {"id": name, "object": "model", "created": MODEL_CREATED, "owned_by": "baes-simulator"}
         )
@@ -422,42 +415,25 @@ def build_app(simulator: Simulator) -> Starlette:
         fate = simulator.decide_fault(key_id, model, _digest(body))
         if isinstance(fate, Fault):
             return _fault_response(fate)
-        tokens = sum(item.tokens for item in inputs)
         await asyncio.sleep(simulator.options.latency_ms / 1000)
         simulator.record_call(
             RecordedCall(
                 timestamp=simulator.clock(),
                 api_key_id=key_id,
                 model=model,
-                input_tokens=tokens,
+                input_tokens=sum(item.tokens for item in inputs),
                 cached_tokens=0,
                 output_tokens=0,
                 endpoint="/v1/embeddings",
                 stream=False,
             )
         )
-        data = [
-            {
-                "object": "embedding",
-                "index": index,
-                "embedding": encode_vector(
-                    embedding_vector(item.text, model, dimensions), encoding
-                ),
-            }
-            for index, item in enumerate(inputs)
-        ]
         headers = {
             "x-request-id": "req_" + short_hash("embeddings", simulator.options.seed, fate),
             "openai-model": model,
             "openai-processing-ms": str(int((time.monotonic() - started) * 1000)),
         }
-        out = {
-            "object": "list",
-            "data": data,
-            "model": model,
-            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-        }
-        return JSONResponse(out, headers=headers)
+        return JSONResponse(embeddings_body(inputs, model, dimensions, encoding), headers=headers)
 
     async def legacy_completions(request: Request) -> Response:
         """`POST /v1/completions`: a prompt continued as text, metered like every model call."""
@@ -508,10 +484,10 @@ def build_app(simulator: Simulator) -> Starlette:
             recorded = False
             try:
                 await asyncio.sleep(c.first_token_delay_s)
-                pieces = ([echo] if echo else []) + ["".join(g) for g in _chunks(c.output_pieces)]
-                for text in pieces:
-                    await asyncio.sleep(c.per_token_delay_s * STREAM_PIECES_PER_CHUNK)
-                    chunk = legacy_completion(id_, created, c.model, text, None, None)
+                groups = ([[echo]] if echo else []) + _chunks(c.output_pieces)
+                for group in groups:
+                    await asyncio.sleep(c.per_token_delay_s * len(group))
+                    chunk = legacy_completion(id_, created, c.model, "".join(group), None, None)
                     if include_usage:
                         chunk["usage"] = None
                     yield fmt.sse(chunk)

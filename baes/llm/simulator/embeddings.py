@@ -131,3 +131,26 @@ def encoding_format_of(body: dict[str, Any]) -> str:
             "Invalid 'encoding_format': expected 'float' or 'base64'.", "encoding_format"
         )
     return value
+
+
+def embeddings_body(
+    inputs: list[EmbeddingInput], model: str, dimensions: int, encoding_format: str
+) -> dict[str, Any]:
+    """The answer of `/v1/embeddings`: one vector per input, and the inputs' tokens as usage."""
+    tokens = sum(item.tokens for item in inputs)
+    data = [
+        {
+            "object": "embedding",
+            "index": index,
+            "embedding": encode_vector(
+                embedding_vector(item.text, model, dimensions), encoding_format
+            ),
+        }
+        for index, item in enumerate(inputs)
+    ]
+    return {
+        "object": "list",
+        "data": data,
+        "model": model,
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }
