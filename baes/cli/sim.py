@@ -55,6 +55,13 @@ def serve(
             "real provider) or 'run' (each baes run on its own)."
         ),
     ] = "key",
+    prompt_cache_ttl_s: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds a cached prompt prefix lives after its last use; default: while the "
+            "simulator runs."
+        ),
+    ] = None,
 ) -> None:
     """Serve the simulator until Ctrl-C. The first line printed is the base URL (…/v1)."""
     # Imported here so `baes --help` never loads the server stack.
@@ -73,6 +80,7 @@ def serve(
             admin_key=admin_key,
             usage_log=usage_log,
             prompt_cache_scope=prompt_cache_scope,  # type: ignore[arg-type]  # checked there
+            prompt_cache_ttl_s=prompt_cache_ttl_s,
         )
     except SimulatorOptionsError as error:
         print_error(str(error), "see `baes sim serve --help` for the valid ranges")

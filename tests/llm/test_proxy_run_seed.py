@@ -74,3 +74,23 @@ def test_prompt_cache_scope_decides_whether_runs_share_cached_prefixes(
         first, same_run, other_run = cached(proxy, 1), cached(proxy, 1), cached(proxy, 2)
     assert first == 0 and same_run >= 1024
     assert (other_run >= 1024) is cached_in_other_run
+
+
+def test_cached_prefixes_expire_after_the_ttl_of_inactivity():
+    from baes.llm.simulator import Simulator
+    from baes.llm.simulator.messages import Message
+    from baes.llm.simulator.provider import CallRequest
+
+    now = [1000.0]
+    simulator = Simulator(SimulatorOptions(prompt_cache_ttl_s=300), clock=lambda: now[0])
+    prompt = [Message("user", "Describe the student registry. " * 300)]
+
+    def cached_at(t: float) -> int:
+        now[0] = t
+        call = CallRequest("k", "sim-small", prompt, "/v1/chat/completions", False, 1, "d")
+        return simulator.start_call(call).cached_tokens
+
+    # Each hit refreshes the entry: 290 s apart keeps it alive, 301 s of silence expires it.
+    first, hit, again = (cached_at(t) for t in (1000, 1290, 1580))
+    assert first == 0 and hit >= 1024 and again == hit
+    assert cached_at(1881) == 0 and cached_at(1882) == hit

@@ -29,6 +29,8 @@ class SimulatorOptions:
     by every simulator using it); None keeps them in memory for the simulator's lifetime.
     `prompt_cache_scope` is "key" (runs of one key share cached prefixes, the default) or "run"
     (each run seed sent by the metering proxy has a cache of its own); see PromptCacheScope.
+    `prompt_cache_ttl_s` expires a cached prefix that long after its last use (OpenAI keeps them
+    5 to 10 minutes of inactivity, at most an hour); None keeps them while the simulator runs.
     """
 
     seed: int = 0
@@ -41,6 +43,7 @@ class SimulatorOptions:
     usage_error_rate: float = 0
     usage_log: Path | None = None
     prompt_cache_scope: PromptCacheScope = "key"
+    prompt_cache_ttl_s: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("latency_ms", "latency_per_token_ms", "usage_lag_s"):
@@ -55,6 +58,11 @@ class SimulatorOptions:
             raise SimulatorOptionsError(
                 "error_rate + rate_limit_rate must not exceed 1 "
                 f"(got {self.error_rate} + {self.rate_limit_rate})"
+            )
+        ttl = self.prompt_cache_ttl_s
+        if ttl is not None and (not math.isfinite(ttl) or ttl <= 0):
+            raise SimulatorOptionsError(
+                f"prompt_cache_ttl_s must be a finite number > 0 (or None), got {ttl!r}"
             )
         if self.prompt_cache_scope not in PROMPT_CACHE_SCOPES:
             raise SimulatorOptionsError(

@@ -102,7 +102,7 @@ class Simulator:
         # itself starts empty again, as a real provider's expires.
         log = UsageLog(self.options.usage_log) if self.options.usage_log is not None else None
         self._usage = UsageStore(log)
-        self._cache = PromptCache()
+        self._cache = PromptCache(self.options.prompt_cache_ttl_s, clock)
         self._faults = FaultPlan(
             self.options.seed, self.options.error_rate, self.options.rate_limit_rate
         )
