@@ -54,12 +54,12 @@ class StructuredOutputError(ValueError):
 
 @dataclass(frozen=True)
 class ResponseFormat:
-    """What the request asked the answer to be: any JSON object, or an instance of `schema`."""
+    """What the request asked the answer to be: any JSON object, or an instance of `schema`
+    (strict or not: the instance validates either way; strict mode's rules are checked when the
+    request is read)."""
 
     kind: str  # "json_object" or "json_schema"
-    name: str | None = None
     schema: dict[str, Any] | None = None
-    strict: bool = False
 
 
 def chat_response_format(body: dict[str, Any]) -> ResponseFormat | None:
@@ -119,10 +119,9 @@ def _schema_format(spec: dict[str, Any], param: str) -> ResponseFormat:
     schema = spec.get("schema", {})
     if not isinstance(schema, dict):
         raise StructuredOutputError(f"Invalid '{param}.schema': expected an object.", param)
-    strict = spec.get("strict") is True
-    if strict:
+    if spec.get("strict") is True:
         _check_strict(schema, name, ())
-    return ResponseFormat("json_schema", name, schema, strict)
+    return ResponseFormat("json_schema", schema)
 
 
 def _check_strict(schema: Any, name: str, context: tuple[str, ...]) -> None:
