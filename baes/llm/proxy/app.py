@@ -47,6 +47,8 @@ class ProxySettings:
     model_policy: ModelPolicy = "rewrite"
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 600.0
+    # The upstream is baes's simulator: tell it each call's run seed (run_seed_header.py).
+    send_run_seed: bool = False
 
 
 def error_response(
@@ -179,7 +181,8 @@ class ProxyHandler:
                 retry=False,
             )
         try:
-            return await self._forward(request, url, path, call)
+            run_seed = attribution.seed if self._settings.send_run_seed else None
+            return await self._forward(request, url, path, call, run_seed)
         except asyncio.CancelledError:
             call.finish(499, error="client disconnected before the answer")
             raise
@@ -195,7 +198,9 @@ class ProxyHandler:
                 500, f"the baes metering proxy failed ({type(exc).__name__})", "proxy_error", None
             )
 
-    async def _forward(self, request: Request, url: str, path: str, call: CallRecorder) -> Response:
+    async def _forward(
+        self, request: Request, url: str, path: str, call: CallRecorder, run_seed: int | None
+    ) -> Response:
         method = request.method
         body = await request.body()
         payload = None
@@ -257,7 +262,7 @@ class ProxyHandler:
         outgoing = httpx.Request(
             method,
             url,
-            headers=upstream_headers(request.headers.raw, self._api_key),
+            headers=upstream_headers(request.headers.raw, self._api_key, run_seed),
             content=body,
             extensions={"timeout": self._timeouts},
         )
