@@ -82,6 +82,8 @@ def mean_interval(
     if is_constant(sample):
         value = float(sample[0])
         return MeanInterval(value, value, "constant")
+    if sample_std(sample) is None:
+        return MeanInterval(None, None, None, "the values are too large for an interval")
     if n < BOOTSTRAP_T_MIN_N:
         return _checked(*t_interval(sample, confidence), "t")
     if n < SMALL_SAMPLE_LIMIT:

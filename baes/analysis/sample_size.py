@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, special, stats
 
-from baes.analysis.descriptives import sample_mean, sample_std
+from baes.analysis.descriptives import power_of_two_scale, sample_mean, sample_std
 from baes.analysis.hypothesis_tests import exact_is_feasible, rank_sum_p
 from baes.analysis.p_adjust import adjust_p_rows
 from baes.analysis.samples import is_constant
@@ -315,9 +315,12 @@ def cohens_d(a: np.ndarray, b: np.ndarray) -> float | None:
     """(mean a − mean b) / pooled sd; inf or −inf for zero pooled sd, None when undefined."""
     if a.size < 2 or b.size < 2:
         return None
+    # d does not depend on the unit: in units of a power of two nothing overflows near 1e308.
+    scale = power_of_two_scale(np.concatenate([a, b]))
+    a, b = a / scale, b / scale
     difference = sample_mean(a) - sample_mean(b)
     sd_a, sd_b = sample_std(a), sample_std(b)
-    assert sd_a is not None and sd_b is not None  # n ≥ 2 above
+    assert sd_a is not None and sd_b is not None  # n ≥ 2, and values below 2 in these units
     pooled_var = ((a.size - 1) * sd_a**2 + (b.size - 1) * sd_b**2) / (a.size + b.size - 2)
     if not math.isfinite(difference) or not math.isfinite(pooled_var):
         return None
