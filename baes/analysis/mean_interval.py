@@ -111,7 +111,10 @@ def wilson_interval(p_hat: float, n: int, confidence: float) -> tuple[float, flo
     denominator = 1.0 + z * z / n
     centre = (p_hat + z * z / (2 * n)) / denominator
     spread = z / denominator * math.sqrt(p_hat * (1.0 - p_hat) / n + z * z / (4 * n * n))
-    return max(0.0, centre - spread), min(1.0, centre + spread)
+    # At p̂ = 0 or 1 the bound on that side is exactly 0 or 1; rounding must not move it.
+    low = 0.0 if p_hat == 0.0 else max(0.0, centre - spread)
+    high = 1.0 if p_hat == 1.0 else min(1.0, centre + spread)
+    return low, high
 
 
 def t_interval(sample: np.ndarray, confidence: float) -> tuple[float, float]:

@@ -129,3 +129,23 @@ def test_pass_rate_coverage_averaged_over_the_rate_is_near_nominal(n):
                 total += stats.binom.pmf(passes, n, p)
         covered.append(total)
     assert np.mean(covered) >= 0.93 and min(covered) >= 0.8
+
+
+def test_all_pass_runs_reach_the_default_absolute_limit_at_35_runs():
+    # Documented in docs/analysis.md and docs/configuration.md: half-width z²/(2(n + z²)).
+    from baes.analysis.convergence import ci_convergence
+
+    def converged(n):
+        result = interval([1.0] * n, bounded_fraction=True)
+        verdict = ci_convergence(
+            n,
+            1.0,
+            result.low,
+            result.high,
+            bounded_fraction=True,
+            max_half_width_pct=10.0,
+            max_half_width_abs=0.05,
+        )
+        return verdict.converged
+
+    assert not converged(34) and converged(35)
