@@ -9,7 +9,8 @@ the simulated coverage per n and method; tests/analysis/test_mean_interval.py as
   conservative because a variable in [0, 1] with mean μ has variance at most μ(1 − μ). It never
   collapses to a point: 5 passes out of 5 give [0.57, 1].
 - n = 2–4: Student's t interval ("t"). A studentized bootstrap is undefined there (too many
-  resamples repeat one value and have no spread).
+  resamples repeat one value and have no spread); for the same reason "t" replaces bootstrap-t
+  for larger groups with very few distinct values, and `reason` says so.
 - n = 5 … SMALL_SAMPLE_LIMIT − 1 (29): the studentized bootstrap, bootstrap-t ("bootstrap-t").
   Simulated coverage (2000 samples each): 0.94–0.95 for normal and lognormal(σ = 0.5) data at
   n = 5–30, where BCa covers only 0.82–0.87 at n = 5–10 and 0.90–0.93 at n = 20–30, and the t
@@ -89,7 +90,17 @@ def mean_interval(
     if n < BOOTSTRAP_T_MIN_N:
         return _checked(*t_interval(sample, confidence), "t")
     if n < SMALL_SAMPLE_LIMIT:
-        return _checked(*bootstrap_t_interval(sample, confidence, n_resamples, seed), "bootstrap-t")
+        low, high = bootstrap_t_interval(sample, confidence, n_resamples, seed)
+        if math.isinf(low) or math.isinf(high):
+            # So many resamples repeat one value (few distinct values, e.g. mostly zeros) that a
+            # t* quantile is infinite: the studentized bootstrap has no bound to offer.
+            t = _checked(*t_interval(sample, confidence), "t")
+            reason = (
+                "the bootstrap-t interval is unbounded here (too many resamples without spread); "
+                "Student's t interval is reported instead"
+            )
+            return MeanInterval(t.low, t.high, t.method, reason if t.method else t.reason)
+        return _checked(low, high, "bootstrap-t")
     ci = bootstrap_mean_ci(
         sample, method=bootstrap_method, confidence=confidence, n_resamples=n_resamples, seed=seed
     )

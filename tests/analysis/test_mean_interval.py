@@ -149,3 +149,12 @@ def test_all_pass_runs_reach_the_default_absolute_limit_at_35_runs():
         return verdict.converged
 
     assert not converged(34) and converged(35)
+
+
+def test_mostly_one_value_falls_back_to_t_and_says_why():
+    # 9 % of resamples of (0, 0, 3, 0, 1, 0) are all zeros: a t* quantile is infinite.
+    values = [0.0, 0.0, 3.0, 0.0, 1.0, 0.0]
+    result = interval(values, n_resamples=999)
+    low, high = stats.t.interval(0.95, 5, loc=np.mean(values), scale=stats.sem(values))
+    assert result.method == "t" and "unbounded" in result.reason
+    assert (result.low, result.high) == (pytest.approx(low), pytest.approx(high))
