@@ -369,13 +369,16 @@ def test_an_experiment_whose_frameworks_converged_is_completed(cli, root, tmp_pa
         tmp_path,
         "exp",
         "  steady: {adapter: command, step: 'touch out.txt'}",
-        "runs: {min: 2, max: 9}\nstopping_rule: {metrics: [CHECK_PASS_RATE]}\n"
+        "runs: {min: 2, max: 9}\n"
+        "stopping_rule: {metrics: [CHECK_PASS_RATE], max_half_width_abs: 0.25}\n"
         "analysis: {bootstrap_samples: 200}\n",
         steps="    - id: one\n      prompt: go\n      check: test -f out.txt\n",
     )
     assert cli("new", "--config", design).exit_code == 0
     assert cli("run", "exp").exit_code == 0
-    assert len(_records(root, "exp")) == 2  # converged at runs.min, far below runs.max
+    # Converged below runs.max, but not on 2 all-pass runs: the rule needs 5 values (Wilson's
+    # interval of 5/5, [0.57, 1], is within ±0.25).
+    assert len(_records(root, "exp")) == 5
     assert _status(cli, "exp") == "completed"
     shown = json.loads(cli("show", "exp", "--json").stdout)
     assert shown["status"] == "completed"
