@@ -183,8 +183,8 @@ def metric_statistics(
     )
     if plan.primary_contrast is not None and block["primary_contrast"] is None:
         block["primary_contrast_reason"] = (
-            f"the planned contrast {' vs '.join(plan.primary_contrast)} has a group without "
-            "values of this metric"
+            f"the planned contrast {' vs '.join(plan.primary_contrast)} names a group that is "
+            "not among the groups analysed for this metric"
         )
     if len(present) == len(values):
         return block

@@ -50,9 +50,15 @@ def analyze_metric(
     absolute stopping rule). `primary_contrast` names the planned headline pair (default: the
     first two groups).
     """
-    _check_parameters(alpha, p_adjust, ci_method, bootstrap_samples, confidence, max_half_width_pct)
-    if not max_half_width_abs > 0.0:
-        raise ValueError(f"max_half_width_abs must be above 0, got {max_half_width_abs}")
+    _check_parameters(
+        alpha,
+        p_adjust,
+        ci_method,
+        bootstrap_samples,
+        confidence,
+        max_half_width_pct,
+        max_half_width_abs,
+    )
     names = list(groups)
     samples = [as_sample(groups[name], name=f"group {name!r}") for name in names]
     family = _family_pairs(names, pairs)
@@ -138,6 +144,7 @@ def _check_parameters(
     bootstrap_samples: int,
     confidence: float,
     max_half_width_pct: float,
+    max_half_width_abs: float,
 ) -> None:
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must be between 0 and 1 (exclusive), got {alpha}")
@@ -151,6 +158,8 @@ def _check_parameters(
         raise ValueError(f"confidence must be between 0 and 1 (exclusive), got {confidence}")
     if not max_half_width_pct >= 0.0:
         raise ValueError(f"max_half_width_pct must be 0 or more, got {max_half_width_pct}")
+    if not max_half_width_abs > 0.0:
+        raise ValueError(f"max_half_width_abs must be above 0, got {max_half_width_abs}")
 
 
 def _descriptives_entry(

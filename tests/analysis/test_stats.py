@@ -315,6 +315,7 @@ def test_outliers_are_reported_per_group():
         {"bootstrap_samples": 0},
         {"confidence": 1.5},
         {"max_half_width_pct": -1.0},
+        {"max_half_width_abs": 0.0},
     ],
 )
 def test_invalid_parameters_are_rejected(kwargs):
