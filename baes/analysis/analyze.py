@@ -158,16 +158,23 @@ def selected_metrics(
 
 
 def metric_statistics(
-    values: Mapping[str, Sequence[float]], plan: AnalysisPlan, metric: str | None = None
+    values: Mapping[str, Sequence[float]],
+    plan: AnalysisPlan,
+    metric: str | None = None,
+    pairs: Sequence[tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
     """The stats.json block of one metric; groups without values are described, not tested.
 
     `metric` (the catalog key) decides whether the values are bounded fractions (Wilson
     intervals, absolute stopping rule); an unknown or missing key means an unbounded metric.
+    `pairs` limits the tested family (compare's planned contrasts); pairs naming a group
+    without values of this metric are left out of it.
     """
     from baes.analysis.stats import analyze_metric
 
     present = {group: list(v) for group, v in values.items() if len(v) > 0}
+    if pairs is not None:
+        pairs = [(a, b) for a, b in pairs if a in present and b in present]
     block = analyze_metric(
         present,
         alpha=plan.alpha,
@@ -180,6 +187,7 @@ def metric_statistics(
         max_half_width_abs=plan.max_half_width_abs,
         bounded_fraction=is_bounded_fraction(metric),
         primary_contrast=plan.primary_contrast,
+        pairs=pairs,
     )
     if plan.primary_contrast is not None and block["primary_contrast"] is None:
         block["primary_contrast_reason"] = (

@@ -382,3 +382,15 @@ def test_primary_contrast_defaults_to_the_first_two_groups_and_follows_the_plan(
     assert planned["primary_contrast"] == {"a": "a", "b": "c"}
     assert analyze_metric({"a": [1.0, 2.0]}, **FAST)["primary_contrast"] is None
     assert analyze_metric(groups, primary_contrast=["a", "zz"], **FAST)["primary_contrast"] is None
+
+
+def test_metric_statistics_passes_a_planned_family_and_the_metric_kind():
+    from baes.analysis.analyze import default_plan, metric_statistics
+
+    plan = default_plan(["CHECK_PASS_RATE"])
+    values = {"x": [1.0] * 5, "y": [0.0, 1.0, 1.0, 0.0, 1.0], "z": [], "w": [0.5, 1.0, 1.0]}
+    block = metric_statistics(values, plan, "CHECK_PASS_RATE", pairs=[("x", "w"), ("y", "z")])
+    assert [(p["a"], p["b"]) for p in block["pairwise"]] == [("x", "w")]
+    assert block["family"] == "1 planned comparison among 3 groups, holm"
+    assert block["descriptives"]["x"]["ci_method"] == "wilson"
+    assert set(block["stopping"]["z"]) == {"half_width_abs", "converged", "reason"}
