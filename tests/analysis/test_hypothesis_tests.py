@@ -199,3 +199,13 @@ def test_dunn_on_identical_values_is_skipped_not_divided_by_zero():
 
 def test_dunn_needs_three_groups():
     assert "3 or more groups" in dunn_test(arrays([1, 2], [3, 4])).skipped
+
+
+def test_three_against_three_hundred_is_exact_and_the_bound_is_on_the_work():
+    rng = np.random.default_rng(11)
+    a, b = rng.normal(0, 1, 3), rng.normal(1, 1, 300)
+    _, p, method = mann_whitney(a, b)
+    assert method == "exact"
+    assert p == pytest.approx(stats.mannwhitneyu(a, b, method="exact").pvalue, rel=1e-9)
+    assert exact_is_feasible(20, 180) and exact_is_feasible(5, 1000)
+    assert not exact_is_feasible(20, 500)
