@@ -257,7 +257,7 @@ def plan_sample_sizes(
 
 
 class _PowerSearch:
-    """Simulated power per pair at candidate n, each n simulated once for all pairs."""
+    """Simulated power per pair at candidate n; the draws at each n are shared by all pairs."""
 
     def __init__(
         self,

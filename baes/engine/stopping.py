@@ -84,8 +84,9 @@ def decide(design: ExperimentConfig, completed: Sequence[Mapping[str, Any]]) -> 
             open_metrics.append(f"{key} {convergence.shown()} ({len(values)} measured){why}")
     if open_metrics:
         return StoppingDecision(True, "not converged: " + "; ".join(open_metrics))
-    return StoppingDecision(
-        False,
-        f"converged after {n} runs (all within ±{rule.max_half_width_pct:g} % of the mean, "
-        f"fractions within ±{rule.max_half_width_abs:g})",
-    )
+    limits = []
+    if not all(is_bounded_fraction(key) for key in rule.metrics):
+        limits.append(f"±{rule.max_half_width_pct:g} % of the mean")
+    if any(is_bounded_fraction(key) for key in rule.metrics):
+        limits.append(f"±{rule.max_half_width_abs:g} for fractions")
+    return StoppingDecision(False, f"converged after {n} runs (all within {', '.join(limits)})")
