@@ -394,3 +394,26 @@ def test_metric_statistics_passes_a_planned_family_and_the_metric_kind():
     assert block["family"] == "1 planned comparison among 3 groups, holm"
     assert block["descriptives"]["x"]["ci_method"] == "wilson"
     assert set(block["stopping"]["z"]) == {"half_width_abs", "converged", "reason"}
+
+
+def test_the_designs_primary_contrast_and_absolute_limit_reach_the_plan_and_the_block():
+    from baes.analysis.analyze import metric_statistics, plan_from_config
+    from tests.analysis.run_records import make_design
+
+    design = make_design("p", frameworks=["one", "two", "three"])
+    design = design.model_copy(
+        update={
+            "analysis": design.analysis.model_copy(update={"primary_contrast": ["three", "one"]}),
+            "stopping_rule": design.stopping_rule.model_copy(update={"max_half_width_abs": 0.2}),
+        }
+    )
+    plan = plan_from_config(design)
+    assert plan.to_json()["primary_contrast"] == ["three", "one"]
+    assert plan.to_json()["max_half_width_abs"] == 0.2
+    values = {"one": [1.0] * 6, "two": [1.0, 0.0] * 3, "three": [0.0] * 6}
+    block = metric_statistics(values, plan, "CHECK_PASS_RATE")
+    assert block["primary_contrast"] == {"a": "one", "b": "three"}
+    # Wilson for 6/6: half-width 0.195 ≤ 0.2, so six all-pass runs converge at this limit.
+    assert block["stopping"]["one"]["converged"] is True
+    missing = metric_statistics({"one": [1.0] * 6, "two": [1.0] * 6, "three": []}, plan, "X")
+    assert missing["primary_contrast"] is None and missing["primary_contrast_reason"]
