@@ -181,7 +181,9 @@ class StoppingRuleConfig(StrictModel):
     max_half_width_pct: float = Field(10.0, gt=0.0)
     # Bounded fractions (CHECK_PASS_RATE) use an absolute half-width: ±10 % of a pass rate of
     # 0.05 is meaningless, and near 1 a relative rule would accept far too wide an interval.
-    max_half_width_abs: float = Field(0.05, gt=0.0, le=1.0)
+    # At most 0.2: a wider interval says little, and 5 all-pass runs (Wilson half-width 0.217)
+    # can then never converge, whatever the design says.
+    max_half_width_abs: float = Field(0.05, gt=0.0, le=0.2)
     metrics: list[Literal[METRIC_KEYS]] = Field(  # type: ignore[valid-type]
         default_factory=lambda: ["TOK_IN", "TOK_OUT"], min_length=1
     )

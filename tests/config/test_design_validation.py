@@ -114,7 +114,7 @@ def test_unknown_key_inside_a_framework_names_the_framework_not_the_adapter_tag(
         ),
         (
             "model: sim-small",
-            "model: sim-small\nstopping_rule: {max_half_width_abs: 0}",
+            "model: sim-small\nstopping_rule: {max_half_width_abs: 0.25}",
             "stopping_rule.max_half_width_abs",
         ),
     ],
