@@ -121,3 +121,14 @@ def test_a_mean_near_zero_says_why_it_cannot_decide():
     decision = _decide(runs, ["CACHED_TOKENS"])
     assert decision.needs_more
     assert "CACHED_TOKENS undefined" in decision.reason and "includes 0" in decision.reason
+
+
+def test_five_all_pass_runs_never_converge_even_at_the_widest_allowed_limit():
+    from baes.config.models import StoppingRuleConfig
+
+    widest = StoppingRuleConfig.model_fields["max_half_width_abs"].metadata
+    limit = next(m.le for m in widest if getattr(m, "le", None) is not None)
+    low, high = proportion_confint(5, 5, alpha=0.05, method="wilson")
+    assert absolute(5, 1.0, low, high, max_half_width_abs=limit).converged is False
+    low, high = proportion_confint(6, 6, alpha=0.05, method="wilson")
+    assert absolute(6, 1.0, low, high, max_half_width_abs=limit).converged is True
