@@ -13,7 +13,7 @@ the simulated coverage per n and method; tests/analysis/test_mean_interval.py as
   for larger groups with very few distinct values, and `reason` says so.
 - n = 5 … SMALL_SAMPLE_LIMIT − 1 (29): the studentized bootstrap, bootstrap-t ("bootstrap-t").
   Simulated coverage (2000 samples each): 0.94–0.95 for normal and lognormal(σ = 0.5) data at
-  n = 5–30, where BCa covers only 0.82–0.87 at n = 5–10 and 0.90–0.93 at n = 20–30, and the t
+  n = 5–30, where BCa covers only 0.82–0.90 at n = 5–10 and 0.90–0.94 at n = 20–30, and the t
   interval 0.92 for the skewed data.
 - n ≥ SMALL_SAMPLE_LIMIT: the design's bootstrap method, BCa ("bootstrap-bca") by default or
   the percentile interval ("bootstrap-percentile"): the pre-registered choice, within about a
