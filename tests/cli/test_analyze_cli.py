@@ -316,6 +316,7 @@ def test_report_reads_for_someone_who_did_not_run_it(analysed):
         "## Input tokens (TOK_IN)",
         "## Stopping rule",
         "## Run success",
+        "## Checks per step",
         "## Sample-size planning",
         "## Methods",
         "## Limitations",
@@ -324,12 +325,15 @@ def test_report_reads_for_someone_who_did_not_run_it(analysed):
     config_hash = (analysed["paths"].config_hash).read_text().strip()
     assert config_hash in report and "sim-small" in report and "hello, 2 step(s)" in report
     assert "Verification coverage: 2 of 36 completed runs" in report
-    assert "reference-plan used 30 % more input tokens than reference; δ = 1.00, large" in report
+    assert (
+        "reference-plan used 30 % more input tokens than reference; "
+        "δ(reference vs reference-plan) = −1.00 [95 % CI "
+    ) in report
     assert "reference: 1 run(s) left out (1 × input tokens not reported" in report
     assert "reference-repair: 4,000" in report  # the TOK_OUT outlier
     assert "with 80 % power you need" in report
     assert "Kruskal–Wallis test (tie-corrected)" in report and "Holm adjustment" in report
-    assert "BCa bootstrap confidence interval of the mean (200 resamples" in report
+    assert "(bootstrap intervals: BCa, 200 resamples" in report
     assert "not verified against the provider's usage records" in report
     assert "fictional prices" in report
     assert "timeout × 1" in report

@@ -60,7 +60,7 @@ def test_compare_shows_the_design_diff_then_tables_and_sentences(root):
     percent = round((mean_a - mean_b) / mean_a * 100)
     assert (
         f"exp-b/reference used {percent} % fewer input tokens than exp-a/reference; "
-        "δ = −1.00, large; p_adj"
+        "δ(exp-a/reference vs exp-b/reference) = 1.00 [95 % CI "
     ) in out
     assert "Kruskal–Wallis H =" in out
     compare_dir = root / "_compare" / "exp-a__exp-b"

@@ -13,10 +13,10 @@ from typing import Any
 
 from baes.analysis.metrics import metric_spec
 from baes.analysis.report.formatting import (
+    format_count_statistic,
     format_delta,
     format_number,
     format_percent,
-    format_statistic,
     p_equation,
 )
 
@@ -169,8 +169,7 @@ def omnibus_text(block: Mapping[str, Any]) -> str:
         name = TEST_NAMES.get(omnibus.get("test") or "", "the omnibus test")
         return f"{name} not computed: {omnibus['skipped']}"
     test = omnibus["test"]
+    statistic = omnibus["statistic"]
+    shown = format_count_statistic(statistic) if test == "mannwhitney" else format_number(statistic)
     p_name = f"{omnibus['method']} p" if omnibus["method"] else "p"
-    return (
-        f"{TEST_NAMES[test]} {STATISTIC_SYMBOLS[test]} = {format_statistic(omnibus['statistic'])}"
-        f", {p_equation(p_name, omnibus['p'])}"
-    )
+    return f"{TEST_NAMES[test]} {STATISTIC_SYMBOLS[test]} = {shown}, {p_equation(p_name, omnibus['p'])}"

@@ -60,11 +60,9 @@ def format_percent(value: float) -> str:
     return f"{value:.1f}" if value >= 0.1 else f"{value:.2g}"
 
 
-def format_statistic(value: float) -> str:
-    """A test statistic: U and other counts as they are (261, 260.5), H with 3 significant digits."""
-    if value == int(value) or value * 2 == int(value * 2):
-        return f"{value:,g}" if abs(value) < 1e6 else f"{value:,.0f}"
-    return format_number(value)
+def format_count_statistic(value: float) -> str:
+    """A statistic that counts pairs, like Mann–Whitney U, as it is: 261, 260.5, 1,250,000."""
+    return f"{value:,.1f}" if value != int(value) else f"{value:,.0f}"
 
 
 def mean_ci(entry: Mapping[str, Any]) -> str:
