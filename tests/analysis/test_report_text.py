@@ -274,3 +274,52 @@ def test_stopping_table_shows_relative_and_absolute_half_widths():
     assert "| a | ±0.0412 | yes |" in section
     assert "| b | — | no |" in section
     assert "- b, TOK_IN: the mean is 0" in section
+
+
+def test_planned_contrasts_without_a_test_across_all_groups_read_as_tested_pairs():
+    # compare's planned contrasts: one Mann–Whitney per framework across two experiments.
+    groups = ["x/ref", "x/plan", "y/ref", "y/plan"]
+    skipped = "planned contrasts: one test per framework across the experiments (2 families)"
+    block = metric_block(
+        {g: descriptive(5, 100.0 + 10 * i) for i, g in enumerate(groups)},
+        [
+            pair("x/ref", "y/ref", delta=-1.0, test="mannwhitney", method="exact"),
+            pair(
+                "x/plan",
+                "y/plan",
+                delta=-0.2,
+                p=0.5,
+                p_adj=0.5,
+                significant=False,
+                test="mannwhitney",
+                method="exact",
+                magnitude="small",
+            ),
+        ],
+        omnibus={"test": None, "statistic": None, "p": None, "method": None, "skipped": skipped},
+        primary=("x/ref", "y/ref"),
+        family="the same framework across experiments, one family per framework",
+    )
+    block["families"] = [
+        {
+            "name": name,
+            "groups": [f"x/{name}", f"y/{name}"],
+            "omnibus": {"test": "mannwhitney", "statistic": 0.0, "p": p, "method": "exact"},
+            "family": f"{name}: 1 comparison, no adjustment needed",
+        }
+        for name, p in (("ref", 0.00794), ("plan", 0.5))
+    ]
+    stats = experiment_stats({"TOK_IN": block}, groups=groups)
+    stats["metric_info"]["TOK_IN"]["direction"] = None
+    report = render_report(stats)
+    assert "- Input tokens (TOK_IN): 1 of 2 tested pair(s) differ significantly, see below." in (
+        report
+    )
+    assert "- ref: 1 comparison, no adjustment needed: Mann–Whitney U = 0, exact p = 0.00794." in (
+        report
+    )
+    assert (
+        f"- TOK_IN: no test across all groups ({skipped}); pairs: Mann–Whitney (exact p); "
+        "adjustment family: the same framework across experiments, one family per framework;"
+    ) in report
+    assert "Tests not computed" not in report

@@ -123,19 +123,21 @@ def _metric_methods(stats: Mapping[str, Any], key: str) -> str:
     """ "TOK_IN: Kruskal–Wallis (asymptotic p); pairs: Dunn (asymptotic p), family …; CI …"."""
     block = stats["metrics"][key]
     omnibus = block["omnibus"]
-    if omnibus.get("skipped"):
-        tests = f"tests not computed ({omnibus['skipped']})"
-    else:
+    pair_tests = sorted(
+        {
+            f"{TEST_NAMES[p['test']]} ({p['method']} p)"
+            for p in block["pairwise"]
+            if p["p"] is not None
+        }
+    )
+    if not omnibus.get("skipped"):
         tests = f"{TEST_NAMES[omnibus['test']]} ({omnibus['method']} p)"
-        pair_tests = sorted(
-            {
-                f"{TEST_NAMES[p['test']]} ({p['method']} p)"
-                for p in block["pairwise"]
-                if p["p"] is not None
-            }
-        )
         if pair_tests and omnibus["test"] != "mannwhitney":
             tests += "; pairs: " + ", ".join(pair_tests)
+    elif pair_tests:  # compare's planned contrasts: no test across all groups, pairs tested
+        tests = f"no test across all groups ({omnibus['skipped']}); pairs: " + ", ".join(pair_tests)
+    else:
+        tests = f"tests not computed ({omnibus['skipped']})"
     if block["pairwise"]:
         tests += f"; adjustment family: {block['family']}"
     by_method: dict[str, list[str]] = {}
@@ -204,7 +206,9 @@ def limitations_section(stats: Mapping[str, Any]) -> str:
         {
             f"{k}: {b['omnibus']['skipped']}"
             for k, b in stats["metrics"].items()
-            if b["omnibus"].get("skipped") and k not in constant
+            if b["omnibus"].get("skipped")
+            and k not in constant
+            and not any(pair["p"] is not None for pair in b["pairwise"])
         }
     )
     if other_skips:

@@ -88,11 +88,16 @@ def summary_section(stats: Mapping[str, Any]) -> str:
         p = block["omnibus"].get("p")
         direction = stats["metric_info"][key].get("direction")
         significant = len(significant_sentences(stats, key))
+        tested = sum(1 for pair in block["pairwise"] if pair["p_adj"] is not None)
         if best is not None:
             side = "lowest" if direction == "lower" else "highest"
             finding = (
                 f"{best} had the {side} values, significantly different from every other "
                 f"{unit_word(stats)} ({omnibus_text(block)})."
+            )
+        elif p is None and tested:  # planned contrasts: families tested apart, no single test
+            finding = f"{significant} of {tested} tested pair(s) differ significantly" + (
+                ", see below." if significant else "."
             )
         elif p is not None and p <= alpha and significant:
             finding = (
@@ -191,6 +196,12 @@ def metric_section(stats: Mapping[str, Any], key: str) -> str:
     if notes:
         lines.append("\n".join(notes))
     lines.append(f"Omnibus test: {omnibus_text(block)}.")
+    families = block.get("families") or []  # compare's planned contrasts: one test per family
+    if len(families) > 1:
+        lines.append(
+            "Tests per family:\n\n"
+            + "\n".join(f"- {f['family']}: {omnibus_text(f)}." for f in families)
+        )
     if block["pairwise"]:
         adjust = plan["p_adjust"]
         rows = [
