@@ -150,7 +150,8 @@ def primary_contrast_text(stats: Mapping[str, Any], key: str) -> str | None:
     block = stats["metrics"][key]
     contrast = block["primary_contrast"]
     if contrast is None:
-        return None
+        reason = block.get("primary_contrast_reason")
+        return None if reason is None else f"planned primary contrast was not tested: {reason}"
     pair = primary_pair(block)
     label = f"primary contrast {contrast['a']} vs {contrast['b']}"
     if pair is None:

@@ -15,9 +15,11 @@ P_ADJUST_NAMES = {"holm": "Holm", "sidak": "Šidák", "bonferroni": "Bonferroni"
 # The interval methods stats.json names in `descriptives.<group>.ci_method`, in words.
 CI_METHOD_NAMES = {
     "t": "Student t interval",
+    "bootstrap-t": "studentized bootstrap (bootstrap-t)",
     "bootstrap-bca": "BCa bootstrap",
     "bootstrap-percentile": "percentile bootstrap",
     "wilson": "Wilson score interval",
+    "wilson-bound": "Wilson score interval on the mean of per-run fractions",
     "clopper-pearson": "Clopper–Pearson interval",
 }
 

@@ -89,11 +89,15 @@ def sample_size_section(stats: Mapping[str, Any]) -> str:
         title = f"**{metric_title(stats, key)}**"
         headline = primary_pair(block)
         if headline is None:
-            lines.append(f"{title}: the planned primary contrast was not tested.")
+            reason = block.get("primary_contrast_reason")
+            lines.append(
+                f"{title}: the planned primary contrast was not tested"
+                + (f" ({reason})." if reason else ".")
+            )
         elif headline["n_per_group_80pct_power"] is None:
             lines.append(
                 f"{title}: for the primary contrast {headline['a']} vs {headline['b']}, no "
-                f"sample size applies ({headline['n_per_group_reason']})."
+                f"sample size applies ({headline.get('n_per_group_reason') or 'no reason recorded'})."
             )
         else:
             lines.append(
