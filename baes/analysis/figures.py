@@ -433,7 +433,7 @@ def forest_plot(
         max(1.6, 0.3 * len(rows) + 0.5),
         left=0.3 + _SMALL_CHAR_IN * max(len(label) for label, _ in rows),
         right=0.3,
-        bottom=1.0,
+        bottom=0.85,
     )
     axes = figure.add_subplot()
     y = np.arange(len(rows))[::-1]
