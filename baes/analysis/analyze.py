@@ -21,6 +21,7 @@ from baes.analysis.dataset import (
     tidy_csv,
     verification_coverage,
 )
+from baes.analysis.mean_interval import is_bounded_fraction
 from baes.analysis.metrics import MetricContext, metric_info, resolve_metric_keys
 from baes.config.models import (
     CI_METHODS,
@@ -31,7 +32,7 @@ from baes.config.models import (
 )
 from baes.errors import InputError, WorkError
 
-STATS_SCHEMA_VERSION = 1
+STATS_SCHEMA_VERSION = 2
 
 Progress = Callable[[str], None]
 
@@ -52,6 +53,8 @@ class AnalysisPlan:
     seed: int
     max_half_width_pct: float
     stopping_metrics: tuple[str, ...]
+    max_half_width_abs: float = StoppingRuleConfig().max_half_width_abs
+    primary_contrast: tuple[str, str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The `plan` block of stats.json."""
@@ -63,7 +66,11 @@ class AnalysisPlan:
             "confidence": self.confidence,
             "seed": self.seed,
             "max_half_width_pct": self.max_half_width_pct,
+            "max_half_width_abs": self.max_half_width_abs,
             "stopping_metrics": list(self.stopping_metrics),
+            "primary_contrast": (
+                None if self.primary_contrast is None else list(self.primary_contrast)
+            ),
         }
 
 
@@ -78,6 +85,12 @@ def plan_from_config(config: ExperimentConfig) -> AnalysisPlan:
         seed=config.seed,
         max_half_width_pct=config.stopping_rule.max_half_width_pct,
         stopping_metrics=tuple(config.stopping_rule.metrics),
+        max_half_width_abs=config.stopping_rule.max_half_width_abs,
+        primary_contrast=(
+            None
+            if config.analysis.primary_contrast is None
+            else (config.analysis.primary_contrast[0], config.analysis.primary_contrast[1])
+        ),
     )
 
 
@@ -93,6 +106,7 @@ def default_plan(metrics: Sequence[str]) -> AnalysisPlan:
         seed=0,
         max_half_width_pct=stopping.max_half_width_pct,
         stopping_metrics=tuple(metrics),
+        max_half_width_abs=stopping.max_half_width_abs,
     )
 
 
@@ -143,8 +157,14 @@ def selected_metrics(
     return [m for m in available if m in requested]
 
 
-def metric_statistics(values: Mapping[str, Sequence[float]], plan: AnalysisPlan) -> dict[str, Any]:
-    """The stats.json block of one metric; groups without values are described, not tested."""
+def metric_statistics(
+    values: Mapping[str, Sequence[float]], plan: AnalysisPlan, metric: str | None = None
+) -> dict[str, Any]:
+    """The stats.json block of one metric; groups without values are described, not tested.
+
+    `metric` (the catalog key) decides whether the values are bounded fractions (Wilson
+    intervals, absolute stopping rule); an unknown or missing key means an unbounded metric.
+    """
     from baes.analysis.stats import analyze_metric
 
     present = {group: list(v) for group, v in values.items() if len(v) > 0}
@@ -157,7 +177,15 @@ def metric_statistics(values: Mapping[str, Sequence[float]], plan: AnalysisPlan)
         confidence=plan.confidence,
         seed=plan.seed,
         max_half_width_pct=plan.max_half_width_pct,
+        max_half_width_abs=plan.max_half_width_abs,
+        bounded_fraction=is_bounded_fraction(metric),
+        primary_contrast=plan.primary_contrast,
     )
+    if plan.primary_contrast is not None and block["primary_contrast"] is None:
+        block["primary_contrast_reason"] = (
+            f"the planned contrast {' vs '.join(plan.primary_contrast)} has a group without "
+            "values of this metric"
+        )
     if len(present) == len(values):
         return block
     # A group with no measurable value would make every test "skipped"; it is described as
@@ -180,10 +208,13 @@ def metric_statistics(values: Mapping[str, Sequence[float]], plan: AnalysisPlan)
                 "max": None,
                 "ci_low": None,
                 "ci_high": None,
+                "ci_method": None,
                 "outliers": [],
                 "reason": reason,
+                "ci_reason": reason,
             }
-            stopping[group] = {"half_width_pct": None, "converged": False, "reason": reason}
+            half_width = "half_width_abs" if is_bounded_fraction(metric) else "half_width_pct"
+            stopping[group] = {half_width: None, "converged": False, "reason": reason}
     block["descriptives"], block["stopping"] = descriptives, stopping
     return block
 
@@ -198,7 +229,7 @@ def compute_metrics(
     result = {}
     for index, key in enumerate(metric_keys, start=1):
         progress(f"statistics for {key} ({index}/{len(metric_keys)})")
-        result[key] = metric_statistics(values_of(key), plan)
+        result[key] = metric_statistics(values_of(key), plan, key)
     return result
 
 

@@ -188,7 +188,7 @@ def test_analyze_prints_a_summary_and_writes_report_stats_figures(analysed):
 
 def test_stats_json_has_the_contract_shape(analysed):
     stats = analysed["stats"]
-    assert stats["schema_version"] == 1
+    assert stats["schema_version"] == 2
     assert {"alpha", "p_adjust", "ci_method", "bootstrap_samples", "confidence"} <= set(
         stats["plan"]
     )
@@ -205,7 +205,15 @@ def test_stats_json_has_the_contract_shape(analysed):
         "CHECK_PASS_RATE",
     ]
     for block in stats["metrics"].values():
-        assert set(block) == {"descriptives", "omnibus", "pairwise", "stopping"}
+        assert set(block) == {
+            "descriptives",
+            "omnibus",
+            "pairwise",
+            "stopping",
+            "primary_contrast",
+            "family",
+        }
+        assert block["primary_contrast"] == {"a": "reference", "b": "reference-plan"}
         for entry in block["descriptives"].values():
             assert {
                 "n",
@@ -218,9 +226,10 @@ def test_stats_json_has_the_contract_shape(analysed):
                 "max",
                 "ci_low",
                 "ci_high",
+                "ci_method",
                 "outliers",
             } <= set(entry)
-        assert {"test", "statistic", "p", "skipped"} <= set(block["omnibus"])
+        assert {"test", "method", "statistic", "p", "skipped"} <= set(block["omnibus"])
         assert [(p["a"], p["b"]) for p in block["pairwise"]] == [
             ("reference", "reference-plan"),
             ("reference", "reference-repair"),
@@ -234,12 +243,17 @@ def test_stats_json_has_the_contract_shape(analysed):
                 "z",
                 "p",
                 "p_adj",
+                "method",
+                "significant",
                 "cliffs_delta",
+                "cliffs_delta_ci",
+                "cliffs_delta_ci_method",
                 "magnitude",
                 "n_per_group_80pct_power",
             } <= set(pair)
         for entry in block["stopping"].values():
-            assert {"half_width_pct", "converged"} <= set(entry)
+            assert {"converged"} <= set(entry)
+            assert len({"half_width_pct", "half_width_abs"} & set(entry)) == 1
     assert stats["deviations"] == []
     json.dumps(stats, allow_nan=False)  # never NaN or infinity
 
@@ -257,10 +271,13 @@ def test_stats_match_independent_computations(analysed, metric):
         assert d["std"] == pytest.approx(sample.std(ddof=1), rel=1e-12)
         assert (d["q1"], d["q3"]) == pytest.approx(tuple(np.percentile(sample, [25, 75])))
         assert (d["min"], d["max"]) == (sample.min(), sample.max())
-        ci = sps.bootstrap(
-            (sample,), np.mean, n_resamples=200, method="BCa", rng=np.random.default_rng(0)
-        ).confidence_interval
-        assert (d["ci_low"], d["ci_high"]) == pytest.approx((ci.low, ci.high), rel=1e-9)
+        if metric == "CHECK_PASS_RATE":  # a fraction: Wilson's score interval, never a point
+            low, high = _wilson(sample.mean(), sample.size)
+            assert d["ci_method"] in {"wilson", "wilson-bound"}
+        else:  # 11–12 runs: the studentized bootstrap, redone here by hand with the same draws
+            assert d["ci_method"] == "bootstrap-t"
+            low, high = _bootstrap_t(sample, 200, seed=0)
+        assert (d["ci_low"], d["ci_high"]) == pytest.approx((low, high), rel=1e-9)
     groups = [np.array(expected[f]) for f in FRAMEWORKS]
     h, p = sps.kruskal(*groups)
     assert block["omnibus"]["test"] == "kruskal"
@@ -275,6 +292,31 @@ def test_stats_match_independent_computations(analysed, metric):
         a, b = groups[i], groups[j]
         brute = np.sign(a[:, None] - b[None, :]).sum() / (a.size * b.size)
         assert pair["cliffs_delta"] == pytest.approx(brute, abs=1e-15)
+
+
+def _wilson(p_hat, n, z=1.959963984540054):
+    centre = (p_hat + z * z / (2 * n)) / (1 + z * z / n)
+    spread = z / (1 + z * z / n) * np.sqrt(p_hat * (1 - p_hat) / n + z * z / (4 * n * n))
+    return max(0.0, centre - spread), min(1.0, centre + spread)
+
+
+def _bootstrap_t(sample, resamples, seed):
+    n, mean = sample.size, sample.mean()
+    se = sample.std(ddof=1) / np.sqrt(n)
+    draws = sample[np.random.default_rng(seed).integers(0, n, size=(resamples, n))]
+    spread = draws.std(axis=1, ddof=1) / np.sqrt(n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(
+            spread > 0,
+            (draws.mean(axis=1) - mean) / spread,
+            np.sign(draws.mean(axis=1) - mean) * np.inf,
+        )
+    ordered = np.sort(t)
+    low_t, high_t = (
+        ordered[int(np.ceil(0.025 * resamples)) - 1],
+        ordered[int(np.ceil(0.975 * resamples)) - 1],
+    )
+    return mean - high_t * se, mean - low_t * se
 
 
 def test_values_that_cannot_be_measured_are_left_out_and_counted(analysed):

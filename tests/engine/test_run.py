@@ -256,7 +256,7 @@ def test_stopping_rule_stops_a_steady_metric_early_and_runs_a_noisy_one_to_max(c
         "exp",
         steady + "\n" + noisy,
         "runs: {min: 3, max: 6}\nstopping_rule: {metrics: [T_WALL_seconds, CHECK_PASS_RATE], "
-        "max_half_width_pct: 1.0}\nanalysis: {bootstrap_samples: 200}\n",
+        "max_half_width_pct: 1.0, max_half_width_abs: 0.25}\nanalysis: {bootstrap_samples: 200}\n",
         steps="    - id: one\n      prompt: go\n      check: test -f out.txt\n",
     )
     # steady's wall time is not steady enough for 1 %, so the steady metric is the check pass rate:
@@ -274,7 +274,10 @@ def test_stopping_rule_stops_a_steady_metric_early_and_runs_a_noisy_one_to_max(c
     assert cli("new", "--config", noisy_design).exit_code == 0
 
     assert cli("run", "exp", "--framework", "steady").exit_code == 0
-    assert len(_records(root, "exp")) == 3  # converged at runs.min: a constant pass rate
+    # All checks pass in every run. The pass rate's Wilson interval is narrow enough
+    # (half-width ≤ 0.25) from 4 runs on, but the rule never converges on fewer than 5 values:
+    # it stops at 5, past runs.min = 3 (5/5 passes: [0.57, 1], half-width 0.22).
+    assert len(_records(root, "exp")) == 5
     assert _status(cli, "exp") == "incomplete"  # `noisy` has not run yet
     assert cli("run", "exp-noisy", "--framework", "noisy").exit_code == 0
     assert len(_records(root, "exp-noisy")) == 6  # never within ±1 %: runs to runs.max
