@@ -21,6 +21,7 @@ CI_METHOD_NAMES = {
     "wilson": "Wilson score interval",
     "wilson-bound": "Wilson score interval on the mean of per-run fractions",
     "clopper-pearson": "Clopper–Pearson interval",
+    "constant": "a constant group's point [c, c]",
 }
 
 
