@@ -323,3 +323,39 @@ def test_planned_contrasts_without_a_test_across_all_groups_read_as_tested_pairs
         "adjustment family: the same framework across experiments, one family per framework;"
     ) in report
     assert "Tests not computed" not in report
+
+
+def test_no_best_group_when_it_was_not_tested_against_every_other_group():
+    # a vs b and c vs d only (planned contrasts): a beats b, but a never met c or d.
+    groups = ["a", "b", "c", "d"]
+    block = metric_block(
+        {g: descriptive(5, 100.0 * (i + 1)) for i, g in enumerate(groups)},
+        [pair("a", "b", delta=-1.0, test="mannwhitney"), pair("c", "d", delta=-1.0)],
+    )
+    stats = experiment_stats({"TOK_IN": block}, groups=groups)
+    report = render_report(stats)
+    assert "significantly different from every other" not in report
+    # Tested against everyone (all pairs), the same group is the best one.
+    block["pairwise"] += [
+        pair("a", "c", delta=-1.0),
+        pair("a", "d", delta=-1.0),
+        pair("b", "c", delta=-1.0),
+        pair("b", "d", delta=-1.0),
+    ]
+    assert "- Input tokens (TOK_IN): a had the lowest values, significantly different from " in (
+        render_report(stats)
+    )
+
+
+def test_a_skipped_omnibus_test_is_said_once():
+    stats = three_groups()
+    stats["metrics"]["TOK_IN"]["omnibus"] = {
+        "test": None,
+        "statistic": None,
+        "p": None,
+        "method": None,
+        "skipped": "no test across all groups",
+    }
+    report = render_report(stats)
+    assert "\nThe omnibus test not computed: no test across all groups.\n" in report
+    assert "Omnibus test: the omnibus test" not in report

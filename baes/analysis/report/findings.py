@@ -43,17 +43,20 @@ def tested_groups(block: Mapping[str, Any]) -> list[str]:
 def best_group(stats: Mapping[str, Any], key: str) -> str | None:
     """The group significantly better than every other one, if any.
 
-    Better means on the metric's good side by Cliff's δ in every pair it is in, each pair
-    significant; None for a metric without a better direction.
+    Better means on the metric's good side by Cliff's δ in a significant pair against each of
+    the other tested groups; None for a metric without a better direction, and whenever a group
+    was not tested against every other one (compare's planned contrasts).
     """
     direction = stats["metric_info"].get(key, {}).get("direction")
     block = stats["metrics"][key]
     if direction is None:
         return None
     sign = -1.0 if direction == "lower" else 1.0
-    for group in tested_groups(block):
+    groups = tested_groups(block)
+    for group in groups:
         mine = [p for p in block["pairwise"] if group in (p["a"], p["b"])]
-        if not mine:
+        opponents = {p["b"] if p["a"] == group else p["a"] for p in mine}
+        if not mine or opponents != set(groups) - {group}:
             continue
         if all(
             p["significant"]

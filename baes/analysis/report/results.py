@@ -195,7 +195,11 @@ def metric_section(stats: Mapping[str, Any], key: str) -> str:
     notes += [f"- {g}: {d['reason']}" for g, d in block["descriptives"].items() if d.get("reason")]
     if notes:
         lines.append("\n".join(notes))
-    lines.append(f"Omnibus test: {omnibus_text(block)}.")
+    omnibus = omnibus_text(block)
+    if block["omnibus"].get("skipped"):  # "Kruskal–Wallis not computed: …" says it all
+        lines.append(f"{omnibus[0].upper()}{omnibus[1:]}.")
+    else:
+        lines.append(f"Omnibus test: {omnibus}.")
     families = block.get("families") or []  # compare's planned contrasts: one test per family
     if len(families) > 1:
         lines.append(
