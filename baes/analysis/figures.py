@@ -399,6 +399,15 @@ def _block_headers(axes: Any, styles: Sequence[_GroupStyle]) -> None:
             axes.axvline(min(positions) - 0.8, color="grey", linewidth=0.8, linestyle="--")
 
 
+def _pair_label(a: str, b: str, n: Mapping[str, int]) -> str:
+    """ "a (N=5) vs b (N=5)"; compare's same-framework pair: "ref: exp-a (N=5) vs exp-b (N=5)"."""
+    if "/" in a and "/" in b:
+        (block_a, name_a), (block_b, name_b) = a.split("/", 1), b.split("/", 1)
+        if name_a == name_b:
+            return f"{name_a}: {block_a} (N={n[a]}) vs {block_b} (N={n[b]})"
+    return f"{a} (N={n[a]}) vs {b} (N={n[b]})"
+
+
 def _constant_value(values: Mapping[str, Sequence[float]]) -> float | None:
     """The one value of a metric whose every measured value is the same, else None."""
     pooled = {float(v) for sample in values.values() for v in sample}
@@ -427,7 +436,7 @@ def forest_plot(
             filename, title, None, skipped="fewer than two groups with values", metric=key
         )
     n = {g: d["n"] for g, d in block["descriptives"].items()}
-    rows = [(f"{p['a']} (N={n[p['a']]}) vs {p['b']} (N={n[p['b']]})", p) for p in pairs]
+    rows = [(_pair_label(p["a"], p["b"], n), p) for p in pairs]
     figure = _figure(
         6.8,
         max(1.6, 0.3 * len(rows) + 0.5),

@@ -165,6 +165,11 @@ def test_compare_groups_are_split_into_experiment_blocks_coloured_by_framework()
     # Ticks name the framework; each experiment heads its block once.
     assert [t for t in texts if "(N=" in t] == ["ref (N=3)", "plan (N=3)"] * 2
     assert texts.count("exp-a") == 1 and texts.count("exp-b") == 1
+    # The forest plot names a same-framework pair by its framework, then the experiments.
+    forest = draw_figures(inputs, _metrics(inputs))[1]
+    labels = [t for t in _svg_texts(forest.svg) if " vs " in t]
+    assert "ref: exp-a (N=3) vs exp-b (N=3)" in labels
+    assert "exp-a/ref (N=3) vs exp-a/plan (N=3)" in labels
     # Same framework, same colour in both experiments: two colours for four groups.
     text = box.svg.decode()
     assert "#1f77b4" in text and "#ff7f0e" in text
