@@ -668,3 +668,29 @@ def test_the_library_reports_progress_and_returns_values(root):
         "reference",
         "reference-plan",
     ]
+
+
+def test_report_counts_checks_per_step_of_the_analysed_runs(analysed):
+    counts = {}  # (framework, step) -> [passed, failed], from the raw completed records
+    for record in analysed["records"]:
+        if record["status"] != "completed":
+            continue
+        for step in record["steps"]:
+            if step["check"] is not None:
+                cell = counts.setdefault((record["framework"], step["id"]), [0, 0])
+                cell[0 if step["check"]["passed"] else 1] += 1
+    report = (analysed["paths"].analysis_dir / "report.md").read_text("utf-8")
+    section = report.split("## Checks per step")[1].split("\n## ")[0]
+    assert "(passed / failed)" in section
+    for step in [s.id for s in analysed["config"].scenario.steps]:
+        cells = [
+            "—" if (f, step) not in counts else " / ".join(map(str, counts[(f, step)]))
+            for f in FRAMEWORKS
+        ]
+        assert f"| {step} | " + " | ".join(cells) + " |" in section
+    stats_counts = analysed["stats"]["step_checks"]
+    assert {
+        (f, step): [c["passed"], c["failed"]]
+        for f, steps in stats_counts.items()
+        for step, c in steps.items()
+    } == counts
