@@ -396,9 +396,13 @@ def test_every_figure_is_a_valid_png_linked_from_the_report(analysed):
     report = (analysed["paths"].analysis_dir / "report.md").read_text("utf-8")
     for path in figures:
         image = Image.open(io.BytesIO(path.read_bytes()))
+        assert all(round(d) >= 200 for d in image.info["dpi"])
         image.verify()
         assert image.format == "PNG"
         assert f"(figures/{path.name})" in report or f"`figures/{path.name}`" in report
+        svg = path.with_suffix(".svg")  # the vector copy beside it, listed in the report
+        assert svg.read_bytes().startswith(b"<?xml") and f"`figures/{svg.name}`" in report
+    assert len(list(figures[0].parent.glob("*.svg"))) == 18
 
 
 def test_the_tidy_data_csv_reanalyses_to_the_same_numbers(analysed, tmp_path):
