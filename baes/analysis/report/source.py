@@ -270,14 +270,14 @@ def step_checks_section(stats: Mapping[str, Any]) -> str:
     shown = [
         o
         for o in CHECK_OUTCOMES
-        if o != "error" or any(c.get("error") for g in groups for c in counts[g].values())
+        if o != "error" or any(c["error"] for g in groups for c in counts[g].values())
     ]
     rows = []
     for step in steps:
         cells = []
         for group in groups:
             cell = counts[group].get(step)
-            cells.append("—" if cell is None else " / ".join(str(cell.get(o, 0)) for o in shown))
+            cells.append("—" if cell is None else " / ".join(str(cell[o]) for o in shown))
         rows.append([step, *cells])
     legend = " / ".join(shown)
     text = (
