@@ -359,3 +359,14 @@ def test_a_skipped_omnibus_test_is_said_once():
     report = render_report(stats)
     assert "\nThe omnibus test not computed: no test across all groups.\n" in report
     assert "Omnibus test: the omnibus test" not in report
+
+
+def test_checks_that_could_not_run_are_listed_with_their_reasons():
+    stats = three_groups()
+    assert "## Checks that could not run" not in render_report(stats)
+    stats["check_errors"] = {
+        "b": {"checks": 3, "runs": 2, "reasons": {"no module named\nfastapi": 2, "timeout": 1}}
+    }
+    section = render_report(stats).split("## Checks that could not run")[1].split("\n## ")[0]
+    assert "3 check(s) in 2 analysed run(s) could not be run by the harness" in section
+    assert "- b: 3 check(s) in 2 run(s) (2 × no module named fastapi; 1 × timeout)" in section

@@ -23,6 +23,7 @@ from baes.analysis.report.methods import files_section, limitations_section, met
 from baes.analysis.report.planning import sample_size_section, stopping_section
 from baes.analysis.report.results import metric_section, overview_figures_section, summary_section
 from baes.analysis.report.source import (
+    check_errors_section,
     source_section,
     step_checks_section,
     success_section,
@@ -54,6 +55,7 @@ def render_report(stats: Mapping[str, Any]) -> str:
         stopping_section(stats),
         success_section(stats),
         step_checks_section(stats),
+        check_errors_section(stats),
         sample_size_section(stats),
         methods_section(stats),
         limitations_section(stats),

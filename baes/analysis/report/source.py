@@ -290,3 +290,27 @@ def step_checks_section(stats: Mapping[str, Any]) -> str:
             "result); it is left out of CHECK_PASS_RATE."
         )
     return "\n\n".join([heading, text, table(["step", *groups], rows, "l" + "r" * len(groups))])
+
+
+def check_errors_section(stats: Mapping[str, Any]) -> str:
+    """How many checks of the analysed runs could not run, and why (empty when none)."""
+    errors = stats.get("check_errors") or {}  # absent for a CSV, and before checks had errors
+    if not errors:
+        return ""
+    checks = sum(entry["checks"] for entry in errors.values())
+    runs = sum(entry["runs"] for entry in errors.values())
+    lines = [
+        f"- {group}: {entry['checks']} check(s) in {entry['runs']} run(s) ("
+        + "; ".join(f"{count} × {short(reason, 200)}" for reason, count in entry["reasons"].items())
+        + ")"
+        for group, entry in errors.items()
+    ]
+    return "\n\n".join(
+        [
+            "## Checks that could not run",
+            f"{checks} check(s) in {runs} analysed run(s) could not be run by the harness "
+            "(status `error`: missing requirements, a command not found, a crash of the checker), "
+            "so they say nothing about the framework and are left out of the check pass rate:",
+            "\n".join(lines),
+        ]
+    )
