@@ -75,3 +75,48 @@ def test_all_pass_runs_do_not_converge_on_their_wilson_interval(n):
 def test_many_all_pass_runs_do_converge():
     low, high = proportion_confint(40, 40, alpha=0.05, method="wilson")  # half-width 0.044
     assert absolute(40, 1.0, low, high).converged is True
+
+
+# The engine's decision (baes/engine/stopping.py) on real run records, through its public function.
+
+
+def _decide(values_of_runs, metrics, **rule):
+    from baes.engine.stopping import decide
+    from tests.analysis.run_records import make_design, run_record
+
+    design = make_design("stop", frameworks=["a"], runs=40)
+    design = design.model_copy(
+        update={
+            "runs": design.runs.model_copy(update={"min": 2, "max": 40}),
+            "stopping_rule": design.stopping_rule.model_copy(update={"metrics": metrics, **rule}),
+        }
+    )
+    records = [run_record(design, "a", i, **fields) for i, fields in enumerate(values_of_runs)]
+    return decide(design, records)
+
+
+def test_two_identical_runs_never_stop_a_framework():
+    decision = _decide([{"input_tokens": 1000}] * 2, ["TOK_IN"])
+    assert decision.needs_more and "at least 5 values" in decision.reason
+
+
+def test_five_all_pass_runs_do_not_stop_on_the_pass_rate():
+    runs = [{"checks_passed": 2, "checks_total": 2}] * 5
+    decision = _decide(runs, ["CHECK_PASS_RATE"])
+    assert decision.needs_more and "CHECK_PASS_RATE ±0.217" in decision.reason
+    runs = [{"checks_passed": 2, "checks_total": 2}] * 35
+    assert not _decide(runs, ["CHECK_PASS_RATE"]).needs_more
+
+
+def test_steady_token_counts_stop_after_five_runs():
+    runs = [{"input_tokens": v} for v in (1000, 1010, 990, 1005, 995)]
+    decision = _decide(runs, ["TOK_IN"], max_half_width_pct=5.0)
+    assert not decision.needs_more and decision.reason.startswith("converged after 5 runs")
+
+
+def test_a_mean_near_zero_says_why_it_cannot_decide():
+    # Cached tokens around 0: the interval reaches 0, so no relative half-width exists.
+    runs = [{"cached_tokens": v} for v in (0, 0, 3, 0, 1, 0)]
+    decision = _decide(runs, ["CACHED_TOKENS"])
+    assert decision.needs_more
+    assert "CACHED_TOKENS undefined" in decision.reason and "includes 0" in decision.reason

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import scikit_posthocs
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
 from baes.analysis.samples import InvalidSampleError
@@ -227,8 +228,8 @@ def test_three_values_per_group_are_fully_analysed():
     assert all(result["descriptives"][g]["ci_low"] is not None for g in groups)
 
 
-def test_ci_method_and_confidence_reach_scipy_bootstrap_from_twenty_values():
-    values = [1.0, 2.0, 2.5, 3.0, 7.0, 8.5, 2.2, 1.9, 4.4, 3.3] * 2
+def test_ci_method_and_confidence_reach_scipy_bootstrap_from_thirty_values():
+    values = [1.0, 2.0, 2.5, 3.0, 7.0, 8.5, 2.2, 1.9, 4.4, 3.3] * 3
     for method, scipy_method in (("bca", "BCa"), ("percentile", "percentile")):
         result = analyze_metric(
             {"g": values}, ci_method=method, bootstrap_samples=1500, confidence=0.9, seed=3
@@ -336,3 +337,47 @@ def test_realistic_workload_runs_in_a_few_seconds():
             bootstrap_samples=10_000,
         )
     assert time.perf_counter() - start < 10.0
+
+
+def test_dunn_pairs_are_not_significant_when_kruskal_wallis_is_not():
+    # Kruskal–Wallis p = 0.056 (scipy); Dunn's raw p for g1 vs g3 is 0.011 (scikit-posthocs).
+    groups = {
+        "g0": [0.1, -0.1, 0.6, 0.1],
+        "g1": [-0.5, 0.4, 1.3, 0.9],
+        "g2": [-0.7, -1.3, -0.6, 0.0],
+        "g3": [-2.3, -0.2, -1.2, -0.7],
+        "g4": [-0.5, -0.3, 0.4, 1.0],
+        "g5": [-0.1, 1.4, -0.7, 0.4],
+    }
+    result = analyze_metric(groups, p_adjust="none", **FAST)
+    kruskal = stats.kruskal(*groups.values()).pvalue
+    assert result["omnibus"]["p"] == pytest.approx(kruskal) and kruskal > 0.05
+    raw = scikit_posthocs.posthoc_dunn(list(groups.values()))
+    pair = next(p for p in result["pairwise"] if (p["a"], p["b"]) == ("g1", "g3"))
+    assert pair["p_adj"] == pytest.approx(raw.iloc[1, 3]) and pair["p_adj"] < 0.05
+    assert not any(p["significant"] for p in result["pairwise"])
+
+
+def test_a_planned_family_is_adjusted_over_its_own_pairs_only():
+    pairs = [("metagpt", "aider"), ("baes", "aider")]
+    result = analyze_metric(FIVE_GROUPS, pairs=pairs, **FAST)
+    assert [(p["a"], p["b"]) for p in result["pairwise"]] == [
+        ("aider", "metagpt"),
+        ("aider", "baes"),
+    ]
+    assert result["family"] == "2 planned comparisons among 5 groups, holm"
+    raw = scikit_posthocs.posthoc_dunn([list(v) for v in FIVE_GROUPS.values()])
+    expected = multipletests([raw.iloc[0, 1], raw.iloc[0, 3]], method="holm")[1]
+    assert [p["p_adj"] for p in result["pairwise"]] == pytest.approx(list(expected))
+    with pytest.raises(ValueError, match="two different groups"):
+        analyze_metric(FIVE_GROUPS, pairs=[("aider", "nobody")], **FAST)
+
+
+def test_primary_contrast_defaults_to_the_first_two_groups_and_follows_the_plan():
+    groups = {"a": [1.0, 2.0, 3.0], "b": [2.0, 3.0, 4.0], "c": [6.0, 7.0, 9.0]}
+    assert analyze_metric(groups, **FAST)["primary_contrast"] == {"a": "a", "b": "b"}
+    planned = analyze_metric(groups, primary_contrast=["c", "a"], **FAST)
+    # Listed as `pairwise` lists it (design order), so the pair is found by its a and b.
+    assert planned["primary_contrast"] == {"a": "a", "b": "c"}
+    assert analyze_metric({"a": [1.0, 2.0]}, **FAST)["primary_contrast"] is None
+    assert analyze_metric(groups, primary_contrast=["a", "zz"], **FAST)["primary_contrast"] is None
