@@ -312,6 +312,7 @@ def design_block(config: ExperimentConfig, config_hash: str) -> dict[str, Any]:
         "frameworks": list(config.frameworks),
         "scenario": {"name": config.scenario.name, "steps": [s.id for s in config.scenario.steps]},
         "runs": {"min": config.runs.min, "max": config.runs.max},
+        "stopping_rule": config.stopping_rule.model_dump(mode="json"),
         "config_hash": config_hash,
         "pricing": {
             model: {**price.model_dump(mode="json"), "fictional": _fictional_price(model, price)}
@@ -516,6 +517,7 @@ def add_dataset_facts(stats: dict[str, Any], dataset: Dataset, all_groups: Seque
     }
     stats["problems"] = list(dataset.problems)
     stats["check_errors"] = dataset.check_errors
+    stats["step_checks"] = dataset.check_counts()
 
 
 def finish_analysis(
@@ -542,8 +544,9 @@ def finish_analysis(
     `partial` is the slug of a partial analysis (recorded in `selection.partial`). Every file is
     written atomically under `out_dir`; with `write=False` nothing is drawn or written.
     """
+    from baes.analysis.figures import write_figures
     from baes.analysis.report import render_report
-    from baes.store.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
+    from baes.store.atomic import atomic_write_json, atomic_write_text
 
     stats["selection"]["partial"] = partial
     metric_keys = list(stats["metric_info"])
@@ -567,7 +570,7 @@ def finish_analysis(
         stats["metrics"] = statistics(values.__getitem__, metric_keys, plan, progress)
         if job is not None:
             progress("drawing the figures")
-        drawn = job.result() if job is not None else []
+        drawn = job.result(stats["metrics"]) if job is not None else []
     finally:
         if job is not None:
             job.close()
@@ -592,14 +595,7 @@ def finish_analysis(
         )
     progress("writing the report")
     report = render_report(stats)
-    figure_dir = out_dir / "figures"
-    written = []
-    for figure in drawn:
-        if figure.png is not None:
-            path = figure_dir / figure.filename
-            atomic_write_bytes(path, figure.png)
-            written.append(path)
-    _remove_stale_figures(figure_dir, {p.name for p in written})
+    written = write_figures(drawn, out_dir / "figures")
     stats_path, report_path = out_dir / "stats.json", out_dir / "report.md"
     atomic_write_json(stats_path, stats)
     atomic_write_text(report_path, report)
@@ -608,15 +604,6 @@ def finish_analysis(
     return AnalysisOutcome(
         stats, out_dir, report_path, stats_path, written, analysis_warnings(stats), partial
     )
-
-
-def _remove_stale_figures(figure_dir: Path, keep: set[str]) -> None:
-    # Figures of an earlier analysis (another --metric selection) would contradict this report.
-    if not figure_dir.is_dir():
-        return
-    for png in figure_dir.glob("*.png"):
-        if png.name not in keep:
-            png.unlink(missing_ok=True)
 
 
 def analysis_warnings(stats: Mapping[str, Any]) -> list[str]:

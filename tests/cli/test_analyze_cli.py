@@ -358,6 +358,7 @@ def test_report_reads_for_someone_who_did_not_run_it(analysed):
         "## Input tokens (TOK_IN)",
         "## Stopping rule",
         "## Run success",
+        "## Checks per step",
         "## Sample-size planning",
         "## Methods",
         "## Limitations",
@@ -366,12 +367,15 @@ def test_report_reads_for_someone_who_did_not_run_it(analysed):
     config_hash = (analysed["paths"].config_hash).read_text().strip()
     assert config_hash in report and "sim-small" in report and "hello, 2 step(s)" in report
     assert "Verification coverage: 2 of 36 completed runs" in report
-    assert "reference-plan used 30 % more input tokens than reference; δ = 1.00, large" in report
+    assert (
+        "reference-plan used 30 % more input tokens than reference; "
+        "δ(reference vs reference-plan) = −1.00 [95 % CI "
+    ) in report
     assert "reference: 1 run(s) left out (1 × input tokens not reported" in report
     assert "reference-repair: 4,000" in report  # the TOK_OUT outlier
     assert "with 80 % power you need" in report
     assert "Kruskal–Wallis test (tie-corrected)" in report and "Holm adjustment" in report
-    assert "BCa bootstrap confidence interval of the mean (200 resamples" in report
+    assert "(bootstrap intervals: BCa, 200 resamples" in report
     assert "not verified against the provider's usage records" in report
     assert "fictional prices" in report
     assert "timeout × 1" in report
@@ -392,9 +396,13 @@ def test_every_figure_is_a_valid_png_linked_from_the_report(analysed):
     report = (analysed["paths"].analysis_dir / "report.md").read_text("utf-8")
     for path in figures:
         image = Image.open(io.BytesIO(path.read_bytes()))
+        assert all(round(d) >= 200 for d in image.info["dpi"])
         image.verify()
         assert image.format == "PNG"
         assert f"(figures/{path.name})" in report or f"`figures/{path.name}`" in report
+        svg = path.with_suffix(".svg")  # the vector copy beside it, listed in the report
+        assert svg.read_bytes().startswith(b"<?xml") and f"`figures/{svg.name}`" in report
+    assert len(list(figures[0].parent.glob("*.svg"))) == 18
 
 
 def test_the_tidy_data_csv_reanalyses_to_the_same_numbers(analysed, tmp_path):
@@ -758,3 +766,29 @@ def test_a_partial_csv_analysis_gets_a_safe_folder_name(tmp_path, monkeypatch):
     stats = json.loads((partial / "stats.json").read_text())
     assert list(stats["metrics"]) == ["latency/ms p95"]
     assert stats["selection"]["partial"] == partial.name.removeprefix("partial-")
+
+
+def test_report_counts_checks_per_step_of_the_analysed_runs(analysed):
+    counts = {}  # (framework, step) -> [passed, failed], from the raw completed records
+    for record in analysed["records"]:
+        if record["status"] != "completed":
+            continue
+        for step in record["steps"]:
+            if step["check"] is not None:
+                cell = counts.setdefault((record["framework"], step["id"]), [0, 0])
+                cell[0 if step["check"]["passed"] else 1] += 1
+    report = (analysed["paths"].analysis_dir / "report.md").read_text("utf-8")
+    section = report.split("## Checks per step")[1].split("\n## ")[0]
+    assert "(passed / failed)" in section
+    for step in [s.id for s in analysed["config"].scenario.steps]:
+        cells = [
+            "—" if (f, step) not in counts else " / ".join(map(str, counts[(f, step)]))
+            for f in FRAMEWORKS
+        ]
+        assert f"| {step} | " + " | ".join(cells) + " |" in section
+    stats_counts = analysed["stats"]["step_checks"]
+    assert {
+        (f, step): [c["passed"], c["failed"]]
+        for f, steps in stats_counts.items()
+        for step, c in steps.items()
+    } == counts
