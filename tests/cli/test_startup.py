@@ -9,7 +9,17 @@ import sys
 
 import pytest
 
-HEAVY = ["numpy", "scipy", "pingouin", "matplotlib", "starlette", "uvicorn", "pandas", "httpx"]
+HEAVY = [
+    "numpy",
+    "scipy",
+    "pingouin",
+    "matplotlib",
+    "starlette",
+    "uvicorn",
+    "pandas",
+    "httpx",
+    "aiohttp",
+]
 
 PROBE = """
 import json, sys
