@@ -12,7 +12,6 @@ import pytest
 HEAVY = [
     "numpy",
     "scipy",
-    "pingouin",
     "matplotlib",
     "starlette",
     "uvicorn",
