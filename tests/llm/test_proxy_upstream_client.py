@@ -216,6 +216,18 @@ def test_the_request_goes_out_with_its_method_path_query_headers_and_body_and_no
         assert body == b'{"model":"m"}'
 
 
+def test_an_answer_with_a_long_header_is_taken():
+    long = b"x-long: " + b"v" * 20_000 + b"\r\n"
+    with RawServer(keep_alive_server(lambda request: answer(extra=long))) as server:
+
+        async def one(upstream: Upstream) -> tuple[int, int]:
+            answer_ = await upstream.send("GET", server.url + "/", [], b"")
+            await answer_.read()
+            return answer_.status, len(dict(answer_.headers)[b"x-long"])
+
+        assert run(one) == (200, 20_000)
+
+
 def test_chunked_and_gzip_answers_are_decoded():
     payload = b'{"usage":{"prompt_tokens":3}}' * 50
     packed = gzip.compress(payload)

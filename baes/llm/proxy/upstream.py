@@ -25,6 +25,8 @@ from yarl import URL
 
 from baes.llm.loopback_url import is_loopback
 
+_MAX_HEAD_LINE = 64 * 1024
+
 
 class UpstreamError(Exception):
     """The upstream could not be reached, or did not answer properly; the proxy answers 502/504."""
@@ -198,6 +200,10 @@ class Upstream:
             # The framework's own headers go out as they are; aiohttp adds Host and the framing.
             skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
             cookie_jar=aiohttp.DummyCookieJar(),
+            # aiohttp's 8 KiB would refuse a long header that the old transport and the client
+            # accept (a large cookie, a long request id list).
+            max_line_size=_MAX_HEAD_LINE,
+            max_field_size=_MAX_HEAD_LINE,
             auto_decompress=True,
             trust_env=False,
         )
