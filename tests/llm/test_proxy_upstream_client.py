@@ -636,7 +636,9 @@ def test_the_proxy_meters_a_tls_upstream_and_refuses_an_untrusted_one(
     assert server.connections == 1  # kept alive for both calls; the refused handshake never got one
     assert refused.value.status_code == 502
     [line] = read_ledger(untrusted)
-    assert line.status_code == 502 and "CERTIFICATE_VERIFY_FAILED" in line.error
+    assert line.status_code == 502
+    assert line.error.startswith(f"upstream unreachable: ConnectError: 127.0.0.1:{server.port}: ")
+    assert "CERTIFICATE_VERIFY_FAILED" in line.error
 
 
 def test_the_proxy_asks_for_gzip_and_reads_usage_from_a_compressed_answer(tmp_path):

@@ -90,9 +90,10 @@ def _translate(exc: BaseException) -> UpstreamError:
     if isinstance(exc, aiohttp.ServerTimeoutError | TimeoutError):
         return ReadTimeout(detail)
     if isinstance(exc, aiohttp.ClientConnectorError):
-        # Refused, DNS, TLS verification (the message names CERTIFICATE_VERIFY_FAILED), and an
-        # environment proxy that cannot be reached.
-        return ConnectError(detail)
+        # Refused, DNS, TLS verification (CERTIFICATE_VERIFY_FAILED), and an environment proxy
+        # that cannot be reached (then the host is the proxy's). The reason itself, as the old
+        # transport wrote it, rather than aiohttp's longer sentence that the ledger cuts short.
+        return ConnectError(f"{exc.host}:{exc.port}: {exc.os_error}")
     return RemoteProtocolError(detail)
 
 
