@@ -664,3 +664,118 @@ def test_the_proxy_asks_for_gzip_and_reads_usage_from_a_compressed_answer(tmp_pa
     assert reply.usage.prompt_tokens == 7
     [line] = read_ledger(ledger)
     assert (line.input_tokens, line.output_tokens, line.usage_reported) == (7, 3, True)
+
+
+def sse(event: dict) -> bytes:
+    return b"data: " + json.dumps(event).encode() + b"\n\n"
+
+
+CHUNK = {"id": "c", "object": "chat.completion.chunk", "model": "remote-model", "choices": []}
+USAGE_CHUNK = {**CHUNK, "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}}
+STREAM_HEAD = (
+    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n%s\r\n"
+)
+
+
+def chunked(data: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+def stream_through_proxy(
+    handler: Handler, ledger, read_timeout_s: float = 5.0, on_first=None
+) -> tuple[list[bytes], str | None]:
+    """POST a streamed chat call through a MeteringProxy; the parts the client got, and how it
+    ended (None, or the name of the error the client saw)."""
+    parts: list[bytes] = []
+    with (
+        RawServer(handler) as server,
+        MeteringProxy(server.url + "/v1", read_timeout_s=read_timeout_s) as proxy,
+    ):
+        url = proxy.open_attribution("r", "s", ledger) + "/chat/completions"
+        body = {"model": "remote-model", "stream": True, "messages": []}
+        ended = None
+        try:
+            with httpx.Client(timeout=10, trust_env=False) as client:
+                with client.stream("POST", url, json=body) as response:
+                    for part in response.iter_raw():
+                        parts.append(part)
+                        if on_first is not None and len(parts) == 1:
+                            on_first()
+        except httpx.HTTPError as exc:
+            ended = type(exc).__name__
+        proxy.close_attribution(url.rsplit("/chat", 1)[0])
+    return parts, ended
+
+
+def test_a_stream_is_relayed_as_it_arrives_and_metered(tmp_path):
+    """The first event reaches the client while the upstream still holds back the rest."""
+    go_on = threading.Event()
+
+    async def handler(server, reader, writer):
+        await server.read_request(reader)
+        writer.write(STREAM_HEAD % b"" + chunked(sse({**CHUNK, "choices": [{"index": 0}]})))
+        await writer.drain()
+        while not go_on.is_set():
+            await asyncio.sleep(0.01)
+        writer.write(chunked(sse(USAGE_CHUNK) + b"data: [DONE]\n\n") + b"0\r\n\r\n")
+        await writer.drain()
+        await reader.read()
+
+    ledger = tmp_path / "usage.jsonl"
+    parts, ended = stream_through_proxy(handler, ledger, on_first=go_on.set)
+
+    assert ended is None and go_on.is_set()
+    text = b"".join(parts)
+    assert text.startswith(b"data: ") and text.endswith(b"data: [DONE]\n\n")
+    # The proxy asked for usage itself (include_usage), so it strips the usage chunk it added.
+    assert b'"usage"' not in text
+    [line] = read_ledger(ledger)
+    assert (line.status_code, line.input_tokens, line.output_tokens, line.error) == (
+        200,
+        7,
+        3,
+        None,
+    )
+
+
+def test_a_gzip_stream_reaches_the_client_decoded_and_is_metered(tmp_path):
+    packed = gzip.compress(sse(USAGE_CHUNK) + b"data: [DONE]\n\n")
+
+    async def handler(server, reader, writer):
+        await server.read_request(reader)
+        head = STREAM_HEAD % b"content-encoding: gzip\r\n"
+        writer.write(head + chunked(packed[:20]) + chunked(packed[20:]) + b"0\r\n\r\n")
+        await writer.drain()
+        await reader.read()
+
+    ledger = tmp_path / "usage.jsonl"
+    parts, ended = stream_through_proxy(handler, ledger)
+
+    assert ended is None
+    assert b"".join(parts) == b"data: [DONE]\n\n"  # decoded; the added usage chunk stripped
+    [line] = read_ledger(ledger)
+    assert (line.status_code, line.input_tokens, line.usage_reported) == (200, 7, True)
+
+
+@pytest.mark.parametrize(
+    ("after_first_event", "error"),
+    [
+        ("close", "upstream stream broke off (RemoteProtocolError)"),
+        ("stall", "upstream stream timed out (ReadTimeout)"),
+    ],
+)
+def test_a_stream_that_breaks_off_or_stalls_is_cut_and_recorded(tmp_path, after_first_event, error):
+    async def handler(server, reader, writer):
+        await server.read_request(reader)
+        writer.write(STREAM_HEAD % b"" + chunked(sse({**CHUNK, "choices": [{"index": 0}]})))
+        await writer.drain()
+        if after_first_event == "stall":
+            await asyncio.sleep(5)
+        # "close": the handler returns and the connection closes before the last chunk.
+
+    ledger = tmp_path / "usage.jsonl"
+    parts, ended = stream_through_proxy(handler, ledger, read_timeout_s=0.3)
+
+    assert len(parts) == 1 and ended == "RemoteProtocolError"  # the client's answer is cut
+    [line] = read_ledger(ledger)
+    assert (line.status_code, line.error, line.usage_reported) == (200, error, False)
