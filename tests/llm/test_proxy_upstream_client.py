@@ -16,6 +16,7 @@ import gzip
 import json
 import ssl
 import threading
+import time
 from collections.abc import Awaitable, Callable
 
 import httpx
@@ -398,6 +399,36 @@ def test_an_upstream_that_stops_reading_the_body_raises_write_timeout():
 
         with pytest.raises(WriteTimeout, match="0.3 s"):
             asyncio.run(main())
+
+
+def test_a_large_body_read_slowly_is_not_cut_by_the_write_timeout():
+    async def slow_reader(server, reader, writer):
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+        while length:
+            tick = min(length, 1024 * 1024)
+            await reader.readexactly(tick)
+            length -= tick
+            await asyncio.sleep(0.1)  # about 10 MB/s: the whole body takes over a second
+        writer.write(answer())
+        await writer.drain()
+
+    body = b"x" * (16 * 1024 * 1024)
+    with RawServer(slow_reader) as server:
+
+        async def main() -> tuple[int, float]:
+            upstream = Upstream(
+                server.url, connect_timeout_s=5, read_timeout_s=5, write_timeout_s=0.5
+            )
+            started = time.monotonic()
+            try:
+                status, _ = await call(upstream, server.url + "/", body=body)
+            finally:
+                await upstream.aclose()
+            return status, time.monotonic() - started
+
+        status, took = asyncio.run(main())
+        assert status == 200 and took > 0.5
 
 
 def test_a_refused_connection_raises_connect_error():

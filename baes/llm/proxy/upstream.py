@@ -26,6 +26,7 @@ from yarl import URL
 from baes.llm.loopback_url import is_loopback
 
 _MAX_HEAD_LINE = 64 * 1024
+_WRITE_PIECE = 256 * 1024
 
 
 class UpstreamError(Exception):
@@ -109,10 +110,11 @@ def _checked_headers(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[str, 
 
 
 class _TimedBody(aiohttp.payload.BytesPayload):
-    """A request body whose writing must not wait on the upstream longer than `timeout_s`.
+    """A request body written piece by piece, each piece within `timeout_s`.
 
     aiohttp's read timeout starts once the body is written, and it has no write timeout: a body
-    the upstream stopped reading would hold the call until the framework gave up.
+    the upstream stopped reading would hold the call until the framework gave up. Timing each
+    piece rather than the whole body lets a large body go out over a slow link.
     """
 
     def __init__(self, value: bytes, timeout_s: float):
@@ -121,9 +123,11 @@ class _TimedBody(aiohttp.payload.BytesPayload):
         self.timed_out = False
 
     async def write_with_length(self, writer, content_length):  # type: ignore[no-untyped-def]
+        body = memoryview(self._value)[:content_length]
         try:
-            async with asyncio.timeout(self.timeout_s):
-                await super().write_with_length(writer, content_length)
+            for start in range(0, len(body), _WRITE_PIECE):
+                async with asyncio.timeout(self.timeout_s):
+                    await writer.write(body[start : start + _WRITE_PIECE])
         except TimeoutError:
             self.timed_out = True
             raise
@@ -227,7 +231,7 @@ class Upstream:
         except (aiohttp.ClientError, TimeoutError) as exc:
             if data is not None and data.timed_out:
                 raise WriteTimeout(
-                    f"the upstream took no part of the request body for {self._write_timeout_s:g} s"
+                    f"the upstream took none of the request body for {self._write_timeout_s:g} s"
                 ) from exc
             raise _translate(exc) from exc
         return UpstreamAnswer(response)
