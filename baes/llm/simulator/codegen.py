@@ -131,8 +131,10 @@ def _agent_turn(
 
 
 def edit_format_text(messages: Sequence[Message]) -> str:
-    """Where a framework states its edit format: the instructions and the user turns."""
-    return "\n\n".join(m.text for m in messages if m.role in (*INSTRUCTION_ROLES, "user"))
+    """Where a framework states its edit format: the instructions, the user turns, and the
+    assistant turns (aider shows its format in example answers)."""
+    roles = (*INSTRUCTION_ROLES, "user", "assistant")
+    return "\n\n".join(m.text for m in messages if m.role in roles)
 
 
 def _short_answer(

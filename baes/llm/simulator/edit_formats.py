@@ -23,7 +23,10 @@ from baes.llm.simulator.file_blocks import language_for, render_file_blocks
 # Context lines around a change: enough to place it, few enough to stay small.
 CONTEXT_LINES = 3
 
-_SEARCH_REPLACE = re.compile(r"^<{5,9} SEARCH\b.*?^>{5,9} REPLACE\b", re.M | re.S)
+# aider states the markers inside its rules ("3. The start of search block: <<<<<<< SEARCH")
+# and shows them at line starts in its example turns.
+_SEARCH_MARKER = re.compile(r"<{7} SEARCH\b")
+_REPLACE_MARKER = re.compile(r">{7} REPLACE\b")
 _UNIFIED_WORDS = re.compile(r"\bunified\b[^.\n]{0,30}\bdiffs?\b|\bdiff -U\d?\b", re.I)
 _UNIFIED_EXAMPLE = re.compile(r"^--- \S+.*\n\+\+\+ \S+.*\n@@ ", re.M)
 _GIT_PREFIXES = re.compile(r"^--- a/\S+.*\n\+\+\+ b/", re.M)
@@ -36,8 +39,8 @@ class EditFormat(Enum):
 
 
 def detect_edit_format(instructions: str) -> EditFormat:
-    """The format the instructions (system prompt and user turns) ask code answers in."""
-    if _SEARCH_REPLACE.search(instructions):
+    """The format the instructions (system prompt, user turns, example answers) ask for."""
+    if _SEARCH_MARKER.search(instructions) and _REPLACE_MARKER.search(instructions):
         return EditFormat.SEARCH_REPLACE
     if _UNIFIED_WORDS.search(instructions) or _UNIFIED_EXAMPLE.search(instructions):
         return EditFormat.UNIFIED_DIFF

@@ -31,6 +31,7 @@ _COMMIT = re.compile(
 _CLASSIFY = re.compile(r"\b(?:classify|categori[sz]e|label)\b", re.I)
 # "one of: bug, feature, question" / "one of `bug`, `feature` or `question`"
 _LABELS = re.compile(r"\bone of\b\s*:?\s*(?P<labels>[^.\n]+)", re.I)
+_PATH_LINE = re.compile(r"^[\w./-]+\.\w+$")
 _QUESTION_START = re.compile(
     r"^\s*(?:what|why|how|which|who|when|where|explain)\b",
     re.I,
@@ -98,7 +99,9 @@ def _labels(text: str) -> tuple[str, ...]:
 
 
 def _is_question(text: str) -> bool:
-    """A turn that only asks: it opens with a question word and ends with '?'. ("Can you add
-    `f(x)`?" is an instruction, so it stays a code request.)"""
-    stripped = text.strip()
+    """A turn that only asks: what remains once the files' path lines are set aside opens
+    with a question word and ends with '?'. ("Can you add `f(x)`?" is an instruction, so it
+    stays a code request.)"""
+    lines = [line for line in text.strip().splitlines() if not _PATH_LINE.match(line.strip())]
+    stripped = "\n".join(lines).strip()
     return bool(stripped) and stripped.endswith("?") and bool(_QUESTION_START.match(stripped))
