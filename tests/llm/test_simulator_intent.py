@@ -108,3 +108,18 @@ def test_a_question_about_the_code_is_answered_in_prose(client):
 def test_code_requests_still_get_code(client):
     answer = _ask(client, [{"role": "user", "content": scenario_steps("hello")[0]["prompt"]}])
     assert "def greet(name)" in parse_file_blocks(answer)["greeting.py"]
+
+
+def test_instructions_that_mention_summaries_or_commit_messages_in_passing_still_get_code(client):
+    system = (
+        "You are a coding assistant. After the code, summarize this change in one sentence and "
+        "write a commit message for it. Categorize each file as one of: source, test."
+    )
+    answer = _ask(
+        client,
+        [
+            {"role": "system", "content": system},
+            {"role": "user", "content": scenario_steps("hello")[0]["prompt"]},
+        ],
+    )
+    assert "def greet(name)" in parse_file_blocks(answer)["greeting.py"]

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from baes.llm.simulator.conversation import looks_like_code_request, read_conversation
 from baes.llm.simulator.messages import Message
 
 INSTRUCTION_ROLES = ("system", "developer")
@@ -20,7 +21,7 @@ INSTRUCTION_ROLES = ("system", "developer")
 _FENCED = re.compile(r"^(`{3,})[^\n]*\n.*?^\1[ \t]*$", re.M | re.S)
 _SUMMARY = re.compile(
     r"\b(?:summari[sz]e|sum up|recap)\b[^.\n]{0,60}?"
-    r"\b(?:conversation|chat|discussion|transcript|messages|exchange|above|following|this)\b"
+    r"\b(?:conversation|chat|discussion|transcript|messages|exchange|the above|the following)\b"
     r"|\b(?:write|give|produce|make)\b[^.\n]{0,30}\bsummary of\b",
     re.I,
 )
@@ -28,7 +29,14 @@ _COMMIT = re.compile(
     r"\b(?:write|generate\w*|suggest|create|give|propose|compose)\b[^.\n]{0,60}\bcommit messages?\b",
     re.I,
 )
-_CLASSIFY = re.compile(r"\b(?:classify|categori[sz]e|label)\b", re.I)
+_CLASSIFY = re.compile(r"\b(?:classify|categori[sz]e)\b", re.I)
+# A commit-message request is the whole task only when it says so or shows the diff to describe;
+# "write the code, then a commit message" is a code request.
+_COMMIT_ONLY = re.compile(
+    r"\b(?:reply|respond|answer|output)\b[^.\n]{0,20}\bonly\b|\bone-line\b|\bonly the commit message\b",
+    re.I,
+)
+_DIFF = re.compile(r"^(?:diff --git |--- \S|\+\+\+ \S|@@ )", re.M)
 # "one of: bug, feature, question" / "one of `bug`, `feature` or `question`"
 _LABELS = re.compile(r"\bone of\b\s*:?\s*(?P<labels>[^.\n]+)", re.I)
 _PATH_LINE = re.compile(r"^[\w./-]+\.\w+$")
@@ -71,10 +79,16 @@ def read_intent(messages: Sequence[Message]) -> tuple[Intent, Request]:
     request = Request(instructions, last_user)
     if _SUMMARY.search(instructions) or _SUMMARY.search(_head(last_user)):
         return Intent.SUMMARY, request
-    if _COMMIT.search(asked):
+    if _COMMIT.search(asked) and (
+        _COMMIT_ONLY.search(asked) or _DIFF.search(users[-1] if users else "")
+    ):
         return Intent.COMMIT_MESSAGE, request
-    if _CLASSIFY.search(asked):
-        labels = _labels(asked)
+    # Asked in the latest turn, or in the instructions of a turn that asks for no code.
+    where = last_user if _CLASSIFY.search(last_user) else instructions
+    if _CLASSIFY.search(where) and (
+        where is last_user or not looks_like_code_request(read_conversation(messages))
+    ):
+        labels = _labels(where)
         if labels:
             return Intent.CLASSIFICATION, Request(instructions, last_user, labels)
     if _is_question(last_user):
