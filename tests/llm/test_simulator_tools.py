@@ -281,3 +281,30 @@ def test_responses_api_streams_function_call_events(client):
     assert deltas == done.arguments and "command" in json.loads(deltas)
     final = events[-1].response
     assert final.output[0].type == "function_call" and final.output[0].arguments == deltas
+
+
+def test_without_parallel_tool_calls_one_shell_call_writes_every_file(client, tmp_path):
+    prompt = (
+        "Create `a.py` with a function `one()` that returns `1`, and `b.py` with a function "
+        "`two()` that returns `2`."
+    )
+    messages = [{"role": "user", "content": prompt}, {"role": "assistant", "tool_calls": []}]
+    listing = (
+        client.chat.completions.create(
+            model="sim-small", messages=messages[:1], tools=[BASH], parallel_tool_calls=False
+        )
+        .choices[0]
+        .message
+    )
+    messages = [
+        messages[0],
+        listing.model_dump(exclude_none=True),
+        {"role": "tool", "tool_call_id": listing.tool_calls[0].id, "content": ""},
+    ]
+    reply = client.chat.completions.create(
+        model="sim-small", messages=messages, tools=[BASH], parallel_tool_calls=False
+    )
+    (call,) = reply.choices[0].message.tool_calls
+    assert "[exit status 0]" in _bash(json.loads(call.function.arguments)["command"], tmp_path)
+    assert "def one()" in (tmp_path / "a.py").read_text()
+    assert "def two()" in (tmp_path / "b.py").read_text()

@@ -123,9 +123,16 @@ def written_files(turns: Sequence[Message], tooling: ToolRequest) -> dict[str, s
 def write_calls(
     files: dict[str, str], tooling: ToolRequest, seed_parts: tuple[object, ...]
 ) -> tuple[ToolCall, ...]:
-    """One call per file: the write tool when there is one, else a heredoc through the shell."""
+    """One call per file: the write tool when there is one, else a heredoc through the shell.
+    With `parallel_tool_calls: false` and a shell tool, one shell call writes them all (with
+    only a write tool, one call per file is still made: a documented limit)."""
     writer = tooling.of_kind(ToolKind.WRITE)
     shell = tooling.of_kind(ToolKind.SHELL)
+    if shell is not None and not tooling.parallel:
+        # One call allowed: every file in one command.
+        writes = [write_command(path, content) for path, content in files.items()]
+        command = "\n".join(["set -e", *writes])
+        return (_call(shell, {shell.param("command"): command}, seed_parts, 0),)
     calls = []
     for index, (path, content) in enumerate(files.items()):
         if writer is not None:

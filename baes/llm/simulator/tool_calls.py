@@ -73,6 +73,8 @@ class ToolRequest:
 
     tools: tuple[Tool, ...]
     choice: ToolChoice
+    # `parallel_tool_calls: false`: at most one call per answer.
+    parallel: bool = True
 
     def of_kind(self, kind: ToolKind) -> Tool | None:
         return next((t for t in self.tools if t.kind is kind), None)
@@ -152,7 +154,7 @@ def parse_tool_request(body: Mapping[str, Any], api: str) -> ToolRequest | None:
                 "tool_choice",
             )
         return None
-    return ToolRequest(tuple(tools), choice)
+    return ToolRequest(tuple(tools), choice, body.get("parallel_tool_calls") is not False)
 
 
 def _function_spec(item: Any, index: int, api: str) -> tuple[str, str, dict[str, Any]] | None:
