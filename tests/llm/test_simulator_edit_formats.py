@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections import Counter
 
 import openai
 import pytest
@@ -166,6 +167,28 @@ def test_a_crud_step_as_a_diff_patches_to_the_same_module_as_the_whole_file_answ
     patched = _patch(tmp_path, {"main.py": main}, answer)["main.py"]
     assert "email" in patched and patched != main
     compile(patched, "main.py", "exec")
+    _assert_gpt_engineer_finds_every_hunk(main, answer)
+
+
+def _similar(a: str, b: str) -> bool:
+    """gpt-engineer 0.3.1's diff.is_similar (spaces and case ignored, shared characters)."""
+    a, b = a.replace(" ", "").lower(), b.replace(" ", "").lower()
+    longer = max(len(a), len(b))
+    return longer == 0 or sum((Counter(a) & Counter(b)).values()) / longer >= 0.9
+
+
+def _assert_gpt_engineer_finds_every_hunk(old: str, answer: str) -> None:
+    """gpt-engineer places a hunk at the first line, from the previous hunk's end, resembling
+    the hunk's first line: that must be the line the header names."""
+    lines = old.split("\n")
+    previous_end = 0
+    for match in re.finditer(r"^@@ -(\d+),(\d+) \+\d+,\d+ @@\n(.*?)\n", answer, re.M):
+        start, length = int(match.group(1)) - 1, int(match.group(2))
+        first = match.group(3)[1:]
+        assert first.strip(), "a hunk starts with an empty line"
+        found = next(i for i in range(previous_end, len(lines)) if _similar(first, lines[i]))
+        assert found == start, (first, found, start)
+        previous_end = start + length
 
 
 def test_git_style_prefixes_are_used_when_the_example_uses_them(client, tmp_path):

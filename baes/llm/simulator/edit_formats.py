@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import Counter
 from collections.abc import Mapping
 from enum import Enum
 
@@ -78,28 +79,60 @@ def _lines(text: str | None) -> list[str]:
 
 
 def unified_diff(path: str, old: str | None, new: str, git_prefixes: bool = False) -> str:
-    """One fenced unified diff; every hunk header carries both lengths (`-a,b +c,d`), which
-    gpt-engineer's parser requires (difflib omits a length of 1)."""
+    """One fenced unified diff. Every hunk header carries both lengths (`-a,b +c,d`), which
+    gpt-engineer's parser requires (difflib omits a length of 1), and every hunk starts at a
+    line that places it on its own (see _hunk_start)."""
     old_lines, new_lines = _lines(old), _lines(new)
     pre = "/dev/null" if old is None else (f"a/{path}" if git_prefixes else path)
     post = f"b/{path}" if git_prefixes else path
     out = ["```diff", f"--- {pre}", f"+++ {post}"]
     matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    previous_end = 0
     for group in matcher.get_grouped_opcodes(CONTEXT_LINES):
-        i1, i2 = group[0][1], group[-1][2]
-        j1, j2 = group[0][3], group[-1][4]
-        # An empty range starts at the line before it, as in `diff -u` (0 for an empty file).
-        old_start = i1 + 1 if i2 > i1 else i1
+        head = group[0]
+        leading = head[0] == "equal"
+        changes = group[1:] if leading else group
+        change_at, offset = changes[0][1], changes[0][3] - changes[0][1]
+        # The hunk may start at a removed line, but before an insertion it needs a context line.
+        latest = change_at if changes[0][2] > changes[0][1] else change_at - 1
+        start = _hunk_start(old_lines, previous_end, head[1] if leading else change_at, latest)
+        i2, j2 = group[-1][2], group[-1][4]
+        j1 = start + offset
+        old_start = start + 1 if i2 > start else start
         new_start = j1 + 1 if j2 > j1 else j1
-        out.append(f"@@ -{old_start},{i2 - i1} +{new_start},{j2 - j1} @@")
-        for tag, a1, a2, b1, b2 in group:
+        out.append(f"@@ -{old_start},{i2 - start} +{new_start},{j2 - j1} @@")
+        out += [" " + line for line in old_lines[start:change_at]]
+        for tag, a1, a2, b1, b2 in changes:
             if tag == "equal":
                 out += [" " + line for line in old_lines[a1:a2]]
                 continue
             out += ["-" + line for line in old_lines[a1:a2]]
             out += ["+" + line for line in new_lines[b1:b2]]
+        previous_end = i2
     out.append("```")
     return "\n".join(out) + "\n"
+
+
+def _hunk_start(lines: list[str], earliest: int, preferred: int, latest: int) -> int:
+    """Where a hunk starts: the line nearest `preferred` (dropping context up to `latest`, else
+    adding context back to `earliest`, the previous hunk's end) that is not blank and resembles
+    no line between `earliest` and itself. gpt-engineer ignores the header's line numbers and
+    places a hunk at the first line resembling its first line (same characters, spaces and case
+    aside, 90 %), searching from the previous hunk's end; its instructions say "avoid starting a
+    hunk with an empty line". Without such a line, `preferred`."""
+    candidates = [*range(preferred, latest + 1), *range(preferred - 1, earliest - 1, -1)]
+    for start in candidates:
+        line = lines[start]
+        if line.strip() and not any(_resembles(line, lines[k]) for k in range(earliest, start)):
+            return start
+    return preferred
+
+
+def _resembles(first: str, second: str) -> bool:
+    """gpt-engineer's `is_similar`: shared characters over the longer line, at least 0.9."""
+    a, b = first.replace(" ", "").lower(), second.replace(" ", "").lower()
+    longer = max(len(a), len(b))
+    return longer == 0 or sum((Counter(a) & Counter(b)).values()) / longer >= 0.9
 
 
 def search_replace_blocks(path: str, old: str | None, new: str) -> str:
