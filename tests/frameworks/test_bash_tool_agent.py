@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import tarfile
 from pathlib import Path
 
 from baes.config.yaml_io import load_design
@@ -40,6 +41,10 @@ def test_baes_run_completes_hello_with_the_bash_tool_agent(cli, root):
         assert "$ cat > greeting.py <<'BAES_EOF'" in greet
         assert "baes-sim: all checks passed\n[exit status 0]" in greet
         assert greet.rstrip().endswith("they pass.")
+        with tarfile.open(path.parent / "workspace.tar.gz") as archive:
+            names = archive.getnames()
+        assert "workspace/greeting.py" in names
+        assert not any("__pycache__" in n for n in names), "the agent's checks left bytecode"
         farewell = (steps / "02-farewell/stdout.log").read_text()
         # The second step read the file the first one wrote (the listing shows it) and kept it.
         assert "greeting.py\n````\n" in farewell and "def farewell(name)" in farewell

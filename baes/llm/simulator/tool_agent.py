@@ -75,11 +75,14 @@ def write_command(path: str, content: str) -> str:
 
 
 def check_command(files: dict[str, str], prompts: Sequence[str]) -> str:
-    """The checks the prompts and files allow: compile, import, examples; then CHECKS_PASSED."""
-    commands = []
+    """The checks the prompts and files allow: syntax, import, examples; then CHECKS_PASSED."""
+    # No bytecode in the workspace: imports with PYTHONDONTWRITEBYTECODE, syntax with ast.
+    commands = ["export PYTHONDONTWRITEBYTECODE=1"]
     python_files = [p for p in files if p.endswith(".py")]
     if python_files:
-        commands.append("python -m py_compile " + " ".join(shlex.quote(p) for p in python_files))
+        parse = "import ast, sys; [ast.parse(open(p).read(), p) for p in sys.argv[1:]]"
+        quoted = " ".join(shlex.quote(p) for p in python_files)
+        commands.append(f"python -c {shlex.quote(parse)} {quoted}")
     for spec in function_specs(prompts).values():
         if spec.module is None or spec.module not in files:
             continue
