@@ -308,3 +308,66 @@ def test_without_parallel_tool_calls_one_shell_call_writes_every_file(client, tm
     assert "[exit status 0]" in _bash(json.loads(call.function.arguments)["command"], tmp_path)
     assert "def one()" in (tmp_path / "a.py").read_text()
     assert "def two()" in (tmp_path / "b.py").read_text()
+
+
+def test_a_code_request_with_no_fitting_tool_is_answered_as_without_tools(client):
+    reply = client.chat.completions.create(
+        model="sim-small", messages=[{"role": "user", "content": GREET}], tools=[WEATHER]
+    )
+    message = reply.choices[0].message
+    assert message.tool_calls is None and reply.choices[0].finish_reason == "stop"
+    assert "def greet(name)" in message.content
+
+
+def test_required_with_nothing_left_to_do_calls_a_finish_tool_with_the_summary(client):
+    finish = {
+        "type": "function",
+        "function": {
+            "name": "finish",
+            "parameters": {
+                "type": "object",
+                "properties": {"message": {"type": "string"}},
+                "required": ["message"],
+            },
+        },
+    }
+    first = (
+        client.chat.completions.create(
+            model="sim-small",
+            messages=[{"role": "user", "content": GREET}],
+            tools=[WRITE, finish],
+            tool_choice="required",
+        )
+        .choices[0]
+        .message
+    )
+    assert [c.function.name for c in first.tool_calls] == ["write_file"]
+    messages = [
+        {"role": "user", "content": GREET},
+        first.model_dump(exclude_none=True),
+        {"role": "tool", "tool_call_id": first.tool_calls[0].id, "content": "ok"},
+    ]
+    done = (
+        client.chat.completions.create(
+            model="sim-small", messages=messages, tools=[WRITE, finish], tool_choice="required"
+        )
+        .choices[0]
+        .message
+    )
+    (call,) = done.tool_calls
+    assert call.function.name == "finish"
+    assert "greeting.py" in json.loads(call.function.arguments)["message"]
+
+
+def test_max_tokens_cuts_the_arguments_of_a_tool_call(client):
+    reply = client.chat.completions.create(
+        model="sim-small",
+        messages=[{"role": "user", "content": GREET}],
+        tools=[WRITE],
+        max_tokens=10,
+    )
+    assert reply.choices[0].finish_reason == "length"
+    assert reply.usage.completion_tokens == 10
+    (call,) = reply.choices[0].message.tool_calls
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(call.function.arguments)

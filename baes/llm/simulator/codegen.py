@@ -120,7 +120,8 @@ def _agent_turn(
     conversation = read_conversation(messages)
 
     def write(repair: bool) -> tuple[dict[str, str], Defect | None] | None:
-        code = write_code(replace(conversation, is_repair=repair), profile, seed_parts)
+        repairing = replace(conversation, is_repair=repair or conversation.is_repair)
+        code = write_code(repairing, profile, seed_parts)
         return None if code is None else (code.files, code.defect)
 
     def prose() -> str:
