@@ -28,7 +28,7 @@ def test_gpt_engineer_improve_steps_apply_their_diffs(tmp_path, monkeypatch):
         diffs = [a for _, a in run.answers if a.files]
         assert diffs and all("```diff\n--- main.py\n+++ main.py\n@@ -" in a.text for a in diffs)
         assert "No changes applied" not in run.stdout, run.stdout[-3000:]
-        assert "Invalid hunk" not in run.stdout and "not found in the code" not in run.stdout
+        assert "Invalid Hunk" not in run.stdout and "not found in the code" not in run.stdout
     assert failures_explained_by_defects(runs), [
         (r.step_id, r.check_passed, r.defects) for r in runs
     ]
