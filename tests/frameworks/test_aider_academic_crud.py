@@ -71,18 +71,25 @@ def test_aider_whole_format_passes_academic_crud_for_most_seeds(tmp_path, monkey
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
-def test_aider_search_replace_edits_apply_on_academic_crud(tmp_path, monkeypatch, cache_dir):
-    adapter = _aider("diff")
+@pytest.mark.parametrize(
+    ("edit_format", "marker"), [("diff", "<<<<<<< SEARCH"), ("udiff", "```diff\n--- main.py")]
+)
+def test_aider_diff_edit_formats_apply_on_academic_crud(
+    tmp_path, monkeypatch, cache_dir, edit_format, marker
+):
+    """aider's `diff` format (SEARCH/REPLACE blocks) and `udiff` format (unified diffs)."""
+    adapter = _aider(edit_format)
     adapter.prepare(cache_dir)
     runs = run_scenario(
         adapter, "academic-crud", tmp_path / "ws", tmp_path / "logs", 0, monkeypatch
     )
     assert all(r.ok for r in runs), [(r.step_id, r.error) for r in runs]
     code_answers = [a for r in runs for _, a in r.answers if a.files]
-    assert code_answers and all("<<<<<<< SEARCH" in a.text for a in code_answers)
+    assert code_answers and all(marker in a.text for a in code_answers)
     for run in runs:
         assert "Applied edit to main.py" in run.stdout, run.stdout[-2000:]
         assert "SearchReplaceNoExactMatch" not in run.stdout
+        assert "UnifiedDiffNoMatch" not in run.stdout
         assert "did not match" not in run.stdout.lower(), run.stdout[-2000:]
     assert failures_explained_by_defects(runs), [
         (r.step_id, r.check_passed, r.defects) for r in runs
