@@ -371,3 +371,66 @@ def test_max_tokens_cuts_the_arguments_of_a_tool_call(client):
     (call,) = reply.choices[0].message.tool_calls
     with pytest.raises(json.JSONDecodeError):
         json.loads(call.function.arguments)
+
+
+def test_a_shell_tool_taking_argv_gets_bash_lc(client, tmp_path):
+    codex_shell = {
+        "type": "function",
+        "function": {
+            "name": "shell",
+            "description": "Runs a shell command and returns its output.",
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    "command": {"type": "array", "items": {"type": "string"}},
+                    "workdir": {"type": "string"},
+                    "timeout_ms": {"type": "number"},
+                },
+                "required": ["command"],
+            },
+        },
+    }
+    messages = [{"role": "user", "content": GREET}]
+    for _ in range(2):
+        message = (
+            client.chat.completions.create(
+                model="sim-small", messages=messages, tools=[codex_shell]
+            )
+            .choices[0]
+            .message
+        )
+        (call,) = message.tool_calls
+        argv = json.loads(call.function.arguments)["command"]
+        assert argv[:2] == ["bash", "-lc"] and len(argv) == 3
+        done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True)
+        messages += [
+            message.model_dump(exclude_none=True),
+            {"role": "tool", "tool_call_id": call.id, "content": done.stdout},
+        ]
+    assert "def greet(name)" in (tmp_path / "greeting.py").read_text()
+
+
+def test_an_editor_tool_is_called_with_its_create_command(client):
+    editor = {
+        "type": "function",
+        "function": {
+            "name": "str_replace_based_edit_tool",
+            "description": "View, create and edit files.",
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    "command": {"type": "string", "enum": ["view", "create", "str_replace"]},
+                    "path": {"type": "string"},
+                    "file_text": {"type": "string"},
+                },
+                "required": ["command", "path"],
+            },
+        },
+    }
+    reply = client.chat.completions.create(
+        model="sim-small", messages=[{"role": "user", "content": GREET}], tools=[editor]
+    )
+    (call,) = reply.choices[0].message.tool_calls
+    arguments = json.loads(call.function.arguments)
+    assert arguments["command"] == "create" and arguments["path"] == "greeting.py"
+    assert "def greet(name)" in arguments["file_text"]

@@ -117,7 +117,7 @@ def written_files(turns: Sequence[Message], tooling: ToolRequest) -> dict[str, s
                 if isinstance(path, str) and path:
                     files[path] = str(arguments.get(tool.param("content"), ""))
             elif tool.kind is ToolKind.SHELL:
-                command = str(arguments.get(tool.param("command"), ""))
+                command = tool.command_of(arguments)
                 for match in _HEREDOC.finditer(command):
                     files[match.group("path")] = match.group("body")
     return files
@@ -135,14 +135,14 @@ def write_calls(
         # One call allowed: every file in one command.
         writes = [write_command(path, content) for path, content in files.items()]
         command = "\n".join(["set -e", *writes])
-        return (_call(shell, {shell.param("command"): command}, seed_parts, 0),)
+        return (_call(shell, shell.shell_arguments(command), seed_parts, 0),)
     calls = []
     for index, (path, content) in enumerate(files.items()):
         if writer is not None:
-            arguments = {writer.param("path"): path, writer.param("content"): content}
+            arguments = writer.write_arguments(path, content)
             calls.append(_call(writer, arguments, seed_parts, index))
         elif shell is not None:
-            arguments = {shell.param("command"): write_command(path, content)}
+            arguments = shell.shell_arguments(write_command(path, content))
             calls.append(_call(shell, arguments, seed_parts, index))
     return tuple(calls)
 
@@ -167,7 +167,7 @@ def forced_call(
         tool = tooling.of_kind(ToolKind.FINISH) or tooling.tools[0]
     hints = {name: final_text for name in ("message", "result", "summary", "answer", "text")}
     if tool.kind is ToolKind.SHELL:
-        hints[tool.param("command")] = "echo " + shlex.quote(final_text)
+        hints.update(tool.shell_arguments("echo " + shlex.quote(final_text)))
     return (_call(tool, hints, seed_parts, 0),)
 
 
@@ -229,14 +229,14 @@ def agent_turn(
     done, turns = plan_step(messages)
     explore = 1 if shell is not None else 0
     if done < explore:
-        command = {shell.param("command"): LIST_FILES_COMMAND} if shell else {}
+        command = shell.shell_arguments(LIST_FILES_COMMAND) if shell else {}
         return AgentTurn("", (_call(shell, command, seed_parts, 0),)) if shell else None
     stage = done - explore  # 0: write, 1: check, 2: verdict (repair write), 3: check, …
     repair = stage > 0
     if stage % 2 == 1 and shell is not None:
         files = written_files(turns, tooling)
         prompts = read_conversation(messages).prompts
-        command = {shell.param("command"): check_command(files, prompts)}
+        command = shell.shell_arguments(check_command(files, prompts))
         return AgentTurn("", (_call(shell, command, seed_parts, 0),))
     passed = checks_passed(turns) if shell is not None else None
     last_round = stage >= 2 * (MAX_REPAIRS + 1) or shell is None

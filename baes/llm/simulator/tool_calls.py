@@ -31,6 +31,7 @@ _SHELL_NAME = re.compile(
 )
 _PATH_PARAMS = {"path", "file_path", "filepath", "filename", "file_name", "file", "target_file"}
 _CONTENT_PARAMS = {"content", "contents", "file_text", "text", "code", "new_content", "data"}
+_WRITE_MODES = ("create", "write", "overwrite", "write_file", "create_file")
 _FINISH_NAME = re.compile(
     r"^(?:finish|done|submit|complete|task_?complete|final_?answer|attempt_?completion|end)$",
     re.I,
@@ -57,6 +58,34 @@ class Tool:
 
     def param(self, role: str) -> str:
         return dict(self.params)[role]
+
+    def shell_arguments(self, command: str) -> dict[str, Any]:
+        """A shell tool's arguments running `command`: the string, or an argv (`bash -lc`) when
+        the parameter is an array of strings (as Codex's `shell` tool has it)."""
+        name = self.param("command")
+        if dict(self.params).get("command_form") == "array":
+            return {name: ["bash", "-lc", command]}
+        return {name: command}
+
+    def write_arguments(self, path: str, content: str) -> dict[str, Any]:
+        """A write tool's arguments; an enum parameter offering "create" or "write" (an editor
+        tool's sub-command) gets that value."""
+        values: dict[str, Any] = {self.param("path"): path, self.param("content"): content}
+        properties = self.parameters.get("properties") or {}
+        for name, spec in properties.items():
+            options = spec.get("enum") if isinstance(spec, dict) else None
+            if isinstance(options, list):
+                chosen = next((o for o in options if o in _WRITE_MODES), None)
+                if chosen is not None:
+                    values[name] = chosen
+        return values
+
+    def command_of(self, arguments: dict[str, Any]) -> str:
+        """The shell command a call of this shell tool ran."""
+        value = arguments.get(self.param("command"), "")
+        if isinstance(value, list):
+            return str(value[-1]) if value else ""
+        return str(value)
 
 
 @dataclass(frozen=True)
@@ -102,13 +131,20 @@ def classify_tool(name: str, description: str, parameters: Mapping[str, Any]) ->
     """A tool recognised by kind from its name and its parameters' schema."""
     strings = _string_properties(parameters)
     properties = parameters.get("properties") if isinstance(parameters, dict) else None
-    count = len(properties) if isinstance(properties, dict) else 0
+    properties = properties if isinstance(properties, dict) else {}
     lowered = {p.lower(): p for p in strings}
     plain = dict(parameters)
+    shell_like = bool(_SHELL_NAME.match(name)) or "shell" in description.lower()
     command = next((lowered[p] for p in lowered if p in _COMMAND_PARAMS), None)
-    if command is not None and (count == 1 or _SHELL_NAME.match(name) or "shell" in description):
+    if command is not None and (len(properties) == 1 or shell_like):
         return Tool(name, description, plain, ToolKind.SHELL, (("command", command),))
-    if _SHELL_NAME.match(name) and len(strings) == 1 and count == 1:
+    argv = next(
+        (p for p in properties if p.lower() in _COMMAND_PARAMS and _is_argv(properties[p])), None
+    )
+    if argv is not None and (len(properties) == 1 or shell_like):
+        params = (("command", argv), ("command_form", "array"))
+        return Tool(name, description, plain, ToolKind.SHELL, params)
+    if _SHELL_NAME.match(name) and len(strings) == 1 and len(properties) == 1:
         return Tool(name, description, plain, ToolKind.SHELL, (("command", next(iter(strings))),))
     path = next((lowered[p] for p in lowered if p in _PATH_PARAMS), None)
     content = next(
@@ -121,6 +157,14 @@ def classify_tool(name: str, description: str, parameters: Mapping[str, Any]) ->
     if _FINISH_NAME.match(name):
         return Tool(name, description, plain, ToolKind.FINISH)
     return Tool(name, description, plain, ToolKind.OTHER)
+
+
+def _is_argv(spec: Any) -> bool:
+    """An array-of-strings parameter: a command given as argv."""
+    if not isinstance(spec, dict) or spec.get("type") != "array":
+        return False
+    items = spec.get("items")
+    return isinstance(items, dict) and _allows_string(items.get("type"))
 
 
 def parse_tool_request(body: Mapping[str, Any], api: str) -> ToolRequest | None:
@@ -202,6 +246,8 @@ def arguments_from_schema(schema: Mapping[str, Any], hints: Mapping[str, Any]) -
 
 
 def _value(schema: Mapping[str, Any], hints: Mapping[str, Any], name: str) -> Any:
+    if name in hints and _fits(hints[name], schema):
+        return hints[name]
     for key in ("anyOf", "oneOf", "allOf"):
         options = schema.get(key)
         if isinstance(options, list) and options and isinstance(options[0], dict):
@@ -210,19 +256,13 @@ def _value(schema: Mapping[str, Any], hints: Mapping[str, Any], name: str) -> An
         return schema["const"]
     if isinstance(schema.get("enum"), list) and schema["enum"]:
         return schema["enum"][0]
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "null")
-    if kind is None and isinstance(schema.get("properties"), dict):
-        kind = "object"
+    kind = _kind(schema)
     if kind == "object":
         properties = schema.get("properties") or {}
         return {
             key: _value(sub if isinstance(sub, dict) else {}, hints, key)
             for key, sub in properties.items()
         }
-    if name in hints and _fits(hints[name], kind):
-        return hints[name]
     if "default" in schema:
         return schema["default"]
     if kind == "string":
@@ -242,9 +282,35 @@ def _value(schema: Mapping[str, Any], hints: Mapping[str, Any], name: str) -> An
     return None
 
 
-def _fits(value: Any, kind: Any) -> bool:
-    return (
-        (kind == "string" and isinstance(value, str))
-        or (kind == "integer" and isinstance(value, int))
-        or kind is None
-    )
+def _kind(schema: Mapping[str, Any]) -> Any:
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind is None and isinstance(schema.get("properties"), dict):
+        kind = "object"
+    return kind
+
+
+_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "array": (list,),
+    "object": (dict,),
+}
+
+
+def _fits(value: Any, schema: Mapping[str, Any]) -> bool:
+    """Whether a hint is a valid value for the schema (its enum, its type)."""
+    if isinstance(schema.get("enum"), list):
+        return value in schema["enum"]
+    if any(key in schema for key in ("anyOf", "oneOf", "allOf", "const")):
+        return False
+    kind = _kind(schema)
+    if kind is None:
+        return True
+    types = _PYTHON_TYPES.get(kind, ())
+    if isinstance(value, bool) and kind != "boolean":
+        return False
+    return isinstance(value, types)
