@@ -434,3 +434,19 @@ def test_an_editor_tool_is_called_with_its_create_command(client):
     arguments = json.loads(call.function.arguments)
     assert arguments["command"] == "create" and arguments["path"] == "greeting.py"
     assert "def greet(name)" in arguments["file_text"]
+
+
+def test_allowed_tools_limits_the_tools_used(client):
+    reply = client.chat.completions.create(
+        model="sim-small",
+        messages=[{"role": "user", "content": GREET}],
+        tools=[BASH, WRITE],
+        tool_choice={
+            "type": "allowed_tools",
+            "allowed_tools": {
+                "mode": "auto",
+                "tools": [{"type": "function", "function": {"name": "write_file"}}],
+            },
+        },
+    )
+    assert [c.function.name for c in reply.choices[0].message.tool_calls] == ["write_file"]

@@ -94,6 +94,8 @@ class ToolChoice:
 
     mode: str = "auto"
     name: str | None = None
+    # `{"type": "allowed_tools", …}`: only these functions may be called.
+    allowed: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,14 @@ def parse_tool_request(body: Mapping[str, Any], api: str) -> ToolRequest | None:
         if spec is not None:
             tools.append(classify_tool(*spec))
     choice = _tool_choice(body.get("tool_choice"), api)
+    if choice.allowed is not None:
+        unknown = sorted(set(choice.allowed) - {t.name for t in tools})
+        if unknown:
+            raise RequestFormatError(
+                f"Invalid value for 'tool_choice': no function named '{unknown[0]}' in 'tools'.",
+                "tool_choice",
+            )
+        tools = [t for t in tools if t.name in choice.allowed]
     if choice.name is not None and all(t.name != choice.name for t in tools):
         raise RequestFormatError(
             f"Invalid value for 'tool_choice': no function named '{choice.name}' in 'tools'.",
@@ -232,8 +242,20 @@ def _tool_choice(raw: Any, api: str) -> ToolChoice:
             return ToolChoice("required", name)
     if isinstance(raw, dict) and raw.get("type") in ("none", "auto", "required"):
         return ToolChoice(raw["type"])
+    if isinstance(raw, dict) and raw.get("type") == "allowed_tools":
+        spec = raw.get("allowed_tools") if api == "chat" else raw
+        if isinstance(spec, dict) and spec.get("mode") in ("auto", "required"):
+            names = []
+            for tool in spec.get("tools") or []:
+                function = (
+                    tool.get("function") if api == "chat" and isinstance(tool, dict) else tool
+                )
+                if isinstance(function, dict) and isinstance(function.get("name"), str):
+                    names.append(function["name"])
+            return ToolChoice(spec["mode"], allowed=tuple(names))
     raise RequestFormatError(
-        "Invalid value for 'tool_choice': expected 'none', 'auto', 'required' or a function.",
+        "Invalid value for 'tool_choice': expected 'none', 'auto', 'required', a function or "
+        "allowed_tools.",
         "tool_choice",
     )
 
