@@ -228,9 +228,9 @@ def agent_turn(
         return AgentTurn("", forced_call(tooling, prose(), seed_parts)) if required else None
     done, turns = plan_step(messages)
     explore = 1 if shell is not None else 0
-    if done < explore:
-        command = shell.shell_arguments(LIST_FILES_COMMAND) if shell else {}
-        return AgentTurn("", (_call(shell, command, seed_parts, 0),)) if shell else None
+    if shell is not None and done < explore:
+        listing = shell.shell_arguments(LIST_FILES_COMMAND)
+        return AgentTurn("", (_call(shell, listing, seed_parts, 0),))
     stage = done - explore  # 0: write, 1: check, 2: verdict (repair write), 3: check, …
     repair = stage > 0
     if stage % 2 == 1 and shell is not None:
