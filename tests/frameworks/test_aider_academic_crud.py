@@ -72,7 +72,7 @@ def test_aider_whole_format_passes_academic_crud_for_most_seeds(tmp_path, monkey
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
 @pytest.mark.parametrize(
-    ("edit_format", "marker"), [("diff", "<<<<<<< SEARCH"), ("udiff", "```diff\n--- main.py")]
+    ("edit_format", "marker"), [("diff", "<<<<<<< SEARCH"), ("udiff", "```diff\n--- ")]
 )
 def test_aider_diff_edit_formats_apply_on_academic_crud(
     tmp_path, monkeypatch, cache_dir, edit_format, marker
