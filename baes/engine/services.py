@@ -56,11 +56,13 @@ def llm_services(
     simulator: SimulatorSettings | None = None,
     *,
     usage_log: Path | None = None,
+    proxy_host: str = "127.0.0.1",
 ) -> Iterator[MeteringProxy]:
     """Start the upstream (simulator or real provider) and the metering proxy in front of it.
 
     `usage_log` is where an embedded simulator keeps its usage records (the provider's side of
-    `baes reconcile`); None keeps them in memory only.
+    `baes reconcile`); None keeps them in memory only. `proxy_host` is the address the proxy
+    listens on (another than loopback only for cluster workers, docs/distributed.md).
     """
     with contextlib.ExitStack() as stack:
         upstream, key_env = provider_endpoint(design)
@@ -87,6 +89,7 @@ def llm_services(
             prices=design.pricing,
             max_cost_usd=design.limits.max_cost_usd,
             spent_usd=spent_usd,
+            host=proxy_host,
         )
         stack.enter_context(proxy)
         yield proxy

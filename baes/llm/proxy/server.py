@@ -37,7 +37,7 @@ def validate_upstream(url: str) -> str:
 class MeteringProxy:
     """A local OpenAI-compatible reverse proxy that meters every call into per-run ledgers.
 
-    Bound to 127.0.0.1 only. Each (run_id, step) gets its own base URL from
+    Bound to 127.0.0.1 unless `host` says otherwise (cluster workers, docs/distributed.md). Each (run_id, step) gets its own base URL from
     `open_attribution`; the real API key (read from `api_key_env` at `start`) replaces whatever
     Authorization the framework sends. Without `api_key_env` the client's Authorization passes.
     """
@@ -52,6 +52,7 @@ class MeteringProxy:
         prices: Mapping[str, ModelPrice] | None = None,
         max_cost_usd: float | None = None,
         spent_usd: float = 0.0,
+        host: str = "127.0.0.1",
         port: int = 0,
         connect_timeout_s: float = 10.0,
         read_timeout_s: float = 600.0,
@@ -70,6 +71,7 @@ class MeteringProxy:
             read_timeout_s=read_timeout_s,
         )
         self._api_key_env = api_key_env
+        self._host = host
         self._port = port
         self._registry = AttributionRegistry()
         self._budget = Budget(max_cost_usd, spent_usd, prices or {}, experiment_model)
@@ -87,7 +89,7 @@ class MeteringProxy:
 
     @property
     def url(self) -> str:
-        """`http://127.0.0.1:PORT` of the running proxy."""
+        """`http://HOST:PORT` of the running proxy."""
         if self._server is None or self._server.port is None:
             raise ProxyNotRunningError(
                 "the metering proxy is not running", hint="call start() first"
@@ -123,7 +125,7 @@ class MeteringProxy:
                     hint=f"export {self._api_key_env}=... first, or name another variable",
                 )
         self._handler = ProxyHandler(self._settings, self._registry, self._budget, api_key)
-        server = LoopbackServer(self._handler.app(), port=self._port)
+        server = LoopbackServer(self._handler.app(), host=self._host, port=self._port)
         try:
             server.start()
         except ServerAddressError:
@@ -153,7 +155,7 @@ class MeteringProxy:
         self.stop()
 
     def open_attribution(self, run_id: str, step: str, ledger_path: str | os.PathLike[str]) -> str:
-        """A fresh base URL `http://127.0.0.1:PORT/t/<token>/v1`; its calls go to `ledger_path`."""
+        """A fresh base URL `http://HOST:PORT/t/<token>/v1`; its calls go to `ledger_path`."""
         base = self.url  # fails early if not running
         attribution = self._registry.open(run_id, str(step), Path(ledger_path))
         return f"{base}/t/{attribution.token}/v1"
