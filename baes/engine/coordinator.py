@@ -273,6 +273,7 @@ class _Coordinator:
         run_id = new_run_id()
         run_dir = self.paths.run_dir(framework, run_id)
         run_dir.mkdir(parents=True)
+        (run_dir / LEDGER_FILE).touch()  # the proxy appends to it; a run without calls has it too
         identity = RunIdentity(
             run_id, self.paths.name, framework, self.experiment.stored_hash or "", self.design.model
         )

@@ -104,7 +104,7 @@ class DaskExecutor:
                     n_workers=workers,
                     threads_per_worker=max(1, math.ceil(jobs / workers)),
                     processes=True,
-                    dashboard_address=None,
+                    dashboard_address="127.0.0.1:0",  # its HTTP routes: loopback only
                 )
             self._client = distributed.Client(self._cluster)
         try:

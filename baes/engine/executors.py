@@ -15,7 +15,6 @@ from typing import Any, Protocol
 
 from baes.engine.one_run import Attributions, RunSpec, StepListener, perform_run
 from baes.engine.run_bundle import RunBundle
-from baes.store.paths import LEDGER_FILE
 from baes.store.registry import utc_now
 
 
@@ -75,7 +74,6 @@ class LocalThreadExecutor:
 
     def _run(self, task: RunTask) -> RunBundle:
         spec = task.spec
-        (spec.run_dir / LEDGER_FILE).touch()
         adapter = self._adapters[spec.identity.framework]
         try:
             record = perform_run(spec, task.start, adapter, self._proxy, self._cancel, task.on_step)
