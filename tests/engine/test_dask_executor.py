@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from baes.engine.coordinator import RunRequest, _Coordinator, experiment_progress
+from baes.engine.coordinator import RunRequest, _Coordinator, experiment_progress, run_experiment
+from baes.engine.dask_executor import DaskSettings
 from baes.engine.run_bundle import RunBundle
 from baes.experiment.load import load_experiment
 from baes.llm.ledger import read_ledger
@@ -295,3 +296,30 @@ def test_bad_executor_options_exit_2_in_one_line(cli, root, args, message):
     result = cli("run", "exp", *args)
     assert result.exit_code == 2 and message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_ctrl_c_stops_the_runs_on_the_workers_and_they_are_recorded_interrupted(
+    cli, root, tmp_path, scheduler
+):
+    assert cli("new", "--config", _sleeper(tmp_path, root, "exp")).exit_code == 0
+    mark, cancel = tmp_path / "exp.mark", threading.Event()
+
+    def press_ctrl_c() -> None:
+        end = time.monotonic() + 60
+        while not mark.exists() and time.monotonic() < end:
+            time.sleep(0.05)
+        cancel.set()  # what the first Ctrl-C does
+
+    threading.Thread(target=press_ctrl_c, daemon=True).start()
+    request = RunRequest(executor="dask", dask=DaskSettings(scheduler=scheduler))
+    began = time.monotonic()
+    summary = run_experiment(root, "exp", request, _Notices(), cancel)
+    assert summary.interrupted and time.monotonic() - began < 30  # not the step's 60 s sleep
+    (record,) = _records(root, "exp")
+    assert record["status"] == "interrupted" and record["error"]["kind"] == "interrupted"
+    assert "reason" not in record["error"]  # stopped by the user, not a lost worker
+    assert record["steps"][0]["status"] == "failed" and record["totals"]["calls"] == 1
+    assert record["executor"]["worker"].startswith("tcp://")
+    _, step_pid = (int(p) for p in mark.read_text().split())
+    with pytest.raises(ProcessLookupError):
+        os.kill(step_pid, 0)  # the framework's process was stopped on the worker
