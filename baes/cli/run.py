@@ -231,6 +231,16 @@ def run(
             "there (trusted networks only, see docs/distributed.md).",
         ),
     ] = "127.0.0.1",
+    proxy_port: Annotated[
+        int,
+        typer.Option(
+            "--proxy-port",
+            min=0,
+            max=65535,
+            help="The port the metering proxy listens on (0: a free one); fix it for a firewall "
+            "rule or an SSH tunnel.",
+        ),
+    ] = 0,
     root: RootOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -242,6 +252,7 @@ def run(
     request = _request(
         framework, jobs, keep_workspaces, executor, scheduler, workers, shared_dir, proxy_host
     )
+    request.proxy_port = proxy_port
     if dry_run:
         raise typer.Exit(_dry_run(root_dir, name, framework, json_output))
 

@@ -86,6 +86,7 @@ class RunRequest:
     executor: str = LOCAL
     dask: Any = None  # DaskSettings (engine/dask_executor.py) when executor is DASK
     proxy_host: str = "127.0.0.1"  # where the metering proxy listens (workers call it there)
+    proxy_port: int = 0  # 0: a free port
 
 
 @dataclass
@@ -448,6 +449,7 @@ class _Coordinator:
                 self.request.simulator,
                 usage_log=simulator_usage_log(self.paths.root),
                 proxy_host=self.request.proxy_host,
+                proxy_port=self.request.proxy_port,
             )
         )
         problems = provider_problems(proxy.upstream_base_url, provider_key(key_env))

@@ -117,6 +117,7 @@ class DaskExecutor:
     def _check_workers(self, notify: Callable[[str], None]) -> None:
         """Every connected worker must reach the metering proxy, or each of its runs would fail."""
         url = self._proxy.url
+        notify(f"Dask workers call the metering proxy at {url}")
         answers = self._client.run(proxy_reachable, url)
         if not answers:
             notify(f"no Dask worker is connected to {self._settings.scheduler} yet; runs wait")

@@ -103,9 +103,11 @@ def run_job(job: WorkerJob) -> RunBundle:
     stop_event = Event(job.cancel_event, client=client)
 
     def watch_for_ctrl_c() -> None:
+        # Short questions, not a long wait on the scheduler: this ends as soon as the run does,
+        # leaving nothing pending on a scheduler that may be closing.
         try:
-            while not done.is_set():
-                if stop_event.wait(timeout=0.5):
+            while not done.wait(0.5):
+                if stop_event.is_set():
                     cancel.set()
                     return
         except Exception:  # noqa: BLE001 - the scheduler is gone: so is the coordinator's Ctrl-C

@@ -102,9 +102,21 @@ def write_bundle(bundle: RunBundle, run_dir: Path) -> list[Path]:
                 f"sha256 its worker recorded ({expected[:12]}…, got {(actual or 'none')[:12]}…)"
             )
         if bundle.record["archive"].get("kept_workspace"):
-            with tarfile.open(archive) as tar:
-                tar.extractall(run_dir, filter="data")
+            _extract(archive, run_dir)
     return written
+
+
+def _extract(archive: Path, run_dir: Path) -> None:
+    """The archive's workspace/ into run_dir (the --keep-workspaces folder of a local run)."""
+    with tarfile.open(archive) as tar:
+        members = tar.getmembers()
+        for member in members:
+            _inside(run_dir, member.name)  # archive_workspace writes plain files under workspace/
+            if not member.isfile():
+                raise WorkError(
+                    f"a workspace archive holds something else than a file: {member.name!r}"
+                )
+        tar.extractall(run_dir, members=members)
 
 
 def _inside(run_dir: Path, name: str) -> Path:

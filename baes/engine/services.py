@@ -57,12 +57,14 @@ def llm_services(
     *,
     usage_log: Path | None = None,
     proxy_host: str = "127.0.0.1",
+    proxy_port: int = 0,
 ) -> Iterator[MeteringProxy]:
     """Start the upstream (simulator or real provider) and the metering proxy in front of it.
 
     `usage_log` is where an embedded simulator keeps its usage records (the provider's side of
-    `baes reconcile`); None keeps them in memory only. `proxy_host` is the address the proxy
-    listens on (another than loopback only for cluster workers, docs/distributed.md).
+    `baes reconcile`); None keeps them in memory only. `proxy_host` and `proxy_port` are where
+    the proxy listens (other than loopback only for cluster workers, docs/distributed.md; port 0
+    picks a free one).
     """
     with contextlib.ExitStack() as stack:
         upstream, key_env = provider_endpoint(design)
@@ -90,6 +92,7 @@ def llm_services(
             max_cost_usd=design.limits.max_cost_usd,
             spent_usd=spent_usd,
             host=proxy_host,
+            port=proxy_port,
         )
         stack.enter_context(proxy)
         yield proxy

@@ -20,7 +20,8 @@ import pytest
 
 from baes.engine.coordinator import RunRequest, _Coordinator, experiment_progress, run_experiment
 from baes.engine.dask_executor import DaskSettings
-from baes.engine.run_bundle import RunBundle
+from baes.engine.run_bundle import RunBundle, write_bundle
+from baes.errors import WorkError
 from baes.experiment.load import load_experiment
 from baes.llm.ledger import read_ledger
 from baes.llm.simulator.usage_log import call_from_json, root_usage_log
@@ -89,10 +90,11 @@ def test_a_cluster_run_writes_the_records_a_local_run_writes(cli, tmp_path, sche
     shared.mkdir()
     _new(cli, local_root, "exp")
     _new(cli, cluster_root, "exp")
-    assert cli("run", "exp", "--root", local_root, "--jobs", "2").exit_code == 0
+    keep = "--keep-workspaces"
+    assert cli("run", "exp", "--root", local_root, "--jobs", "2", keep).exit_code == 0
     result = cli(
         "run", "exp", "--root", cluster_root, "--executor", "dask", "--scheduler", scheduler,
-        "--jobs", "3", "--shared-dir", shared, "--json",
+        "--jobs", "3", "--shared-dir", shared, keep, "--json",
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)["frameworks"]
@@ -112,6 +114,15 @@ def test_a_cluster_run_writes_the_records_a_local_run_writes(cli, tmp_path, sche
         run_dir = cluster_root / "exp/runs" / record["framework"] / record["run_id"]
         assert (run_dir / "steps/01-greet/check.log").is_file()
         assert (run_dir / "workspace.tar.gz").stat().st_size == record["archive"]["bytes"]
+        local_dir = local_root / "exp/runs" / record["framework"]
+        (twin,) = [
+            r for r in local if (r["framework"], r["seed"]) == (record["framework"], record["seed"])
+        ]
+        kept = sorted(p.relative_to(run_dir) for p in (run_dir / "workspace").rglob("*"))
+        assert kept and kept == sorted(
+            p.relative_to(local_dir / twin["run_id"])
+            for p in (local_dir / twin["run_id"] / "workspace").rglob("*")
+        )
     assert list(shared.iterdir()) == []  # the archives came through it and were moved home
     assert {r["executor"]["kind"] for r in local} == {"local"}
     assert {r["executor"]["worker"] for r in local} == {None}
@@ -323,3 +334,22 @@ def test_ctrl_c_stops_the_runs_on_the_workers_and_they_are_recorded_interrupted(
     _, step_pid = (int(p) for p in mark.read_text().split())
     with pytest.raises(ProcessLookupError):
         os.kill(step_pid, 0)  # the framework's process was stopped on the worker
+
+
+def _bundle(tmp_path: Path, files: dict[str, bytes], sha256: str) -> RunBundle:
+    record = {"run_id": "r1", "archive": {"sha256": sha256, "kept_workspace": False}}
+    return RunBundle("r1", record, "tcp://w:1", files)
+
+
+def test_a_bundle_whose_archive_does_not_match_its_sha256_is_refused(tmp_path):
+    bundle = _bundle(tmp_path, {"workspace.tar.gz": b"damaged"}, "0" * 64)
+    with pytest.raises(WorkError, match="does not match the sha256"):
+        write_bundle(bundle, tmp_path)
+
+
+@pytest.mark.parametrize("name", ["../outside.log", "/etc/outside.log"])
+def test_a_bundle_cannot_write_outside_its_run_folder(tmp_path, name):
+    run_dir = tmp_path / "run"
+    with pytest.raises(WorkError, match="outside its run folder"):
+        write_bundle(_bundle(tmp_path, {name: b"x"}, "0" * 64), run_dir)
+    assert not (tmp_path / "outside.log").exists()
