@@ -532,7 +532,14 @@ class _Coordinator:
                         self.observer.on_interrupt()
                     for future in done:
                         framework, run_id = pending.pop(future)
-                        self.accept(framework, future.result())
+                        try:
+                            bundle = future.result()
+                        except WorkError as exc:  # its result was lost on the way: still a record
+                            start = self.starts[run_id]
+                            bundle = RunBundle(
+                                run_id, failed_record(start, "internal", exc.message)
+                            )
+                        self.accept(framework, bundle)
         finally:
             executor.shutdown()
         return interrupted

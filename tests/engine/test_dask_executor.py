@@ -353,3 +353,23 @@ def test_a_bundle_cannot_write_outside_its_run_folder(tmp_path, name):
     with pytest.raises(WorkError, match="outside its run folder"):
         write_bundle(_bundle(tmp_path, {name: b"x"}, "0" * 64), run_dir)
     assert not (tmp_path / "outside.log").exists()
+
+
+def test_the_budget_stops_cluster_runs_as_it_stops_local_ones(cli, root, tmp_path, scheduler):
+    # The proxy on the coordinator refuses the call; the worker's framework fails the step; the
+    # coordinator, settling the run from its ledger, records the failure as the budget's.
+    _new(cli, root, "exp")
+    config = (root / "exp/config.yaml").read_text()
+    tiny = config.replace("max_cost_usd: 25.0", "max_cost_usd: 1.0e-06").replace(
+        "name: exp\n", "name: poor\n", 1
+    )
+    assert tiny != config
+    (tmp_path / "poor.yaml").write_text(tiny)
+    assert cli("new", "--config", tmp_path / "poor.yaml").exit_code == 0
+    result = cli("run", "poor", "--executor", "dask", "--scheduler", scheduler, "--json")
+    assert result.exit_code == 1
+    summary = json.loads(result.stdout)
+    assert summary["budget_exhausted"] is True
+    assert {s["outcome"] for s in summary["frameworks"].values()} == {"budget"}
+    failed = [r for r in _records(root, "poor") if r["status"] == "failed"]
+    assert failed and all(r["error"]["kind"] == "budget" for r in failed)
