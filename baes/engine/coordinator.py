@@ -489,7 +489,7 @@ class _Coordinator:
             self.observer.on_setup_finished(framework, True)
             self.adapters[framework] = adapter
 
-    def executor(self, proxy: Any) -> Executor:
+    def make_executor(self, proxy: Any) -> Executor:
         """Where the runs execute: threads of this process, or a Dask cluster."""
         if self.request.executor == DASK:
             from baes.engine.dask_executor import DaskExecutor
@@ -509,7 +509,7 @@ class _Coordinator:
         No framework wanting a run while runs are in flight is not the end: one of them may fail
         and be wanted again. The loop ends only when nothing is in flight and nobody wants a run.
         """
-        executor = self.executor(proxy)
+        executor = self.make_executor(proxy)
         interleaver = Interleaver(self.frameworks, self.design.seed)
         pending: dict[Future[RunBundle], tuple[str, str]] = {}
         interrupted = False

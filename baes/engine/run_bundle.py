@@ -68,18 +68,20 @@ def pack_run_folder(
 
 
 def write_bundle(bundle: RunBundle, run_dir: Path) -> list[Path]:
-    """Write the bundle's files into `run_dir`; the paths written (WorkError if it is not sound).
+    """Write the bundle's files into `run_dir`; WorkError if it is not sound.
 
-    The archive must match the sha256 its record names: a bundle damaged on the way is refused.
+    Returns the step logs written (the files to redact; never the archive). The archive must
+    match the sha256 its record names: a bundle damaged on the way is refused.
     """
-    written: list[Path] = []
+    logs: list[Path] = []
     for name, content in bundle.files.items():
         target = _inside(run_dir, name)
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(target.name + ".partial")
         partial.write_bytes(content)
         os.replace(partial, target)
-        written.append(target)
+        if name != ARCHIVE_NAME:
+            logs.append(target)
     archive = run_dir / ARCHIVE_NAME
     if bundle.shared_archive is not None:
         partial = run_dir / (ARCHIVE_NAME + ".partial")
@@ -103,7 +105,7 @@ def write_bundle(bundle: RunBundle, run_dir: Path) -> list[Path]:
             )
         if bundle.record["archive"].get("kept_workspace"):
             _extract(archive, run_dir)
-    return written
+    return logs
 
 
 def _extract(archive: Path, run_dir: Path) -> None:

@@ -266,7 +266,8 @@ def test_a_second_bundle_for_a_run_is_refused(cli, root):
     executor = _HeldExecutor()
     _, _, run_id = coordinator.launch("reference", executor)
     finished = {**executor.task.start, "status": "completed", "ended_at": "2026-01-01T00:00:00Z"}
-    first = RunBundle(run_id, finished, "tcp://10.0.0.1:1")
+    leaked = b"answer: Incorrect API key provided: sk-proj-abcdefghijklmnop0123\n"
+    first = RunBundle(run_id, finished, "tcp://10.0.0.1:1", {"steps/01-greet/stdout.log": leaked})
     again = RunBundle(run_id, {**finished, "ended_at": "2026-01-02T00:00:00Z"}, "tcp://10.0.0.2:1")
 
     assert coordinator.accept("reference", first) is True
@@ -274,6 +275,8 @@ def test_a_second_bundle_for_a_run_is_refused(cli, root):
     (record,) = _records(root, "exp")
     assert record["ended_at"] == "2026-01-01T00:00:00Z"
     assert record["executor"] == {"kind": "dask", "worker": "tcp://10.0.0.1:1"}
+    log = root / "exp/runs/reference" / run_id / "steps/01-greet/stdout.log"
+    assert log.read_text() == "answer: Incorrect API key provided: sk-[redacted]\n"
     assert len(coordinator.progress["reference"].completed) == 1
     assert observer.notices == [f"ignored a result for run {run_id} of reference: already recorded"]
 
