@@ -137,9 +137,7 @@ def _execute(
     try:
         adapter, checks = _prepared_framework(job.design, framework)
     except FrameworkSetupError as exc:
-        return failed_record(
-            job.start, "infrastructure", f"setup of {framework} failed on {address}: {exc}"
-        )
+        return failed_record(job.start, "infrastructure", f"{exc} (on the Dask worker {address})")
     # The run executed here: the record describes this machine, as a local run describes its own.
     start = {**job.start, "environment": capture_environment(adapter.versions())}
     spec = RunSpec(job.identity, job.design, scratch, job.keep_workspace, job.seed, checks)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -376,3 +377,34 @@ def test_the_budget_stops_cluster_runs_as_it_stops_local_ones(cli, root, tmp_pat
     assert {s["outcome"] for s in summary["frameworks"].values()} == {"budget"}
     failed = [r for r in _records(root, "poor") if r["status"] == "failed"]
     assert failed and all(r["error"]["kind"] == "budget" for r in failed)
+
+
+def test_a_setup_that_fails_on_a_worker_fails_its_runs_and_the_framework_is_given_up(
+    cli, root, tmp_path, scheduler
+):
+    design = tmp_path / "broken.yaml"
+    design.write_text(
+        "name: broken\nmodel: sim-small\nprovider: {kind: sim}\nframeworks:\n"
+        "  broken: {adapter: command, setup: ['exit 3'], step: 'touch out.txt'}\n"
+        "scenario:\n  name: custom\n  steps:\n    - id: one\n      prompt: Write a file\n"
+        "runs: {min: 3, max: 3}\nlimits: {max_consecutive_failures: 2}\n"
+    )
+    assert cli("new", "--config", design).exit_code == 0
+    result = cli("run", "broken", "--executor", "dask", "--scheduler", scheduler)
+    assert result.exit_code == 1 and "gave up on: broken" in result.stdout
+    records = _records(root, "broken")
+    assert len(records) == 2 and {r["status"] for r in records} == {"failed"}
+    for record in records:
+        assert record["error"]["kind"] == "infrastructure"
+        message = record["error"]["message"]
+        assert "setup of framework 'broken' failed" in message
+        assert "(on the Dask worker tcp://127.0.0.1:" in message
+
+
+def test_a_worker_that_cannot_reach_the_proxy_is_named(tmp_path):
+    from baes.engine.dask_worker import proxy_reachable
+
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]  # bound, not listening: connections are refused
+        assert proxy_reachable(f"http://127.0.0.1:{port}", timeout_s=2) == "Connection refused"
