@@ -198,7 +198,7 @@ def run(
         typer.Option(
             "--executor",
             help="Where runs execute: local (threads of this process) or dask (a Dask cluster; "
-            "pip install 'baes[dask]'). See docs/distributed.md.",
+            "needs the dask extra of baes). See docs/distributed.md.",
         ),
     ] = "local",
     scheduler: Annotated[
