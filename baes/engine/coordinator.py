@@ -564,7 +564,7 @@ def _lost_record(start: dict[str, Any], bundle: RunBundle, entries: list[Any]) -
             "kind": "interrupted",
             "reason": bundle.lost or WORKER_LOST,
             "message": f"the Dask worker running this run ({worker}) was lost before it sent its "
-            f"result ({bundle.lost_detail or 'no detail'}); its metered calls are kept in "
+            f"result: {bundle.lost_detail or 'no detail'}; its metered calls are kept in "
             f"{LEDGER_FILE}",
         },
         "totals": totals,

@@ -174,7 +174,11 @@ class DaskExecutor:
             else:
                 exc = None if done.status == "cancelled" else done.exception()
                 if exc is None or isinstance(exc, KilledWorker):
-                    detail = "the task was cancelled" if exc is None else str(exc)
+                    detail = (
+                        "its task was cancelled (the scheduler lost track of it)"
+                        if exc is None
+                        else "its process died or left the cluster (Dask: KilledWorker)"
+                    )
                     bundle = RunBundle(
                         run_id, None, self._claimed_by(run_id), lost=WORKER_LOST, lost_detail=detail
                     )

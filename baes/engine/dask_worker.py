@@ -96,7 +96,8 @@ def run_job(job: WorkerJob) -> RunBundle:
     if claimed_by is not None:
         # Dask re-ran the task after the worker running it was lost. Its calls are in the run's
         # ledger already; running it again would count the run twice.
-        return RunBundle(run_id, None, claimed_by, lost=WORKER_LOST, lost_detail=worker.address)
+        detail = f"it died; Dask re-ran its task on {worker.address}, which refused to run it again"
+        return RunBundle(run_id, None, claimed_by, lost=WORKER_LOST, lost_detail=detail)
     client.set_metadata([CLAIMS, job.session, run_id], worker.address)
 
     cancel, done = threading.Event(), threading.Event()
