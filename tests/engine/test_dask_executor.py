@@ -235,13 +235,17 @@ def test_a_task_dask_retries_after_a_lost_worker_does_not_run_twice(cli, root, t
 
 
 class _Notices:
-    """A RunObserver that keeps the notices and ignores the rest."""
+    """A RunObserver that keeps the notices and the steps started, and ignores the rest."""
 
     def __init__(self) -> None:
         self.notices: list[str] = []
+        self.steps: list[tuple[str, int, str]] = []
 
     def on_notice(self, message: str) -> None:
         self.notices.append(message)
+
+    def on_step_started(self, framework: str, run_id: str, index: int, step_id: str) -> None:
+        self.steps.append((framework, index, step_id))
 
     def __getattr__(self, name: str):
         return lambda *args, **kwargs: None
@@ -328,13 +332,15 @@ def test_ctrl_c_stops_the_runs_on_the_workers_and_they_are_recorded_interrupted(
     threading.Thread(target=press_ctrl_c, daemon=True).start()
     request = RunRequest(executor="dask", dask=DaskSettings(scheduler=scheduler))
     began = time.monotonic()
-    summary = run_experiment(root, "exp", request, _Notices(), cancel)
+    observer = _Notices()
+    summary = run_experiment(root, "exp", request, observer, cancel)
     assert summary.interrupted and time.monotonic() - began < 30  # not the step's 60 s sleep
     (record,) = _records(root, "exp")
     assert record["status"] == "interrupted" and record["error"]["kind"] == "interrupted"
     assert "reason" not in record["error"]  # stopped by the user, not a lost worker
     assert record["steps"][0]["status"] == "failed" and record["totals"]["calls"] == 1
     assert record["executor"]["worker"].startswith("tcp://")
+    assert observer.steps == [("sleeper", 1, "one")]  # the worker's progress reached the view
     _, step_pid = (int(p) for p in mark.read_text().split())
     with pytest.raises(ProcessLookupError):
         os.kill(step_pid, 0)  # the framework's process was stopped on the worker
