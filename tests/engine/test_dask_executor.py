@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -414,3 +415,44 @@ def test_a_worker_that_cannot_reach_the_proxy_is_named(tmp_path):
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]  # bound, not listening: connections are refused
         assert proxy_reachable(f"http://127.0.0.1:{port}", timeout_s=2) == "Connection refused"
+
+
+def _gone(pid: int, within_s: float) -> bool:
+    end = time.monotonic() + within_s
+    while time.monotonic() < end:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_after_kill_9_of_the_coordinator_its_workers_exit_and_the_next_run_resumes(
+    cli, root, tmp_path
+):
+    assert cli("new", "--config", _sleeper(tmp_path, root, "exp")).exit_code == 0
+    mark = tmp_path / "exp.mark"
+    coordinator = subprocess.Popen(
+        [sys.executable, "-m", "baes", "run", "exp", "--executor", "dask", "--workers", "1"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        end = time.monotonic() + 60
+        while not mark.exists() and time.monotonic() < end and coordinator.poll() is None:
+            time.sleep(0.05)
+        worker, step = (int(p) for p in mark.read_text().split())
+    finally:
+        coordinator.kill()  # SIGKILL: no clean-up of any kind
+        coordinator.wait()
+    os.kill(step, signal.SIGKILL)  # the framework's own process group outlives baes, as locally
+    assert _gone(worker, within_s=15)  # the cluster baes started does not outlive it
+
+    result = cli("run", "exp", "--executor", "dask", "--workers", "1", "--json")
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["recovered_interrupted_runs"] == 1
+    records = _records(root, "exp")
+    assert sorted(r["status"] for r in records) == ["completed", "interrupted"]
