@@ -105,6 +105,9 @@ class DaskExecutor:
                     threads_per_worker=max(1, math.ceil(jobs / workers)),
                     processes=True,
                     dashboard_address="127.0.0.1:0",  # its HTTP routes: loopback only
+                    # Workers its nannies restart later, once the variables are back, get them
+                    # emptied.
+                    env={name: "" for name in withheld_env},
                 )
             self._client = distributed.Client(self._cluster)
         try:

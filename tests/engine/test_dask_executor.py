@@ -153,6 +153,11 @@ request = urllib.request.Request(
 )
 urllib.request.urlopen(request).read()
 if not os.path.exists(mark):
+    # What the worker process (this step's parent) was started with: never the provider's key.
+    with open(f"/proc/{os.getppid()}/environ", "rb") as handle:
+        started_with = [v.split(b"=")[0] for v in handle.read().split(b"\\0")]
+    with open(mark + ".env", "w") as handle:
+        handle.write(" ".join(v.decode() for v in started_with))
     with open(mark + ".tmp", "w") as handle:
         handle.write(f"{os.getppid()} {os.getpid()}")
     os.replace(mark + ".tmp", mark)
@@ -212,16 +217,23 @@ def _assert_worker_lost_then_repeated(root: Path, name: str) -> None:
     assert calls == 2 == len(root_usage_log(root).read_text().splitlines())
 
 
-def test_a_worker_killed_mid_run_is_recorded_worker_lost_and_the_run_repeated(cli, root, tmp_path):
-    # baes's own LocalCluster: a dead worker fails its task at once (KilledWorker).
+def test_a_worker_killed_mid_run_is_recorded_worker_lost_and_the_run_repeated(
+    cli, root, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-only-for-the-coordinator-0123456789")
+    # baes's own LocalCluster: a dead worker fails its task at once (KilledWorker). With one
+    # worker, the new repetition runs on the worker its nanny started in place of the dead one.
     assert cli("new", "--config", _sleeper(tmp_path, root, "exp")).exit_code == 0
     killer = _kill_when_marked(tmp_path / "exp.mark")
-    result = cli("run", "exp", "--executor", "dask", "--workers", "2", "--json")
+    result = cli("run", "exp", "--executor", "dask", "--workers", "1", "--json")
     killer.join(5)
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)["frameworks"]["sleeper"]
     assert (summary["completed"], summary["interrupted"], summary["failed"]) == (1, 1, 0)
     _assert_worker_lost_then_repeated(root, "exp")
+    # The design's key variable (provider.api_key_env) was not in the worker's environment.
+    worker_started_with = (tmp_path / "exp.mark.env").read_text().split()
+    assert "PATH" in worker_started_with and "OPENAI_API_KEY" not in worker_started_with
 
 
 def test_a_task_dask_retries_after_a_lost_worker_does_not_run_twice(cli, root, tmp_path, scheduler):
