@@ -22,6 +22,7 @@ from baes.engine.executors import failed_record
 from baes.engine.one_run import RunSpec, perform_run
 from baes.engine.run_bundle import WORKER_LOST, RunBundle, pack_run_folder
 from baes.engine.run_record import RunIdentity
+from baes.store.registry import utc_now
 
 CLAIMS = "baes-claims"  # scheduler metadata: run id → the worker that took it
 
@@ -139,8 +140,10 @@ def _execute(
         adapter, checks = _prepared_framework(job.design, framework)
     except FrameworkSetupError as exc:
         return failed_record(job.start, "infrastructure", f"{exc} (on the Dask worker {address})")
-    # The run executed here: the record describes this machine, as a local run describes its own.
-    start = {**job.start, "environment": capture_environment(adapter.versions())}
+    # The run executes here and now: the record describes this machine, as a local run describes
+    # its own, and starts when a worker thread took it, not when it was queued.
+    environment = capture_environment(adapter.versions())
+    start = {**job.start, "started_at": utc_now(), "environment": environment}
     spec = RunSpec(job.identity, job.design, scratch, job.keep_workspace, job.seed, checks)
     try:
         return perform_run(
