@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from baes.engine.dask_worker import CLAIMS, WorkerJob, proxy_reachable, run_job
+from baes.engine.dask_worker import CLAIMS, WorkerJob, ready_for_runs, run_job
 from baes.engine.executors import RunTask, failed_record
 from baes.engine.run_bundle import WORKER_LOST, RunBundle
 from baes.engine.run_record import step_label
@@ -121,7 +121,7 @@ class DaskExecutor:
         """Every connected worker must reach the metering proxy, or each of its runs would fail."""
         url = self._proxy.url
         notify(f"Dask workers call the metering proxy at {url}")
-        answers = self._client.run(proxy_reachable, url)
+        answers = self._client.run(ready_for_runs, url)
         if not answers:
             notify(f"no Dask worker is connected to {self._settings.scheduler} yet; runs wait")
         unreachable = {worker: why for worker, why in answers.items() if why is not None}

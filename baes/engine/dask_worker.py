@@ -153,6 +153,27 @@ def _execute(
         return failed_record(start, "internal", f"{type(exc).__name__}: {exc}")
 
 
+# What a run imports on a worker; imported when the worker joins the run (see `ready_for_runs`),
+# as `baes run` imports them before its first local run, so the first runs do not pay for it.
+RUN_MODULES = (
+    "baes.frameworks.builtin",
+    "baes.frameworks.command",
+    "baes.frameworks.checks",
+    "baes.frameworks.check_envs",
+    "baes.frameworks.environments",
+)
+
+
+def ready_for_runs(proxy_url: str) -> str | None:
+    """Run on every worker before the first run: import what runs need, then None if the worker
+    reaches the proxy at `proxy_url`, else why not."""
+    import importlib
+
+    for module in RUN_MODULES:
+        importlib.import_module(module)
+    return proxy_reachable(proxy_url)
+
+
 def proxy_reachable(url: str, timeout_s: float = 3.0) -> str | None:
     """None if this worker can open a connection to the proxy at `url`, else why not."""
     import socket
