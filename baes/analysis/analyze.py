@@ -21,6 +21,7 @@ from baes.analysis.dataset import (
     tidy_csv,
     verification_coverage,
 )
+from baes.analysis.mean_interval import is_bounded_fraction
 from baes.analysis.metrics import MetricContext, metric_info, resolve_metric_keys
 from baes.config.models import (
     CI_METHODS,
@@ -31,7 +32,7 @@ from baes.config.models import (
 )
 from baes.errors import InputError, WorkError
 
-STATS_SCHEMA_VERSION = 1
+STATS_SCHEMA_VERSION = 2
 
 Progress = Callable[[str], None]
 
@@ -52,6 +53,8 @@ class AnalysisPlan:
     seed: int
     max_half_width_pct: float
     stopping_metrics: tuple[str, ...]
+    max_half_width_abs: float = StoppingRuleConfig().max_half_width_abs
+    primary_contrast: tuple[str, str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The `plan` block of stats.json."""
@@ -63,7 +66,11 @@ class AnalysisPlan:
             "confidence": self.confidence,
             "seed": self.seed,
             "max_half_width_pct": self.max_half_width_pct,
+            "max_half_width_abs": self.max_half_width_abs,
             "stopping_metrics": list(self.stopping_metrics),
+            "primary_contrast": (
+                None if self.primary_contrast is None else list(self.primary_contrast)
+            ),
         }
 
 
@@ -78,6 +85,12 @@ def plan_from_config(config: ExperimentConfig) -> AnalysisPlan:
         seed=config.seed,
         max_half_width_pct=config.stopping_rule.max_half_width_pct,
         stopping_metrics=tuple(config.stopping_rule.metrics),
+        max_half_width_abs=config.stopping_rule.max_half_width_abs,
+        primary_contrast=(
+            None
+            if config.analysis.primary_contrast is None
+            else (config.analysis.primary_contrast[0], config.analysis.primary_contrast[1])
+        ),
     )
 
 
@@ -93,6 +106,7 @@ def default_plan(metrics: Sequence[str]) -> AnalysisPlan:
         seed=0,
         max_half_width_pct=stopping.max_half_width_pct,
         stopping_metrics=tuple(metrics),
+        max_half_width_abs=stopping.max_half_width_abs,
     )
 
 
@@ -143,11 +157,68 @@ def selected_metrics(
     return [m for m in available if m in requested]
 
 
-def metric_statistics(values: Mapping[str, Sequence[float]], plan: AnalysisPlan) -> dict[str, Any]:
-    """The stats.json block of one metric; groups without values are described, not tested."""
+PARTIAL_PREFIX = "partial-"  # a partial analysis lives in <full analysis>/partial-<slug>/
+MAX_SLUG_CHARS = 80
+
+
+def partial_slug(choices: Mapping[str, Sequence[str] | str | bool | None]) -> str | None:
+    """The folder slug of a partial analysis ("metric-COST_USD__verified-only"), or None.
+
+    Each choice maps a label to what was chosen: a list (the metrics or frameworks kept, in a
+    canonical order, so the same selection always gets the same folder), a string (an override
+    of the plan), True (a flag), or None/False when that choice leaves the full analysis as it
+    is. A slug that is too long, or whose values are not safe in a folder name (CSV metric names
+    can be anything), is shortened or cleaned and gets a hash of the exact selection.
+    """
+    import hashlib
+    import re
+
+    parts = []
+    for label, value in choices.items():
+        if value is None or value is False:
+            continue
+        if value is True:
+            parts.append(label)
+        elif isinstance(value, str):
+            parts.append(f"{label}-{value}")
+        else:
+            parts.append(f"{label}-" + "+".join(value))
+    if not parts:
+        return None
+    slug = "__".join(parts)
+    safe = re.sub(r"[^A-Za-z0-9._+-]", "-", slug)
+    if safe != slug or len(safe) > MAX_SLUG_CHARS:
+        digest = hashlib.sha256(slug.encode("utf-8")).hexdigest()[:8]
+        safe = f"{safe[: MAX_SLUG_CHARS - 9]}-{digest}"
+    return safe
+
+
+def analysis_dir(full_dir: Path, slug: str | None, out_dir: Path | None) -> Path:
+    """Where an analysis goes: `--out` when given, else the full analysis's folder, or, for a
+    partial analysis, its `partial-<slug>/` subfolder, so a partial one never overwrites it."""
+    if out_dir is not None:
+        return out_dir
+    return full_dir if slug is None else full_dir / f"{PARTIAL_PREFIX}{slug}"
+
+
+def metric_statistics(
+    values: Mapping[str, Sequence[float]],
+    plan: AnalysisPlan,
+    metric: str | None = None,
+    pairs: Sequence[tuple[str, str]] | None = None,
+) -> dict[str, Any]:
+    """The stats.json block of one metric; groups without values are described, not tested.
+
+    `metric` (the catalog key) decides whether the values are bounded fractions (Wilson
+    intervals, absolute stopping rule); an unknown or missing key means an unbounded metric.
+    `pairs` limits the tested family (compare's planned contrasts); pairs naming a group
+    without values of this metric are left out of it.
+    """
     from baes.analysis.stats import analyze_metric
 
     present = {group: list(v) for group, v in values.items() if len(v) > 0}
+    if pairs is not None:
+        pairs = [(a, b) for a, b in pairs if a in present and b in present]
     block = analyze_metric(
         present,
         alpha=plan.alpha,
@@ -157,7 +228,16 @@ def metric_statistics(values: Mapping[str, Sequence[float]], plan: AnalysisPlan)
         confidence=plan.confidence,
         seed=plan.seed,
         max_half_width_pct=plan.max_half_width_pct,
+        max_half_width_abs=plan.max_half_width_abs,
+        bounded_fraction=is_bounded_fraction(metric),
+        primary_contrast=plan.primary_contrast,
+        pairs=pairs,
     )
+    if plan.primary_contrast is not None and block["primary_contrast"] is None:
+        block["primary_contrast_reason"] = (
+            f"the planned contrast {' vs '.join(plan.primary_contrast)} names a group that is "
+            "not among the groups analysed for this metric"
+        )
     if len(present) == len(values):
         return block
     # A group with no measurable value would make every test "skipped"; it is described as
@@ -180,10 +260,13 @@ def metric_statistics(values: Mapping[str, Sequence[float]], plan: AnalysisPlan)
                 "max": None,
                 "ci_low": None,
                 "ci_high": None,
+                "ci_method": None,
                 "outliers": [],
                 "reason": reason,
+                "ci_reason": reason,
             }
-            stopping[group] = {"half_width_pct": None, "converged": False, "reason": reason}
+            half_width = "half_width_abs" if is_bounded_fraction(metric) else "half_width_pct"
+            stopping[group] = {half_width: None, "converged": False, "reason": reason}
     block["descriptives"], block["stopping"] = descriptives, stopping
     return block
 
@@ -198,13 +281,17 @@ def compute_metrics(
     result = {}
     for index, key in enumerate(metric_keys, start=1):
         progress(f"statistics for {key} ({index}/{len(metric_keys)})")
-        result[key] = metric_statistics(values_of(key), plan)
+        result[key] = metric_statistics(values_of(key), plan, key)
     return result
 
 
 @dataclass
 class AnalysisOutcome:
-    """What an analysis produced: the stats.json content and the files written."""
+    """What an analysis produced: the stats.json content and the files written.
+
+    `partial` is the slug of a partial analysis (None for the full one); `written` is False when
+    a partial analysis was only computed (`--json`), and then the paths say where it would go.
+    """
 
     stats: dict[str, Any]
     out_dir: Path
@@ -212,6 +299,8 @@ class AnalysisOutcome:
     stats_path: Path
     figures: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    partial: str | None = None
+    written: bool = True
 
 
 def design_block(config: ExperimentConfig, config_hash: str) -> dict[str, Any]:
@@ -223,6 +312,7 @@ def design_block(config: ExperimentConfig, config_hash: str) -> dict[str, Any]:
         "frameworks": list(config.frameworks),
         "scenario": {"name": config.scenario.name, "steps": [s.id for s in config.scenario.steps]},
         "runs": {"min": config.runs.min, "max": config.runs.max},
+        "stopping_rule": config.stopping_rule.model_dump(mode="json"),
         "config_hash": config_hash,
         "pricing": {
             model: {**price.model_dump(mode="json"), "fictional": _fictional_price(model, price)}
@@ -300,9 +390,14 @@ def analyze_experiment(
     ci_method: str | None = None,
     figures: bool = True,
     out_dir: Path | None = None,
+    write_partial: bool = True,
     progress: Progress = no_progress,
 ) -> AnalysisOutcome:
-    """Analyse an experiment's runs and write report.md, stats.json, data.csv and the figures."""
+    """Analyse an experiment's runs and write report.md, stats.json, data.csv and the figures.
+
+    A partial analysis (some metrics, verified runs only, or a plan override) goes beside the
+    full one (see `analysis_dir`); with `write_partial=False` it is only returned.
+    """
     metric_keys = selected_metrics(metrics)
     progress("reading the run records")
     config, config_hash, dataset = load_experiment_dataset(
@@ -312,6 +407,13 @@ def analyze_experiment(
         plan_from_config(config), p_adjust=p_adjust, ci_method=ci_method
     )
     require_analysable(name, dataset, verified_only)
+    slug = partial_slug(
+        {
+            "metric": None if metric_keys == selected_metrics(None) else metric_keys,
+            "verified-only": verified_only,
+            **{d["field"].replace("_", "-"): d["used"] for d in deviations},
+        }
+    )
 
     stats = base_stats(plan, dataset.groups, metric_keys)
     stats["source"] = {"kind": "experiment", "experiment": name}
@@ -324,13 +426,15 @@ def analyze_experiment(
     stats["deviations"] = deviations
     add_dataset_facts(stats, dataset, list(config.frameworks))
     return finish_analysis(
-        out_dir if out_dir is not None else root / name / "analysis",
+        analysis_dir(root / name / "analysis", slug, out_dir),
         stats,
         plan,
         values_of=dataset.values,
         dataset=dataset,
         step_ids=[s.id for s in config.scenario.steps],
         figures=figures,
+        partial=slug,
+        write=write_partial or slug is None,
         progress=progress,
     )
 
@@ -343,15 +447,28 @@ def analyze_csv(
     ci_method: str | None = None,
     figures: bool = True,
     out_dir: Path | None = None,
+    write_partial: bool = True,
     progress: Progress = no_progress,
 ) -> AnalysisOutcome:
-    """Analyse a tidy CSV (group,metric,value[,run]) with baes's default plan."""
+    """Analyse a tidy CSV (group,metric,value[,run]) with baes's default plan.
+
+    Some of the file's metrics or a plan override make a partial analysis, as in
+    `analyze_experiment`.
+    """
     from baes.analysis.csv_input import read_tidy_csv
 
     progress(f"reading {path}")
     table = read_tidy_csv(path)
     metric_keys = selected_metrics(metrics, table.metrics)
-    plan, _ = override_plan(default_plan(metric_keys), p_adjust=p_adjust, ci_method=ci_method)
+    plan, overrides = override_plan(
+        default_plan(metric_keys), p_adjust=p_adjust, ci_method=ci_method
+    )
+    slug = partial_slug(
+        {
+            "metric": None if metric_keys == list(table.metrics) else metric_keys,
+            **{d["field"].replace("_", "-"): d["used"] for d in overrides},
+        }
+    )
     stats = base_stats(plan, table.groups, metric_keys)
     stats["source"] = {"kind": "csv", "file": path.name, "rows": table.rows}
     stats["selection"] = {"metrics": metric_keys}
@@ -363,13 +480,15 @@ def analyze_csv(
     }
     stats["exclusions"] = {}
     return finish_analysis(
-        out_dir if out_dir is not None else Path(f"analysis-{path.stem}"),
+        analysis_dir(Path(f"analysis-{path.stem}"), slug, out_dir),
         stats,
         plan,
         values_of=table.metric_values,
         dataset=None,
         step_ids=[],
         figures=figures,
+        partial=slug,
+        write=write_partial or slug is None,
         progress=progress,
     )
 
@@ -398,6 +517,7 @@ def add_dataset_facts(stats: dict[str, Any], dataset: Dataset, all_groups: Seque
     }
     stats["problems"] = list(dataset.problems)
     stats["check_errors"] = dataset.check_errors
+    stats["step_checks"] = dataset.check_counts()
 
 
 def finish_analysis(
@@ -409,20 +529,30 @@ def finish_analysis(
     dataset: Dataset | None,
     step_ids: Sequence[str],
     figures: bool,
+    partial: str | None = None,
+    write: bool = True,
+    statistics: Callable[
+        [Callable[[str], Mapping[str, Sequence[float]]], Sequence[str], AnalysisPlan, Progress],
+        dict[str, dict[str, Any]],
+    ] = compute_metrics,
     progress: Progress = no_progress,
 ) -> AnalysisOutcome:
     """Compute the statistics (while the figures are drawn), render the report, write it all.
 
     `stats` holds everything but `metrics` and `figures`; its `metric_info` names the metrics.
-    Every file is written atomically under `out_dir`.
+    `statistics` computes the `metrics` block (compare passes its planned contrasts).
+    `partial` is the slug of a partial analysis (recorded in `selection.partial`). Every file is
+    written atomically under `out_dir`; with `write=False` nothing is drawn or written.
     """
+    from baes.analysis.figures import write_figures
     from baes.analysis.report import render_report
-    from baes.store.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
+    from baes.store.atomic import atomic_write_json, atomic_write_text
 
+    stats["selection"]["partial"] = partial
     metric_keys = list(stats["metric_info"])
     values = {key: values_of(key) for key in metric_keys}
     job = None
-    if figures:
+    if figures and write:
         from baes.analysis.figures import FigureInputs, FigureJob
 
         job = FigureJob(
@@ -437,10 +567,10 @@ def finish_analysis(
             )
         )
     try:
-        stats["metrics"] = compute_metrics(values.__getitem__, metric_keys, plan, progress)
+        stats["metrics"] = statistics(values.__getitem__, metric_keys, plan, progress)
         if job is not None:
             progress("drawing the figures")
-        drawn = job.result() if job is not None else []
+        drawn = job.result(stats["metrics"]) if job is not None else []
     finally:
         if job is not None:
             job.close()
@@ -453,33 +583,27 @@ def finish_analysis(
         }
         for f in drawn
     ]
+    if not write:
+        return AnalysisOutcome(
+            stats,
+            out_dir,
+            out_dir / "report.md",
+            out_dir / "stats.json",
+            warnings=analysis_warnings(stats),
+            partial=partial,
+            written=False,
+        )
     progress("writing the report")
     report = render_report(stats)
-    figure_dir = out_dir / "figures"
-    written = []
-    for figure in drawn:
-        if figure.png is not None:
-            path = figure_dir / figure.filename
-            atomic_write_bytes(path, figure.png)
-            written.append(path)
-    _remove_stale_figures(figure_dir, {p.name for p in written})
+    written = write_figures(drawn, out_dir / "figures")
     stats_path, report_path = out_dir / "stats.json", out_dir / "report.md"
     atomic_write_json(stats_path, stats)
     atomic_write_text(report_path, report)
     if dataset is not None:
         atomic_write_text(out_dir / "data.csv", tidy_csv(dataset))
     return AnalysisOutcome(
-        stats, out_dir, report_path, stats_path, written, analysis_warnings(stats)
+        stats, out_dir, report_path, stats_path, written, analysis_warnings(stats), partial
     )
-
-
-def _remove_stale_figures(figure_dir: Path, keep: set[str]) -> None:
-    # Figures of an earlier analysis (another --metric selection) would contradict this report.
-    if not figure_dir.is_dir():
-        return
-    for png in figure_dir.glob("*.png"):
-        if png.name not in keep:
-            png.unlink(missing_ok=True)
 
 
 def analysis_warnings(stats: Mapping[str, Any]) -> list[str]:

@@ -3,25 +3,36 @@
 Groups are experiment×framework (`exp-a/reference`). Each experiment's runs are measured with its
 own price table; the statistics use the first experiment's analysis plan for every group, and say
 so when the other experiments planned differently.
+
+Which groups are tested against which is planned: by default each framework is contrasted with
+itself across the experiments (one family of tests per framework and metric, adjusted within
+the family), the question a comparison of experiments asks; `contrasts="all"` tests every pair
+of groups as one family, confounded pairs (another framework in another experiment) included.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from baes.analysis.analyze import (
     AnalysisOutcome,
+    AnalysisPlan,
     Progress,
     add_dataset_facts,
+    analysis_dir,
     base_stats,
+    compute_metrics,
     design_block,
     finish_analysis,
     load_experiment_dataset,
     no_progress,
+    partial_slug,
     plan_from_config,
     selected_metrics,
 )
@@ -45,6 +56,8 @@ DESIGN_FIELDS = (
     "analysis",
 )
 COMPARE_DIR = "_compare"  # starts with "_": never a valid experiment name, never listed as one
+CONTRASTS = ("same-framework", "all")
+DEFAULT_CONTRASTS = "same-framework"
 PLAN_FIELDS = (
     "alpha",
     "p_adjust",
@@ -142,18 +155,197 @@ def _plan_notes(configs: Mapping[str, ExperimentConfig]) -> list[str]:
     return notes
 
 
+@dataclass(frozen=True)
+class ContrastFamily:
+    """Groups tested against each other, with the p-values adjusted within the family."""
+
+    name: str  # the framework (same-framework contrasts) or "all groups"
+    groups: tuple[str, ...]
+
+    def pairs(self) -> list[tuple[str, str]]:
+        return list(itertools.combinations(self.groups, 2))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "groups": list(self.groups),
+            "pairs": [list(pair) for pair in self.pairs()],
+        }
+
+
+def contrast_families(
+    contrasts: str,
+    configs: Mapping[str, ExperimentConfig],
+    groups: Sequence[str],
+) -> tuple[list[ContrastFamily], list[dict[str, str]]]:
+    """The planned families of tests, and the groups left out of every family with the reason.
+
+    `groups` are the groups with analysable runs (`exp/framework`, after compare's framework
+    filter), in order. Same-framework contrasts make one family per framework that at least two
+    experiments have runs of.
+    """
+    _check_contrasts(contrasts)
+    if contrasts == "all":
+        return ([ContrastFamily("all groups", tuple(groups))] if len(groups) >= 2 else []), []
+    names = list(configs)
+    present = set(groups)
+    ordered = dict.fromkeys(f for c in configs.values() for f in c.frameworks)
+    families, not_compared = [], []
+    for framework in ordered:
+        designed = [n for n in names if framework in configs[n].frameworks]
+        members = tuple(f"{n}/{framework}" for n in designed if f"{n}/{framework}" in present)
+        if len(members) >= 2:
+            families.append(ContrastFamily(framework, members))
+            continue
+        if len(designed) == 1:
+            reason = f"only {designed[0]} has {framework} in its design"
+        else:
+            having = [m.split("/", 1)[0] for m in members]
+            reason = (
+                f"only {having[0]} has analysable runs of {framework}"
+                if having
+                else f"no experiment has analysable runs of {framework}"
+            )
+        not_compared.extend(
+            {"group": group, "framework": framework, "reason": reason} for group in members
+        )
+    return families, not_compared
+
+
+def _check_contrasts(contrasts: str) -> None:
+    if contrasts not in CONTRASTS:
+        raise InputError(
+            f"unknown --contrasts {contrasts!r}; choose one of {', '.join(CONTRASTS)}",
+            hint="same-framework: each framework across the experiments; all: every pair",
+        )
+
+
+def _family_text(family: ContrastFamily, plan: AnalysisPlan) -> str:
+    count = len(family.pairs())
+    adjustment = "no adjustment needed" if count == 1 else f"{plan.p_adjust} within the family"
+    return f"{family.name}: {count} comparison{'s' if count != 1 else ''}, {adjustment}"
+
+
+def _empty_omnibus(reason: str) -> dict[str, Any]:
+    return {"test": None, "statistic": None, "p": None, "method": None, "skipped": reason}
+
+
+def planned_statistics(
+    families: Sequence[ContrastFamily], groups: Sequence[str], contrasts: str
+) -> Callable[..., dict[str, dict[str, Any]]]:
+    """The `metrics` block of a compare: each family tested on its own (the statistics come
+    from `metric_statistics`), every group described, the families recorded per metric."""
+
+    def compute(
+        values_of: Callable[[str], Mapping[str, Sequence[float]]],
+        metric_keys: Sequence[str],
+        plan: AnalysisPlan,
+        progress: Progress = no_progress,
+    ) -> dict[str, dict[str, Any]]:
+        result = {}
+        for index, key in enumerate(metric_keys, start=1):
+            progress(f"statistics for {key} ({index}/{len(metric_keys)})")
+            result[key] = _planned_block(key, values_of(key), families, groups, contrasts, plan)
+        return result
+
+    return compute
+
+
+def _statistics(
+    key: str, values: Mapping[str, Sequence[float]], plan: AnalysisPlan
+) -> dict[str, Any]:
+    # Through analyze's own per-metric route, which knows how each metric is treated (its
+    # interval, its stopping rule), so a compare family gets exactly what an analysis would.
+    return compute_metrics(lambda _: values, [key], plan)[key]
+
+
+def _planned_block(
+    key: str,
+    values: Mapping[str, Sequence[float]],
+    families: Sequence[ContrastFamily],
+    groups: Sequence[str],
+    contrasts: str,
+    plan: AnalysisPlan,
+) -> dict[str, Any]:
+    descriptives: dict[str, Any] = {}
+    stopping: dict[str, Any] = {}
+    pairwise: list[dict[str, Any]] = []
+    family_blocks = []
+    for family in families:
+        block = _statistics(key, {g: values[g] for g in family.groups}, plan)
+        descriptives.update(block["descriptives"])
+        stopping.update(block["stopping"])
+        for pair in block["pairwise"]:
+            pairwise.append({**pair, "family": family.name})
+        family_blocks.append(
+            {
+                "name": family.name,
+                "groups": list(family.groups),
+                "omnibus": block["omnibus"],
+                "family": _family_text(family, plan),
+            }
+        )
+    for group in groups:
+        if group not in descriptives:  # in no family: described, not tested
+            alone = _statistics(key, {group: values[group]}, plan)
+            descriptives[group] = alone["descriptives"][group]
+            stopping[group] = alone["stopping"][group]
+    if len(family_blocks) == 1:
+        omnibus = family_blocks[0]["omnibus"]
+    elif family_blocks:
+        omnibus = _empty_omnibus(
+            f"planned contrasts: one test per framework across the experiments "
+            f"({len(family_blocks)} families), no test across all groups"
+        )
+    else:
+        omnibus = _empty_omnibus("no framework was run in two or more of the experiments")
+    if contrasts == "all":
+        summary = (
+            f"all pairs of {len(families[0].groups)} experiment/framework groups "
+            f"({len(pairwise)} comparisons), {plan.p_adjust}"
+            if families
+            else "no family (fewer than 2 groups)"
+        )
+    else:
+        summary = (
+            "the same framework across experiments, one family per framework ("
+            + "; ".join(f["family"] for f in family_blocks)
+            + ")"
+            if family_blocks
+            else "no family (no framework was run in two or more of the experiments)"
+        )
+    first = families[0].groups if families else ()
+    return {
+        "descriptives": {g: descriptives[g] for g in groups},
+        "omnibus": omnibus,
+        "pairwise": pairwise,
+        "stopping": {g: stopping[g] for g in groups},
+        "family": summary,
+        "families": family_blocks,
+        "primary_contrast": {"a": first[0], "b": first[1]} if len(first) >= 2 else None,
+    }
+
+
 def compare_experiments(
     root: Path,
     names: Sequence[str],
     *,
     frameworks: list[str] | None = None,
     metrics: list[str] | None = None,
+    contrasts: str = DEFAULT_CONTRASTS,
     figures: bool = True,
     out_dir: Path | None = None,
+    write_partial: bool = True,
     progress: Progress = no_progress,
 ) -> AnalysisOutcome:
-    """Compare experiments group by group and write report.md, stats.json and the figures."""
+    """Compare experiments group by group and write report.md, stats.json and the figures.
+
+    A partial comparison (some frameworks or metrics, or all-pairs contrasts) goes beside the
+    full one, in `partial-<slug>/` of the compare folder; with `write_partial=False` it is only
+    returned.
+    """
     names = _check_names(names)
+    _check_contrasts(contrasts)  # before reading any run
     metric_keys = selected_metrics(metrics)
     configs: dict[str, ExperimentConfig] = {}
     datasets = []
@@ -169,14 +361,15 @@ def compare_experiments(
         )
         configs[name], hashes[name] = config, config_hash
         datasets.append(dataset)
+    known = list(dict.fromkeys(f for c in configs.values() for f in c.frameworks))
     if frameworks:
-        known = {f for c in configs.values() for f in c.frameworks}
         unknown = [f for f in frameworks if f not in known]
         if unknown:
             raise InputError(
                 f"framework(s) {', '.join(unknown)} in none of the experiments",
                 hint="frameworks there: " + ", ".join(sorted(known)),
             )
+    kept = [f for f in known if not frameworks or f in frameworks]
     dataset = combine_datasets(datasets)
     if not dataset.groups:
         raise WorkError(
@@ -195,6 +388,10 @@ def compare_experiments(
         "metrics": metric_keys,
         "frameworks": list(frameworks) if frameworks else None,
     }
+    families, not_compared = contrast_families(contrasts, configs, dataset.groups)
+    stats["contrasts"] = contrasts
+    stats["families"] = [family.to_json() for family in families]
+    stats["not_compared"] = not_compared
     stats["deviations"] = []
     stats["plan_notes"] = _plan_notes(configs)
     all_groups = [
@@ -208,14 +405,24 @@ def compare_experiments(
     # Union of the step ids in scenario order: with different scenarios each step shows the
     # groups that had it.
     step_ids = list(dict.fromkeys(s.id for c in configs.values() for s in c.scenario.steps))
+    slug = partial_slug(
+        {
+            "framework": None if kept == known else kept,
+            "metric": None if metric_keys == selected_metrics(None) else metric_keys,
+            "contrasts": None if contrasts == DEFAULT_CONTRASTS else contrasts,
+        }
+    )
     outcome = finish_analysis(
-        out_dir if out_dir is not None else compare_out_dir(root, names),
+        analysis_dir(compare_out_dir(root, names), slug, out_dir),
         stats,
         plan,
         values_of=dataset.values,
         dataset=dataset,
         step_ids=step_ids,
         figures=figures,
+        partial=slug,
+        write=write_partial or slug is None,
+        statistics=planned_statistics(families, dataset.groups, contrasts),
         progress=progress,
     )
     if any(entry["field"] == "scenario" for entry in stats["design_diff"]):
@@ -225,4 +432,7 @@ def compare_experiments(
             "task, so differences mix the framework and the task",
         )
     outcome.warnings.extend(stats["plan_notes"])
+    outcome.warnings.extend(
+        f"{entry['group']} is not compared: {entry['reason']}" for entry in not_compared
+    )
     return outcome

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -20,19 +21,52 @@ from baes.cli.console import (
 )
 from baes.cli.options import RootOption
 
+if TYPE_CHECKING:
+    from baes.analysis.analyze import AnalysisOutcome
+
 MetricOption = Annotated[
     list[str] | None,
     typer.Option(
         "--metric",
         "-m",
         help="Analyse only this metric (repeatable), e.g. TOK_IN or COST_USD; an unknown name "
-        "lists the valid ones.",
+        "lists the valid ones. A partial analysis: written beside the full one.",
         show_default=False,
     ),
 ]
 NoFiguresOption = Annotated[
     bool, typer.Option("--no-figures", help="Do not draw the PNG figures (faster).")
 ]
+
+
+def print_wrapped(text: str, indent: str = "", hanging: str = "  ") -> None:
+    """Plain text wrapped to the terminal's width (stdout is soft-wrapped: rich would not)."""
+    for line in textwrap.wrap(
+        text,
+        width=max(out.width, 40),
+        initial_indent=indent,
+        subsequent_indent=indent + hanging,
+        break_on_hyphens=False,
+    ):
+        out.print(line, markup=False)
+
+
+def print_outcome_location(outcome: AnalysisOutcome, what: str) -> None:
+    """Where the files went; a partial analysis says that the full one was left as it was."""
+    if not outcome.written:
+        err.print(
+            f"partial {what} ({outcome.partial}): printed only, nothing written; the full "
+            f"{what} is left as it was (add --out DIR to keep this one, or drop --json to "
+            f"write it to {outcome.out_dir})",
+            markup=False,
+        )
+        return
+    if outcome.partial is not None:
+        print_wrapped(
+            f"partial {what} ({outcome.partial}), written beside the full {what}, which is "
+            "left as it was:"
+        )
+    print_written(outcome)
 
 
 def summary_table(stats: Mapping[str, Any]) -> Any:
@@ -96,7 +130,8 @@ def analyze(
         bool,
         typer.Option(
             "--verified-only",
-            help="Only runs whose token usage is verified against the provider (baes reconcile).",
+            help="Only runs whose token usage is verified against the provider (baes "
+            "reconcile). A partial analysis: written beside the full one.",
         ),
     ] = False,
     p_adjust: Annotated[
@@ -137,7 +172,12 @@ def analyze(
     ] = None,
     root: RootOption = None,
     json_output: Annotated[
-        bool, typer.Option("--json", help="Print stats.json to stdout instead of the summary.")
+        bool,
+        typer.Option(
+            "--json",
+            help="Print stats.json to stdout instead of the summary (a partial analysis is then "
+            "not written unless --out is given).",
+        ),
     ] = False,
 ) -> None:
     """Analyse an experiment: statistics per metric, report.md, stats.json and figures."""
@@ -164,6 +204,7 @@ def analyze(
                 ci_method=ci_method,
                 figures=not no_figures,
                 out_dir=out_dir,
+                write_partial=not json_output or out_dir is not None,
                 progress=progress,
             )
         else:
@@ -179,6 +220,7 @@ def analyze(
                 ci_method=ci_method,
                 figures=not no_figures,
                 out_dir=out_dir,
+                write_partial=not json_output or out_dir is not None,
                 progress=progress,
             )
     if verified_only:
@@ -192,6 +234,8 @@ def analyze(
     show_warnings(outcome.warnings)
     if json_output:
         print_json(outcome.stats)
+        if not outcome.written:
+            print_outcome_location(outcome, "analysis")
         return
     out.print(summary_table(outcome.stats))
-    print_written(outcome)
+    print_outcome_location(outcome, "analysis")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.markup import escape
 
-from baes.cli.console import out, print_json, reports_errors
+from baes.cli.console import out, print_json, reports_errors, show_warnings
 from baes.cli.options import ExperimentName, JsonOption, RootOption
 
 
@@ -54,3 +54,4 @@ def show(name: ExperimentName, root: RootOption = None, json_output: JsonOption 
         out.print(line + (f": {reasons}" if reasons else ""), markup=False, highlight=False)
     for label, path in summary["paths"].items():
         out.print(f"{label:<11} {escape(str(path))}")
+    show_warnings(summary["problems"])

@@ -51,6 +51,20 @@ def serve(
             dir_okay=False,
         ),
     ] = None,
+    prompt_cache_scope: Annotated[
+        str,
+        typer.Option(
+            help="Who shares cached prompt prefixes: 'key' (every call of an API key, as at a "
+            "real provider) or 'run' (each baes run on its own)."
+        ),
+    ] = "key",
+    prompt_cache_ttl_s: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds a cached prompt prefix lives after its last use; default: while the "
+            "simulator runs."
+        ),
+    ] = None,
 ) -> None:
     """Serve the simulator until Ctrl-C. The first line printed is the base URL (…/v1)."""
     # Imported here so `baes --help` never loads the server stack.
@@ -68,6 +82,8 @@ def serve(
             usage_lag_s=usage_lag_s,
             admin_key=admin_key,
             usage_log=usage_log,
+            prompt_cache_scope=prompt_cache_scope,  # type: ignore[arg-type]  # checked there
+            prompt_cache_ttl_s=prompt_cache_ttl_s,
         )
     except SimulatorOptionsError as error:
         raise InputError(str(error), "see `baes sim serve --help` for the valid ranges") from None

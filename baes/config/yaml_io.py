@@ -38,10 +38,69 @@ def _yaml() -> YAML:
     return yaml
 
 
+# YAML aliases let a few lines stand for an exponentially large document ("billion laughs"):
+# ruamel shares the aliased objects, but validating and hashing the design expands them. A design
+# needs few aliases, so more than these limits is refused before anything is expanded.
+MAX_ALIASES = 100
+MAX_EXPANDED_NODES = 20_000
+
+
+def _refuse_alias_bombs(yaml: YAML, text: str, source: str) -> None:
+    """ConfigError when `text` uses too many aliases or expands to too many nodes.
+
+    Walks the parser's events, so nothing is built: each collection's expanded size is the sum
+    of its children's, an alias weighs what its anchored node weighed.
+    """
+    from ruamel.yaml.events import (
+        AliasEvent,
+        CollectionEndEvent,
+        CollectionStartEvent,
+        NodeEvent,
+    )
+
+    anchored: dict[str, int] = {}
+    open_sizes: list[tuple[int, str | None]] = []  # (expanded size so far, anchor) per open node
+    aliases = 0
+
+    def add(size: int, event: Any) -> None:
+        if open_sizes:
+            total, anchor = open_sizes[-1]
+            open_sizes[-1] = (total + size, anchor)
+            size = total + size
+        if size > MAX_EXPANDED_NODES:
+            raise ConfigError(
+                f"{source}:{event.start_mark.line + 1}: YAML aliases expand the design to more "
+                f"than {MAX_EXPANDED_NODES} values; refused (write the values out instead)"
+            )
+
+    for event in yaml.parse(text):
+        if isinstance(event, AliasEvent):
+            aliases += 1
+            if aliases > MAX_ALIASES:
+                raise ConfigError(
+                    f"{source}:{event.start_mark.line + 1}: more than {MAX_ALIASES} YAML aliases "
+                    "(*name); refused (write the values out instead)"
+                )
+            add(anchored.get(event.anchor, 1), event)
+        elif isinstance(event, CollectionStartEvent):
+            open_sizes.append((1, event.anchor))
+        elif isinstance(event, CollectionEndEvent):
+            size, anchor = open_sizes.pop()
+            if anchor is not None:
+                anchored[anchor] = size
+            add(size, event)
+        elif isinstance(event, NodeEvent):  # a scalar
+            if event.anchor is not None:
+                anchored[event.anchor] = 1
+            add(1, event)
+
+
 def load_yaml_text(text: str, source: str) -> Any:
-    """Parse YAML; ConfigError with `source:line:column` on a syntax error."""
+    """Parse YAML; ConfigError with `source:line:column` on a syntax error or an alias bomb."""
     try:
-        return _yaml().load(text)
+        yaml = _yaml()
+        _refuse_alias_bombs(yaml, text, source)
+        return yaml.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source

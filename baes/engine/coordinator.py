@@ -50,10 +50,10 @@ from baes.experiment.registry import registry_for
 from baes.frameworks.check_envs import CheckEnvironments, prepare_check_environments
 from baes.llm.ledger import read_ledger
 from baes.redaction import key_env_names, key_values, redact_file
-from baes.store.atomic import atomic_write_json
 from baes.store.manifest import Manifest
 from baes.store.paths import LEDGER_FILE, RUN_RECORD_FILE, ExperimentPaths
 from baes.store.registry import utc_now
+from baes.store.run_progress import write_run_progress
 
 # How a framework's part of a `baes run` ended. The first two are the design's targets; the
 # others mean the framework did not get the runs it needs (the exit code says so).
@@ -339,22 +339,18 @@ class _Coordinator:
 
     def write_progress(self) -> None:
         """Record what this `baes run` decided per framework, for `baes list` and `baes show`."""
-        atomic_write_json(
+        write_run_progress(
             self.paths.run_progress,
             {
-                "schema_version": 1,
-                "updated_at": utc_now(),
-                "budget_exhausted": self.budget_exhausted,
-                "frameworks": {
-                    name: {
-                        "completed": len(state.completed),
-                        "stopped": state.stopped,
-                        "outcome": state.outcome,
-                        "gave_up": state.gave_up,
-                    }
-                    for name, state in self.progress.items()
-                },
+                name: {
+                    "completed": len(state.completed),
+                    "stopped": state.stopped,
+                    "outcome": state.outcome,
+                    "gave_up": state.gave_up,
+                }
+                for name, state in self.progress.items()
             },
+            self.budget_exhausted,
         )
 
     def finish(self, framework: str, run_id: str, record: dict[str, Any]) -> None:

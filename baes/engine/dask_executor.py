@@ -147,7 +147,8 @@ class DaskExecutor:
         urls = {}
         for index, step in enumerate(spec.design.scenario.steps, start=1):
             label = step_label(index, step.id)
-            urls[label] = self._proxy.open_attribution(run_id, label, ledger)
+            # The run's seed travels with its calls through the proxy, as for a local run.
+            urls[label] = self._proxy.open_attribution(run_id, label, ledger, seed=spec.seed)
         self._open[run_id] = list(urls.values())
         self._on_step[run_id] = task.on_step
         job = WorkerJob(

@@ -56,8 +56,10 @@ class _OpenedAttributions:
     def __init__(self, step_urls: dict[str, str]):
         self._step_urls = step_urls
 
-    def open_attribution(self, run_id: str, step: str, ledger_path: Path) -> str:
-        return self._step_urls[step]
+    def open_attribution(
+        self, run_id: str, step: str, ledger_path: Path, seed: int | None = None
+    ) -> str:
+        return self._step_urls[step]  # opened with the run's seed by the coordinator
 
     def close_attribution(self, base_url_or_token: str, wait_s: float = 0.0) -> None:
         return None

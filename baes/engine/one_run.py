@@ -40,7 +40,9 @@ def run_seed(experiment_seed: int, framework: str, repetition: int) -> int:
 class Attributions(Protocol):
     """What a run needs of the metering proxy."""
 
-    def open_attribution(self, run_id: str, step: str, ledger_path: Path) -> str: ...
+    def open_attribution(
+        self, run_id: str, step: str, ledger_path: Path, seed: int | None = None
+    ) -> str: ...
     def close_attribution(self, base_url_or_token: str, wait_s: float = ...) -> Any: ...
 
 
@@ -157,7 +159,7 @@ def perform_run(
                 environment=checks.for_step(step_id),
             )
 
-        base_url = proxy.open_attribution(run_id, label, ledger_path)
+        base_url = proxy.open_attribution(run_id, label, ledger_path, seed=spec.seed)
         try:
             outcome = adapter.run_step(
                 StepContext(

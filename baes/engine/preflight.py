@@ -15,11 +15,16 @@ from baes.config.models import ExperimentConfig
 from baes.errors import BaesError
 
 ProblemKind = Literal[
-    "missing_key", "unpriced_model", "unreachable", "key_rejected", "provider_error"
+    "missing_key",
+    "unpriced_model",
+    "unknown_model",
+    "unreachable",
+    "key_rejected",
+    "provider_error",
 ]
 # Problems the user fixes in their input (environment or design): exit 2. The others are the
 # provider failing or refusing the work: exit 1.
-INPUT_PROBLEMS: frozenset[str] = frozenset({"missing_key", "unpriced_model"})
+INPUT_PROBLEMS: frozenset[str] = frozenset({"missing_key", "unpriced_model", "unknown_model"})
 # A models listing is one small GET; a provider that does not answer it within this long would
 # not serve the runs either.
 PROVIDER_TIMEOUT_S = 10.0
@@ -60,6 +65,18 @@ def design_problems(design: ExperimentConfig) -> list[PreflightProblem]:
                     "missing_key",
                     f"environment variable {key_env} (provider.api_key_env) is not set or empty; "
                     f"export {key_env}=... with your {design.provider.kind} API key",
+                )
+            )
+    if design.provider.kind == "sim":
+        # The simulator answers any other model name 404; better said once, before any setup.
+        from baes.llm.simulator.models import MODEL_NAMES
+
+        if design.model not in MODEL_NAMES:
+            problems.append(
+                PreflightProblem(
+                    "unknown_model",
+                    f"model {design.model!r} is not a simulator model (provider.kind: sim serves "
+                    f"{', '.join(MODEL_NAMES)}); use one of them, or provider.kind: openai",
                 )
             )
     # The design's validation already refuses an unpriced model; checked again because a run

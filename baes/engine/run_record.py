@@ -7,7 +7,6 @@ and says how many calls were unmeasured, never zeros.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from baes.llm.ledger import LedgerEntry
 from baes.redaction import redact
 from baes.store.atomic import atomic_write_json
 from baes.store.registry import utc_now
+from baes.store.run_folders import load_run_record
 
 RUN_SCHEMA_VERSION = 1
 
@@ -112,7 +112,9 @@ def write_record(path: Path, record: dict[str, Any]) -> None:
 
 
 def read_record(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text("utf-8"))
+    """The run record at `path`; RunRecordError (exit 2, naming the file) when it is unreadable
+    or is not its folder's record (another run_id or framework, an unknown status)."""
+    return load_run_record(path)
 
 
 def mark_interrupted(record: dict[str, Any], reason: str) -> dict[str, Any]:

@@ -8,9 +8,13 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from baes.config.models import ExperimentConfig
 from baes.llm.proxy import MeteringProxy
+
+if TYPE_CHECKING:  # the simulator package loads only when a run uses it
+    from baes.llm.simulator.options import PromptCacheScope
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 # The simulator accepts any key; one fixed key per `baes run` makes all runs one caller, as with
@@ -24,6 +28,7 @@ class SimulatorSettings:
 
     latency_ms: float = 0.0
     latency_per_token_ms: float = 0.0
+    prompt_cache_scope: PromptCacheScope = "key"  # "run": no run hits another run's cache
 
 
 def simulator_usage_log(root: Path) -> Path:
@@ -79,6 +84,7 @@ def llm_services(
                         latency_ms=settings.latency_ms,
                         latency_per_token_ms=settings.latency_per_token_ms,
                         usage_log=usage_log,
+                        prompt_cache_scope=settings.prompt_cache_scope,
                     )
                 )
             )
@@ -93,6 +99,9 @@ def llm_services(
             spent_usd=spent_usd,
             host=proxy_host,
             port=proxy_port,
+            # Every `kind: sim` upstream is a baes simulator (embedded or `baes sim serve`): it
+            # gets each call's run seed, so runs of one framework differ as real runs do.
+            simulator_upstream=design.provider.kind == "sim",
         )
         stack.enter_context(proxy)
         yield proxy

@@ -15,7 +15,7 @@ from baes.config.yaml_io import dump_design
 from baes.errors import WorkError
 from baes.experiment.readme import experiment_readme
 from baes.experiment.registry import registry_for
-from baes.store.atomic import atomic_write_json, atomic_write_text
+from baes.store.atomic import STALE_TEMP_AGE_S, atomic_write_json, atomic_write_text
 from baes.store.errors import ExperimentExistsError
 from baes.store.manifest import write_empty_manifest
 from baes.store.paths import ExperimentPaths
@@ -29,6 +29,37 @@ def _exists_error(name: str) -> ExperimentExistsError:
     )
 
 
+STAGING_PREFIX = ".new-"
+
+
+def remove_stale_staging(
+    root: Path, own: Path, older_than_s: float = STALE_TEMP_AGE_S
+) -> list[Path]:
+    """Delete the staging folders of `baes new`s killed before they finished; returns them.
+
+    A `baes new` fills its staging folder within milliseconds, so one untouched for longer than
+    `older_than_s` belongs to no live process. Ages are measured against the modification time
+    of our own staging folder `own`, just created: the file system's clock, which on a network
+    share may differ from ours.
+    """
+    removed: list[Path] = []
+    with contextlib.suppress(OSError):  # an unreadable root: nothing we could clean
+        cutoff = own.stat().st_mtime - older_than_s
+        with os.scandir(root) as entries:
+            stale = [
+                entry
+                for entry in entries
+                if entry.name.startswith(STAGING_PREFIX)
+                and entry.path != str(own)
+                and entry.is_dir(follow_symlinks=False)
+                and entry.stat().st_mtime < cutoff
+            ]
+        for entry in stale:
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(Path(entry.path))
+    return removed
+
+
 def create_experiment(root: Path, config: ExperimentConfig) -> ExperimentPaths:
     """Write config.yaml, the hash, README.md and an empty manifest, then register the experiment.
 
@@ -40,12 +71,13 @@ def create_experiment(root: Path, config: ExperimentConfig) -> ExperimentPaths:
         raise _exists_error(config.name)
     try:
         root.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".new-{config.name}.", dir=root))
+        staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{config.name}.", dir=root))
     except OSError as exc:
         raise WorkError(
             f"cannot create the experiments root {root}: {exc.strerror or exc}"
         ) from exc
     try:
+        remove_stale_staging(root, staging)
         layout = ExperimentPaths(root, config.name, staging_dir=staging)
         config_hash = design_hash(config)
         created_at = utc_now()

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from baes.experiment.load import Experiment, inspect_experiment, read_json
+from baes.experiment.load import Experiment, inspect_experiment
 from baes.store.atomic import is_locked
 from baes.store.manifest import Manifest
 from baes.store.paths import ExperimentPaths
 from baes.store.registry import RegistryEntry, utc_now
-
-
-def _run_progress(paths: ExperimentPaths) -> dict[str, Any] | None:
-    value = read_json(paths.run_progress)
-    return value if value is not None and isinstance(value.get("frameworks"), dict) else None
+from baes.store.run_progress import read_run_progress
 
 
 def experiment_status(experiment: Experiment, runs: dict[str, dict[str, Any]]) -> str:
@@ -25,7 +21,7 @@ def experiment_status(experiment: Experiment, runs: dict[str, dict[str, Any]]) -
     `interrupted`: a run is still marked running but no `baes run` holds the experiment.
     """
     config = experiment.config
-    if config is None:
+    if config is None or experiment.hash_error is not None:
         return "broken"
     if not experiment.config_ok:
         return "config-changed"
@@ -36,15 +32,19 @@ def experiment_status(experiment: Experiment, runs: dict[str, dict[str, Any]]) -
     completed = sum(1 for run in runs.values() if run["status"] == "completed")
     if completed >= config.runs_target:
         return "completed"
-    progress = _run_progress(experiment.paths)
+    progress = read_run_progress(experiment.paths.run_progress)
     if progress is not None:
         frameworks = progress["frameworks"]
         if progress.get("budget_exhausted") or any(f.get("gave_up") for f in frameworks.values()):
             return "stopped"
         done = [frameworks.get(name, {}) for name in config.frameworks]
-        if all(f.get("stopped") and f.get("completed", 0) >= config.runs.min for f in done):
+        if all(f.get("stopped") and _count(f.get("completed")) >= config.runs.min for f in done):
             return "completed"
     return "incomplete"
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def describe(paths: ExperimentPaths) -> RegistryEntry:
@@ -69,5 +69,5 @@ def describe(paths: ExperimentPaths) -> RegistryEntry:
         created_at=experiment.created_at,
         updated_at=utc_now(),
         config_hash=experiment.stored_hash,
-        problem=experiment.config_error,
+        problem=experiment.config_error or experiment.hash_error,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,13 @@ class ConfigChangedError(InputError):
     """config.yaml no longer matches the hash stored when the experiment was created."""
 
 
+class HashFileError(ConfigChangedError):
+    """.meta/config.hash is damaged: the design cannot be checked against it."""
+
+
+_HASH_RE = re.compile(r"[0-9a-f]{64}")
+
+
 @dataclass
 class Experiment:
     """An experiment folder as found on disk. `config` is None when config.yaml is unreadable."""
@@ -30,6 +38,7 @@ class Experiment:
     stored_hash: str | None
     current_hash: str | None
     created_at: str | None
+    hash_error: str | None = None  # .meta/config.hash exists but holds no hash
 
     @property
     def config_ok(self) -> bool:
@@ -43,6 +52,12 @@ class Experiment:
         """The design, or ConfigChangedError/ConfigError when it is not the frozen one."""
         if self.config is None:
             raise ConfigError(f"experiment {self.paths.name!r}: {self.config_error}")
+        if self.hash_error is not None:
+            raise HashFileError(
+                self.hash_error,
+                hint=f"restore it from a backup or from the hash quoted in {self.paths.readme}; "
+                f"config.yaml as it is now hashes to {self.current_hash}",
+            )
         if self.stored_hash is None:
             raise ConfigChangedError(
                 f"experiment {self.paths.name!r} has no stored hash ({self.paths.config_hash} is missing)",
@@ -79,19 +94,42 @@ def inspect_experiment(root: Path, name: str) -> Experiment:
         config, error = load_design(paths.config), None
     except ConfigError as exc:
         config, error = None, exc.message
-    try:
-        stored = paths.config_hash.read_text("utf-8").strip() or None
-    except OSError:
-        stored = None
+    stored, hash_error = read_stored_hash(paths.config_hash)
     meta = read_json(paths.experiment_meta) or {}
+    created_at = meta.get("created_at")
     return Experiment(
         paths=paths,
         config=config,
         config_error=error,
         stored_hash=stored,
         current_hash=design_hash(config) if config else None,
-        created_at=meta.get("created_at"),
+        created_at=created_at if isinstance(created_at, str) else None,
+        hash_error=hash_error,
     )
+
+
+def read_stored_hash(path: Path) -> tuple[str | None, str | None]:
+    """The frozen hash in `path` and None, or None and why the file holds no hash.
+
+    A missing file is (None, None): `require_unchanged` says it is missing.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None, None
+    except OSError as exc:
+        return None, f"{path}: cannot read the frozen design hash: {exc.strerror or exc}"
+    try:
+        text = data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return None, f"{path} is damaged: not a design hash (not UTF-8 text)"
+    if not _HASH_RE.fullmatch(text):
+        shown = text if len(text) <= 20 else text[:20] + "…"
+        return None, (
+            f"{path} is damaged: a design hash is 64 hex digits, found {len(text)} "
+            f"character(s) {shown!r}"
+        )
+    return text, None
 
 
 def load_experiment(root: Path, name: str) -> tuple[Experiment, ExperimentConfig]:

@@ -35,6 +35,8 @@ def current_view(root: Path) -> RegistryView:
     if running:
         from baes.store.atomic import is_locked
 
-        stale = {e.name for e in running if not is_locked(ExperimentPaths(root, e.name).run_lock)}
-        view.entries = [registry.refresh(e.name) if e.name in stale else e for e in view.entries]
+        stale = [e.name for e in running if not is_locked(ExperimentPaths(root, e.name).run_lock)]
+        if stale:
+            fresh = registry.refresh_many(stale)
+            view.entries = [fresh.get(e.name, e) for e in view.entries]
     return view

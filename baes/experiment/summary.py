@@ -11,6 +11,7 @@ from baes.experiment.describe import experiment_status
 from baes.experiment.load import ConfigChangedError, inspect_experiment
 from baes.store.manifest import Manifest
 from baes.store.paths import RUN_RECORD_FILE, ExperimentPaths
+from baes.store.run_folders import scan_run_folders
 
 
 def experiment_summary(root: Path, name: str) -> dict[str, Any]:
@@ -57,7 +58,11 @@ def experiment_summary(root: Path, name: str) -> dict[str, Any]:
         "runs": {fw: dict(counts.get(fw, {})) for fw in frameworks},
         "runs_completed": manifest.completed(),
         "checks": check_counts(paths, manifest.runs, frameworks),
-        "problems": manifest.problems,
+        # The run folders are read too: a damaged record or a leftover is named here even when
+        # the manifest (a cache) still counts it, so `baes show` is where a user finds them.
+        "problems": list(
+            dict.fromkeys(manifest.problems + scan_run_folders(experiment.paths.runs_dir).problems)
+        ),
         "paths": {
             "folder": str(paths.dir.resolve()),
             "config": str(paths.config.resolve()),

@@ -22,6 +22,7 @@ from importlib import metadata
 from pathlib import Path
 
 from baes.config.models import StepConfig
+from baes.errors import WorkError
 from baes.frameworks.contract import FrameworkSetupError
 from baes.frameworks.environments import (
     ensure_environment,
@@ -132,10 +133,6 @@ def check_environment_for(
         )
     try:
         env_dir = ensure_environment("check environment", commands, cache_dir)
-    except OSError as exc:  # the cache folder cannot be written, say
-        return CheckEnvironment(
-            wanted, None, f"could not build a check environment in {env_dir}: {exc}"
-        )
     except FrameworkSetupError:
         log = setup_log_path(env_dir)
         last = last_output_line(log)
@@ -145,6 +142,10 @@ def check_environment_for(
             f"could not build a check environment with {', '.join(wanted)}"
             + (f": {last}" if last else "")
             + f" (full output: {log})",
+        )
+    except (OSError, WorkError) as exc:  # the cache folder cannot be written or locked, say
+        return CheckEnvironment(
+            wanted, None, f"could not build a check environment in {env_dir}: {exc}"
         )
     return CheckEnvironment(wanted, env_dir / _bin_name())
 

@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from baes.store.atomic import atomic_write_json
+from baes.store.errors import RunRecordError
 from baes.store.manifest import Manifest
 from baes.store.paths import LEDGER_FILE, NAME_RE, ExperimentPaths
+from baes.store.run_folders import load_run_record
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ def find_runs(paths: ExperimentPaths) -> tuple[list[RunRef], list[str]]:
         if not NAME_RE.fullmatch(run_json.parent.parent.name):
             continue
         try:
-            record = json.loads(run_json.read_text("utf-8"))
+            record = load_run_record(run_json)
             ref = RunRef(
                 framework=str(record["framework"]),
                 run_id=str(record["run_id"]),
@@ -58,8 +60,8 @@ def find_runs(paths: ExperimentPaths) -> tuple[list[RunRef], list[str]]:
                 totals=record.get("totals") if isinstance(record.get("totals"), dict) else {},
                 path=run_json,
             )
-        except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
-            problems.append(f"{run_json}: unreadable run record ({exc})")
+        except RunRecordError as exc:
+            problems.append(exc.message)
             continue
         runs.append((str(record.get("started_at") or ""), ref))
     return [ref for _, ref in sorted(runs, key=lambda item: (item[0], item[1].run_id))], problems

@@ -48,6 +48,41 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
+# A temp file older than this is a leftover of a killed writer: an atomic write of ours lasts
+# milliseconds. Only the command that owns a file (holds its lock) removes its leftovers.
+STALE_TEMP_AGE_S = 60.0
+
+
+def remove_stale_temp_files(
+    path: Path, clock: Path | None = None, older_than_s: float = STALE_TEMP_AGE_S
+) -> list[Path]:
+    """Delete the temp files that atomic writes of `path` left behind when killed; returns them.
+
+    Call only while owning `path` (holding its lock), right after writing `clock` (default:
+    `path`): its modification time is "now" by the file system's clock, which on a network share
+    may differ from ours.
+    """
+    removed = []
+    try:
+        cutoff = (clock or path).stat().st_mtime - older_than_s
+        with os.scandir(path.parent) as entries:
+            stale = [
+                entry
+                for entry in entries
+                if entry.name.startswith(f".{path.name}.")
+                and entry.name.endswith(".tmp")
+                and entry.is_file(follow_symlinks=False)
+                and entry.stat().st_mtime < cutoff
+            ]
+    except OSError:
+        return removed  # nothing written, or an unreadable folder: nothing of ours to clean
+    for entry in stale:
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)
+            removed.append(Path(entry.path))
+    return removed
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
@@ -68,7 +103,10 @@ def file_lock(path: Path, timeout_s: float | None = None) -> Iterator[None]:
     import portalocker  # imported here: it costs ~0.1 s and `baes list` rarely needs a lock
 
     lock_file = lock_path_for(path)
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        lock_file.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WorkError(f"cannot lock {path}: {exc.strerror or exc}") from exc
     lock = portalocker.Lock(
         str(lock_file),
         mode="a",
@@ -78,6 +116,8 @@ def file_lock(path: Path, timeout_s: float | None = None) -> Iterator[None]:
     )
     try:
         lock.acquire()
+    except OSError as exc:  # the lock file cannot be created (read-only folder, a dir there)
+        raise WorkError(f"cannot lock {path}: {exc.strerror or exc}") from exc
     except portalocker.exceptions.LockException as exc:
         raise LockTimeoutError(
             f"timed out after {timeout_s:g} s waiting for the lock on {path}",

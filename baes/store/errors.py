@@ -19,3 +19,7 @@ class ExperimentExistsError(InputError):
 
 class LockTimeoutError(WorkError):
     """Another process held a lock for longer than we were willing to wait."""
+
+
+class RunRecordError(InputError):
+    """A run folder whose run.json is unreadable or does not belong to it."""

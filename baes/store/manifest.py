@@ -8,11 +8,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from baes.store.atomic import atomic_write_json, file_lock
+from baes.store.atomic import atomic_write_json, file_lock, remove_stale_temp_files
+from baes.store.errors import RunRecordError
 from baes.store.paths import NAME_RE, RUN_RECORD_FILE, ExperimentPaths
+from baes.store.run_folders import (
+    DAMAGED_RUN_HINT,
+    RUN_STATUSES,
+    remove_leftovers,
+    scan_run_folders,
+)
 
 MANIFEST_SCHEMA_VERSION = 1
-RUN_STATUSES = ("running", "completed", "failed", "interrupted")
 _SUMMARY_FIELDS = ("framework", "status", "started_at", "ended_at")
 
 
@@ -45,31 +51,38 @@ class Manifest:
         raw = json.loads(self.path.read_text("utf-8"))
         if not isinstance(raw, dict) or not isinstance(raw.get("runs"), dict):
             raise ValueError("not a baes run manifest (no 'runs' object)")
+        for run_id, summary in raw["runs"].items():
+            if (
+                not NAME_RE.fullmatch(run_id)
+                or not isinstance(summary, dict)
+                or not isinstance(summary.get("framework"), str)
+                or summary.get("status") not in RUN_STATUSES
+            ):
+                raise ValueError(f"run {run_id!r} has no framework or no known status")
         return raw["runs"]
 
     def read(self) -> ManifestView:
-        """The index; rebuilt from run.json files (and the problem stated) when unusable."""
+        """The index; rebuilt from run.json files (and the problem stated) when unusable.
+
+        A rebuild reports the run folders it could not count, without refusing anything.
+        """
+        runs_dir = self.paths.runs_dir
+        if runs_dir.exists() and not runs_dir.is_dir():
+            return ManifestView({}, scan_run_folders(runs_dir).problems)
         if not self.path.exists():
-            if any(self._run_files()):
+            if runs_dir.is_dir() and any(runs_dir.iterdir()):
+                runs, problems = self._rebuild()
                 return ManifestView(
-                    self.rebuild(), [f"run manifest {self.path} is missing; rebuilt"]
+                    runs, [f"run manifest {self.path} is missing; rebuilt"] + problems
                 )
             return ManifestView({})
         try:
             return ManifestView(self._read_file())
         except (ValueError, UnicodeDecodeError) as exc:
+            runs, problems = self._rebuild()
             return ManifestView(
-                self.rebuild(), [f"run manifest {self.path} is corrupt ({exc}); rebuilt"]
+                runs, [f"run manifest {self.path} is corrupt ({exc}); rebuilt"] + problems
             )
-
-    def _run_files(self):
-        if not self.paths.runs_dir.is_dir():
-            return iter(())
-        return (
-            run_json
-            for run_json in self.paths.runs_dir.glob(f"*/*/{RUN_RECORD_FILE}")
-            if NAME_RE.fullmatch(run_json.parent.parent.name)
-        )
 
     @staticmethod
     def summary_of(record: dict[str, Any]) -> dict[str, Any]:
@@ -83,21 +96,44 @@ class Manifest:
         return summary
 
     def _scan(self) -> tuple[dict[str, dict[str, Any]], list[str]]:
-        runs: dict[str, dict[str, Any]] = {}
-        problems: list[str] = []
-        for run_json in sorted(self._run_files()):
-            try:
-                record = json.loads(run_json.read_text("utf-8"))
-                runs[record["run_id"]] = self.summary_of(record)
-            except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
-                problems.append(f"{run_json}: unreadable run record ({exc})")
+        scan = scan_run_folders(self.paths.runs_dir)
+        return {rid: self.summary_of(r) for rid, r in scan.records.items()}, scan.problems
+
+    def _rebuild(self) -> tuple[dict[str, dict[str, Any]], list[str]]:
+        with file_lock(self.path):
+            runs, problems = self._scan()
+            self._write(runs)
         return runs, problems
 
     def rebuild(self) -> dict[str, dict[str, Any]]:
-        """Re-index every run.json of the experiment."""
+        """Re-index every run.json of the experiment, for `baes run` while it holds the run lock.
+
+        Removes what killed runs left (run folders without run.json holding only temp files,
+        temp files of run.json rewrites) and refuses (RunRecordError) run folders it cannot
+        count: a run is never scheduled around a record that is damaged or not its folder's.
+        """
+        if self.paths.runs_dir.exists() and not self.paths.runs_dir.is_dir():
+            raise RunRecordError(
+                scan_run_folders(self.paths.runs_dir).problems[0], hint=DAMAGED_RUN_HINT
+            )
         with file_lock(self.path):
-            runs, _ = self._scan()
+            scan = scan_run_folders(self.paths.runs_dir)
+            remove_leftovers(scan)
+            runs = {rid: self.summary_of(r) for rid, r in scan.records.items()}
             self._write(runs)
+            for record in scan.records.values():
+                remove_stale_temp_files(
+                    self.paths.run_dir(record["framework"], record["run_id"]) / RUN_RECORD_FILE,
+                    clock=self.path,  # just written
+                )
+        if len(scan.problems) == 1:
+            raise RunRecordError(scan.problems[0], hint=DAMAGED_RUN_HINT)
+        if scan.problems:
+            raise RunRecordError(
+                f"{len(scan.problems)} run folders cannot be counted:\n  "
+                + "\n  ".join(scan.problems),
+                hint=DAMAGED_RUN_HINT,
+            )
         return runs
 
     def _write(self, runs: dict[str, dict[str, Any]]) -> None:
@@ -108,6 +144,7 @@ class Manifest:
                 "runs": {rid: runs[rid] for rid in sorted(runs)},
             },
         )
+        remove_stale_temp_files(self.path)  # every writer holds the lock: older ones were killed
 
     def record(self, record: dict[str, Any]) -> None:
         """Store the summary of one run record (insert or replace), under the manifest's lock."""

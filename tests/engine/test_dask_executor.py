@@ -138,7 +138,8 @@ def test_a_cluster_run_writes_the_records_a_local_run_writes(cli, tmp_path, sche
     for line in root_usage_log(cluster_root).read_text().splitlines():
         c = call_from_json(json.loads(line))
         provider[(c.model, c.input_tokens, c.cached_tokens, c.output_tokens)] += 1
-    assert ledger == provider and sum(ledger.values()) == 8
+    assert ledger == provider
+    assert sum(ledger.values()) == sum(r["totals"]["calls"] for r in cluster) >= 8
 
 
 # One LLM call, then (the first time only) tell the test who to kill and wait to be killed.

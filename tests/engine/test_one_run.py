@@ -26,7 +26,9 @@ class _DoneAdapter:
 
 
 class _NoProxy:
-    def open_attribution(self, run_id: str, step: str, ledger_path: Path) -> str:
+    def open_attribution(
+        self, run_id: str, step: str, ledger_path: Path, seed: int | None = None
+    ) -> str:
         return "http://127.0.0.1:9/v1"
 
     def close_attribution(self, base_url_or_token: str, wait_s: float = 0.0) -> None: ...

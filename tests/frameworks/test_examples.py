@@ -34,3 +34,25 @@ def test_baes_new_accepts_an_example_with_the_full_scenario(cli, root, path):
     assert result.exit_code == 0, result.output
     design = load_design(root / load_design(path).name / "config.yaml")
     assert len(design.scenario.steps) == 6
+
+
+def test_spec_kit_fills_the_argument_placeholder_its_pinned_templates_use(tmp_path):
+    """The pinned spec-kit templates take the feature description as `{ARGS}` (see the comment
+    in examples/spec-kit.yaml); the step's substitution must fill exactly that."""
+    import re
+    import subprocess
+    import sys
+
+    step = load_design(EXAMPLES[0].parent / "spec-kit.yaml").frameworks["spec-kit"].step
+    rendered = step.replace("{{", "\0").replace("}}", "\1")
+    rendered = re.sub(r"\{\w+\}", "X", rendered).replace("\0", "{").replace("\1", "}")
+    [program] = re.findall(r"-c '([^']*)'", rendered)
+    template = tmp_path / "specify.md"
+    template.write_text('Run `create-new-feature.sh --json "{ARGS}"`; context: {ARGS}\n')
+    prompt = tmp_path / "prompt.txt"
+    prompt.write_text("Build a student API")
+    out = tmp_path / "out.md"
+    subprocess.run([sys.executable, "-c", program, template, prompt, out], check=True)
+    assert out.read_text() == (
+        'Run `create-new-feature.sh --json "Build a student API"`; context: Build a student API\n'
+    )

@@ -24,34 +24,8 @@ def client(sim):
     return openai.OpenAI(base_url=sim.base_url, api_key="sk-test-api")
 
 
-def test_lists_both_model_sizes(client):
-    assert [m.id for m in client.models.list()] == ["sim-small", "sim-large"]
-
-
-def test_chat_completion_reports_usage_like_openai(client):
-    reply = client.chat.completions.create(
-        model="sim-small", messages=[{"role": "user", "content": HELLO}]
-    )
-    assert reply.object == "chat.completion"
-    assert reply.model == "sim-small"
-    assert reply.choices[0].finish_reason == "stop"
-    assert "greeting.py" in reply.choices[0].message.content
-    usage = reply.usage
-    # One message: 3 framing tokens + the text, then 3 tokens priming the reply.
-    assert usage.prompt_tokens == count_tokens(HELLO) + 6
-    assert usage.completion_tokens == count_tokens(reply.choices[0].message.content)
-    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
-    assert usage.prompt_tokens_details.cached_tokens == 0
-    assert usage.completion_tokens_details.reasoning_tokens == 0
-
-
-def test_unknown_model_name_is_served_like_sim_large_and_echoed(client):
-    messages = [{"role": "user", "content": HELLO}]
-    other = client.chat.completions.create(model="gpt-4o-mini", messages=messages)
-    large = client.chat.completions.create(model="sim-large", messages=messages)
-    assert other.model == "gpt-4o-mini"
-    # The text may differ (the model name seeds it) but the size class is the same: verbose.
-    assert '"""' in other.choices[0].message.content and '"""' in large.choices[0].message.content
+def test_lists_both_model_sizes_and_the_embedding_model(client):
+    assert [m.id for m in client.models.list()] == ["sim-small", "sim-large", "sim-embedding"]
 
 
 def test_large_model_answers_at_greater_length_than_small(client):

@@ -8,6 +8,7 @@ import sys
 import time
 
 import openai
+import pytest
 from typer.testing import CliRunner
 
 from baes.cli.sim import app
@@ -59,8 +60,16 @@ def test_serve_prints_a_generated_admin_key():
         process.stderr.close()
 
 
-def test_serve_rejects_bad_options_with_exit_code_2():
-    result = CliRunner().invoke(app, ["serve", "--error-rate", "1.5"])
+@pytest.mark.parametrize(
+    "option",
+    [
+        ["--error-rate", "1.5"],
+        ["--prompt-cache-scope", "organisation"],
+        ["--prompt-cache-ttl-s", "0"],
+    ],
+)
+def test_serve_rejects_bad_options_with_exit_code_2(option):
+    result = CliRunner().invoke(app, ["serve", *option])
     assert result.exit_code == 2
 
 

@@ -74,7 +74,8 @@ def test_runs_go_from_unverified_to_pending_to_verified_and_the_rest_follows(cli
 
     analyzed = cli("analyze", "exp", "--verified-only", "--no-figures")
     assert analyzed.exit_code == 0, analyzed.stderr
-    stats = json.loads((root / "exp/analysis/stats.json").read_text())
+    # --verified-only is a partial analysis: written beside the full one.
+    stats = json.loads((root / "exp/analysis/partial-verified-only/stats.json").read_text())
     assert stats["verification_coverage"]["overall"]["states"]["verified"] == 6
 
 

@@ -56,6 +56,7 @@ class MeteringProxy:
         port: int = 0,
         connect_timeout_s: float = 10.0,
         read_timeout_s: float = 600.0,
+        simulator_upstream: bool = False,
     ):
         if model_policy not in ("rewrite", "reject", "record"):
             raise ProxyConfigError(
@@ -69,6 +70,7 @@ class MeteringProxy:
             model_policy=model_policy,
             connect_timeout_s=connect_timeout_s,
             read_timeout_s=read_timeout_s,
+            send_run_seed=simulator_upstream,
         )
         self._api_key_env = api_key_env
         self._host = host
@@ -154,10 +156,20 @@ class MeteringProxy:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def open_attribution(self, run_id: str, step: str, ledger_path: str | os.PathLike[str]) -> str:
-        """A fresh base URL `http://HOST:PORT/t/<token>/v1`; its calls go to `ledger_path`."""
+    def open_attribution(
+        self,
+        run_id: str,
+        step: str,
+        ledger_path: str | os.PathLike[str],
+        seed: int | None = None,
+    ) -> str:
+        """A fresh base URL `http://HOST:PORT/t/<token>/v1`; its calls go to `ledger_path`.
+
+        `seed` is the run's seed: a simulator upstream (`simulator_upstream=True`) gets it with
+        every call of this attribution, so each run draws its own answers; never sent elsewhere.
+        """
         base = self.url  # fails early if not running
-        attribution = self._registry.open(run_id, str(step), Path(ledger_path))
+        attribution = self._registry.open(run_id, str(step), Path(ledger_path), seed)
         return f"{base}/t/{attribution.token}/v1"
 
     def close_attribution(self, base_url_or_token: str, wait_s: float = 10.0) -> ClosedAttribution:

@@ -32,6 +32,7 @@ class Attribution:
     calls_recorded: int = 0
     in_flight: int = 0
     write_errors: list[str] = field(default_factory=list)
+    seed: int | None = None  # the run's seed, passed on to a simulator upstream
 
 
 @dataclass(frozen=True)
@@ -54,11 +55,17 @@ class AttributionRegistry:
         # write can never race with the close of its writer.
         self._cond = threading.Condition()
 
-    def open(self, run_id: str, step: str, ledger_path: str | os.PathLike[str]) -> Attribution:
+    def open(
+        self,
+        run_id: str,
+        step: str,
+        ledger_path: str | os.PathLike[str],
+        seed: int | None = None,
+    ) -> Attribution:
         """Register a new attribution; the ledger file is created now, so a bad path fails here."""
         writer = LedgerWriter(ledger_path)
         token = secrets.token_urlsafe(24)
-        attribution = Attribution(token, run_id, step, Path(ledger_path), writer)
+        attribution = Attribution(token, run_id, step, Path(ledger_path), writer, seed=seed)
         with self._cond:
             self._by_token[token] = attribution
         return attribution

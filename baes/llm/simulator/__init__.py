@@ -1,5 +1,6 @@
-"""The embedded OpenAI-compatible simulator: deterministic models, latency, faults, prompt
-caching and the organization usage endpoint, so every baes command works offline.
+"""The embedded OpenAI-compatible simulator: deterministic models (chat, Responses, legacy
+completions, structured output, embeddings), latency, faults, prompt caching and the
+organization usage endpoints, so every baes command works offline.
 
     with start_simulator(SimulatorOptions(seed=1)) as sim:
         client = openai.OpenAI(base_url=sim.base_url, api_key="anything")
@@ -16,10 +17,12 @@ from baes.llm.simulator.file_blocks import (
     render_file_blocks,
 )
 from baes.llm.simulator.models import (
+    EMBEDDING_MODEL,
     LARGE_MODEL,
     MODEL_NAMES,
     SMALL_MODEL,
     ModelProfile,
+    UnknownModelError,
     profile_for,
 )
 from baes.llm.simulator.options import SimulatorOptions, SimulatorOptionsError
@@ -29,6 +32,7 @@ from baes.llm.simulator.tokens import count_tokens, tokenize
 from baes.llm.simulator.usage_store import FaultEvent, RecordedCall
 
 __all__ = [
+    "EMBEDDING_MODEL",
     "FILE_BLOCK_FORMAT",
     "LARGE_MODEL",
     "MODEL_NAMES",
@@ -42,6 +46,7 @@ __all__ = [
     "Simulator",
     "SimulatorOptions",
     "SimulatorOptionsError",
+    "UnknownModelError",
     "UnsafeFilePathError",
     "api_key_id",
     "count_tokens",

@@ -18,19 +18,50 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from baes.llm.openai_errors import error_body
+from baes.llm.run_seed_header import RUN_SEED_HEADER
 from baes.llm.simulator import openai_format as fmt
 from baes.llm.simulator.determinism import short_hash
+from baes.llm.simulator.embeddings import (
+    EmbeddingRequestError,
+    embedding_inputs,
+    embeddings_body,
+    encoding_format_of,
+    requested_dimensions,
+)
 from baes.llm.simulator.faults import FaultKind
+from baes.llm.simulator.legacy_completions import (
+    LEGACY_DEFAULT_MAX_TOKENS,
+    legacy_completion,
+    legacy_prompt,
+)
 from baes.llm.simulator.messages import (
     Message,
     RequestFormatError,
     chat_messages,
     responses_messages,
 )
-from baes.llm.simulator.models import MODEL_NAMES
-from baes.llm.simulator.provider import CallRequest, Completion, Fault
+from baes.llm.simulator.models import (
+    ALL_MODEL_NAMES,
+    UnknownModelError,
+    profile_for,
+    require_embedding_model,
+)
+from baes.llm.simulator.provider import (
+    LEGACY_COMPLETIONS_ENDPOINT,
+    CallRequest,
+    Completion,
+    Fault,
+    api_key_id,
+)
+from baes.llm.simulator.structured import (
+    ResponseFormat,
+    StructuredOutputError,
+    chat_response_format,
+    require_json_word,
+    responses_text_format,
+)
 from baes.llm.simulator.usage_log import UsageLogError
-from baes.llm.simulator.usage_store import UsageQueryError, parse_usage_query
+from baes.llm.simulator.usage_store import RecordedCall, UsageQueryError, parse_usage_query
 
 if TYPE_CHECKING:
     from baes.llm.simulator.provider import Simulator
@@ -98,10 +129,42 @@ def _json_body(raw: bytes) -> dict[str, Any]:
 
 
 def _model(body: dict[str, Any]) -> str:
+    """The requested generation model; 404 model_not_found for a name the simulator lacks."""
+    model = _model_name(body)
+    try:
+        profile_for(model)
+    except UnknownModelError as error:
+        raise _unknown_model(error) from None
+    return model
+
+
+def _model_name(body: dict[str, Any]) -> str:
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise ApiError(400, "you must provide a model parameter", param="model")
     return model
+
+
+def _unknown_model(error: UnknownModelError) -> ApiError:
+    return ApiError(404, str(error), param="model", code="model_not_found")
+
+
+def _run_seed(request: Request) -> int | None:
+    """The run's seed the metering proxy sends (RUN_SEED_HEADER), or None outside `baes run`."""
+    value = request.headers.get(RUN_SEED_HEADER)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ApiError(400, f"Invalid {RUN_SEED_HEADER} header: expected an integer.") from None
+
+
+def _format(parse: Any, body: dict[str, Any]) -> ResponseFormat | None:
+    try:
+        return parse(body)
+    except StructuredOutputError as error:
+        raise ApiError(400, str(error), param=error.param) from None
 
 
 def _request_seed(body: dict[str, Any]) -> int | None:
@@ -204,13 +267,15 @@ def build_app(simulator: Simulator) -> Starlette:
         _bearer(request)
         data = [
             {"id": name, "object": "model", "created": MODEL_CREATED, "owned_by": "baes-simulator"}
-            for name in MODEL_NAMES
+            for name in ALL_MODEL_NAMES
         ]
         return JSONResponse({"object": "list", "data": data})
 
     async def get_model(request: Request) -> Response:
         _bearer(request)
         name = request.path_params["model"]
+        if name not in ALL_MODEL_NAMES:
+            raise _unknown_model(UnknownModelError(name, ALL_MODEL_NAMES))
         return JSONResponse(
             {"id": name, "object": "model", "created": MODEL_CREATED, "owned_by": "baes-simulator"}
         )
@@ -223,8 +288,10 @@ def build_app(simulator: Simulator) -> Starlette:
         stream: bool,
         limit: int | None,
         body: dict[str, Any],
+        run_seed: int | None = None,
+        response_format: ResponseFormat | None = None,
     ) -> Completion | JSONResponse:
-        """Start the call both generation endpoints make; a fault comes back as its response."""
+        """Start the call every generation endpoint makes; a fault comes back as its response."""
         call = CallRequest(
             api_key,
             model,
@@ -234,11 +301,19 @@ def build_app(simulator: Simulator) -> Starlette:
             limit,
             _digest(body),
             request_seed=_request_seed(body),
+            run_seed=run_seed,
+            response_format=response_format,
         )
-        outcome = simulator.start_call(call)
+        try:
+            require_json_word(messages, response_format)
+            outcome = simulator.start_call(call)
+        except StructuredOutputError as error:  # a schema the simulator cannot instantiate
+            raise ApiError(400, str(error), param=error.param) from None
         return _fault_response(outcome) if isinstance(outcome, Fault) else outcome
 
-    def start_chat(api_key: str, raw: bytes) -> tuple[Completion | JSONResponse, bool, bool]:
+    def start_chat(
+        api_key: str, raw: bytes, run_seed: int | None
+    ) -> tuple[Completion | JSONResponse, bool, bool]:
         """Parse and check a chat request, then start its call: (outcome, stream, include_usage).
 
         CPU-bound for a large prompt, so it runs in a worker thread then.
@@ -261,14 +336,25 @@ def build_app(simulator: Simulator) -> Starlette:
             )
         include_usage = bool(isinstance(options, dict) and options.get("include_usage"))
         limit = _positive_int(body, "max_completion_tokens", "max_tokens")
-        outcome = start(api_key, model, messages, "/v1/chat/completions", stream, limit, body)
+        outcome = start(
+            api_key,
+            model,
+            messages,
+            "/v1/chat/completions",
+            stream,
+            limit,
+            body,
+            run_seed=run_seed,
+            response_format=_format(chat_response_format, body),
+        )
         return outcome, stream, include_usage
 
     async def chat_completions(request: Request) -> Response:
         started = time.monotonic()
         api_key = _bearer(request)
+        run_seed = _run_seed(request)
         outcome, stream, include_usage = await _off_the_loop_if_large(
-            await request.body(), lambda raw: start_chat(api_key, raw)
+            await request.body(), lambda raw: start_chat(api_key, raw, run_seed)
         )
         if isinstance(outcome, JSONResponse):
             return outcome
@@ -323,7 +409,7 @@ def build_app(simulator: Simulator) -> Starlette:
         )
 
     def start_response(
-        api_key: str, raw: bytes
+        api_key: str, raw: bytes, run_seed: int | None
     ) -> tuple[Completion | JSONResponse, bool, dict[str, Any]]:
         """Parse and check a Responses request, then start its call: (outcome, stream, body).
 
@@ -339,14 +425,25 @@ def build_app(simulator: Simulator) -> Starlette:
             raise ApiError(400, str(error), param=error.param) from None
         stream = bool(body.get("stream"))
         limit = _positive_int(body, "max_output_tokens")
-        outcome = start(api_key, model, messages, "/v1/responses", stream, limit, body)
+        outcome = start(
+            api_key,
+            model,
+            messages,
+            "/v1/responses",
+            stream,
+            limit,
+            body,
+            run_seed=run_seed,
+            response_format=_format(responses_text_format, body),
+        )
         return outcome, stream, body
 
     async def responses(request: Request) -> Response:
         started = time.monotonic()
         api_key = _bearer(request)
+        run_seed = _run_seed(request)
         outcome, stream, body = await _off_the_loop_if_large(
-            await request.body(), lambda raw: start_response(api_key, raw)
+            await request.body(), lambda raw: start_response(api_key, raw, run_seed)
         )
         if isinstance(outcome, JSONResponse):
             return outcome
@@ -368,7 +465,123 @@ def build_app(simulator: Simulator) -> Starlette:
             headers=_headers(c, started),
         )
 
+    async def embeddings(request: Request) -> Response:
+        """`POST /v1/embeddings`: deterministic vectors, metered like every model call."""
+        started = time.monotonic()
+        key_id = api_key_id(_bearer(request))
+        body = _json_body(await request.body())
+        try:
+            model = require_embedding_model(_model_name(body))
+        except UnknownModelError as error:
+            raise _unknown_model(error) from None
+        try:
+            inputs = embedding_inputs(body.get("input"))
+            dimensions = requested_dimensions(body)
+            encoding = encoding_format_of(body)
+        except EmbeddingRequestError as error:
+            raise ApiError(400, str(error), param=error.param) from None
+        fate = simulator.decide_fault(key_id, model, _digest(body))
+        if isinstance(fate, Fault):
+            return _fault_response(fate)
+        await asyncio.sleep(simulator.options.latency_ms / 1000)
+        simulator.record_call(
+            RecordedCall(
+                timestamp=simulator.clock(),
+                api_key_id=key_id,
+                model=model,
+                input_tokens=sum(item.tokens for item in inputs),
+                cached_tokens=0,
+                output_tokens=0,
+                endpoint="/v1/embeddings",
+                stream=False,
+            )
+        )
+        headers = {
+            "x-request-id": "req_" + short_hash("embeddings", simulator.options.seed, fate),
+            "openai-model": model,
+            "openai-processing-ms": str(int((time.monotonic() - started) * 1000)),
+        }
+        return JSONResponse(embeddings_body(inputs, model, dimensions, encoding), headers=headers)
+
+    async def legacy_completions(request: Request) -> Response:
+        """`POST /v1/completions`: a prompt continued as text, metered like every model call."""
+        started = time.monotonic()
+        api_key = _bearer(request)
+        body = _json_body(await request.body())
+        model = _model(body)
+        try:
+            prompt = legacy_prompt(body.get("prompt"))
+        except RequestFormatError as error:
+            raise ApiError(400, str(error), param=error.param) from None
+        if body.get("n") not in (None, 1) or body.get("best_of") not in (None, 1):
+            raise ApiError(400, "The simulator only supports n=1 and best_of=1.", param="n")
+        stream = bool(body.get("stream"))
+        options = body.get("stream_options")
+        include_usage = bool(stream and isinstance(options, dict) and options.get("include_usage"))
+        # OpenAI's default for this endpoint is 16 tokens; without max_tokens answers are cut.
+        limit = _positive_int(body, "max_tokens") or LEGACY_DEFAULT_MAX_TOKENS
+        outcome = start(
+            api_key,
+            model,
+            [Message("user", prompt)],
+            LEGACY_COMPLETIONS_ENDPOINT,
+            stream,
+            limit,
+            body,
+            run_seed=_run_seed(request),
+        )
+        if isinstance(outcome, JSONResponse):
+            return outcome
+        c = outcome
+        created = int(simulator.clock())
+        id_ = f"cmpl-{c.id_suffix}"
+        finish = "stop" if c.complete else "length"
+        usage = {
+            "prompt_tokens": c.prompt_tokens,
+            "completion_tokens": c.output_tokens,
+            "total_tokens": c.prompt_tokens + c.output_tokens,
+        }
+        echo = prompt if body.get("echo") is True else ""
+        if not stream:
+            await asyncio.sleep(c.first_token_delay_s + c.per_token_delay_s * c.output_tokens)
+            simulator.finish_call(c)
+            out = legacy_completion(id_, created, c.model, echo + c.text, finish, usage)
+            return JSONResponse(out, headers=_headers(c, started))
+
+        async def events() -> AsyncIterator[bytes]:
+            recorded = False
+            try:
+                await asyncio.sleep(c.first_token_delay_s)
+                groups = ([[echo]] if echo else []) + _chunks(c.output_pieces)
+                for group in groups:
+                    await asyncio.sleep(c.per_token_delay_s * len(group))
+                    chunk = legacy_completion(id_, created, c.model, "".join(group), None, None)
+                    if include_usage:
+                        chunk["usage"] = None
+                    yield fmt.sse(chunk)
+                simulator.finish_call(c)
+                recorded = True
+                last = legacy_completion(id_, created, c.model, "", finish, None)
+                yield fmt.sse(last | ({"usage": None} if include_usage else {}))
+                if include_usage:
+                    tail = legacy_completion(id_, created, c.model, "", None, usage)
+                    yield fmt.sse(tail | {"choices": []})
+                yield fmt.sse("[DONE]")
+            finally:
+                if not recorded:
+                    simulator.finish_call(c)
+
+        return StreamingResponse(
+            events(), media_type="text/event-stream", headers=_headers(c, started)
+        )
+
     async def usage_completions(request: Request) -> Response:
+        return await usage_report(request, "completions")
+
+    async def usage_embeddings(request: Request) -> Response:
+        return await usage_report(request, "embeddings")
+
+    async def usage_report(request: Request, usage: str) -> Response:
         key = _bearer(request)
         if key != simulator.admin_key:
             raise ApiError(
@@ -383,7 +596,7 @@ def build_app(simulator: Simulator) -> Starlette:
             params.setdefault(name, []).append(value)
         try:
             query = parse_usage_query(params)
-            return JSONResponse(simulator.usage_page(query))
+            return JSONResponse(simulator.usage_page(query, usage))
         except UsageQueryError as error:
             raise ApiError(400, str(error), param=error.param) from None
 
@@ -406,7 +619,10 @@ def build_app(simulator: Simulator) -> Starlette:
             route("/v1/models/{model:path}", get_model, "GET"),
             route("/v1/chat/completions", chat_completions, "POST"),
             route("/v1/responses", responses, "POST"),
+            route("/v1/embeddings", embeddings, "POST"),
+            route("/v1/completions", legacy_completions, "POST"),
             route("/v1/organization/usage/completions", usage_completions, "GET"),
+            route("/v1/organization/usage/embeddings", usage_embeddings, "GET"),
         ],
         exception_handlers={HTTPException: http_error},
     )

@@ -146,7 +146,7 @@ def response_object(
         "service_tier": "default",
         "store": request.get("store", True),
         "temperature": request.get("temperature", 1.0),
-        "text": {"format": {"type": "text"}},
+        "text": request.get("text") or {"format": {"type": "text"}},  # the format asked for
         "tool_choice": request.get("tool_choice", "auto"),
         "tools": request.get("tools", []),
         "top_p": request.get("top_p", 1.0),

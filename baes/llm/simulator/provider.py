@@ -8,16 +8,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from baes.llm.simulator.codegen import generate_answer
+from baes.llm.simulator.codegen import Answer, generate_answer
 from baes.llm.simulator.determinism import digest, short_hash
 from baes.llm.simulator.faults import FaultKind, FaultPlan
 from baes.llm.simulator.messages import Message
 from baes.llm.simulator.models import profile_for
 from baes.llm.simulator.options import SimulatorOptions
 from baes.llm.simulator.prompt_cache import PromptCache
+from baes.llm.simulator.structured import ResponseFormat, structured_answer
 from baes.llm.simulator.tokens import prompt_tokens, tokenize
 from baes.llm.simulator.usage_log import UsageLog
 from baes.llm.simulator.usage_store import FaultEvent, RecordedCall, UsageQuery, UsageStore
+
+LEGACY_COMPLETIONS_ENDPOINT = "/v1/completions"
 
 
 def api_key_id(api_key: str) -> str:
@@ -39,6 +42,11 @@ class CallRequest:
     # OpenAI's `seed` request parameter: a different seed draws a different answer, as sampling
     # does on a real model; the same seed and messages give the same answer.
     request_seed: int | None = None
+    # The run's seed, sent by baes's metering proxy (header RUN_SEED_HEADER): each run of a
+    # framework draws its own answers, as repeated runs against a real model do.
+    run_seed: int | None = None
+    # `response_format` / `text.format`: the answer is JSON (see structured.py).
+    response_format: ResponseFormat | None = None
 
 
 @dataclass(frozen=True)
@@ -94,7 +102,7 @@ class Simulator:
         # itself starts empty again, as a real provider's expires.
         log = UsageLog(self.options.usage_log) if self.options.usage_log is not None else None
         self._usage = UsageStore(log)
-        self._cache = PromptCache()
+        self._cache = PromptCache(self.options.prompt_cache_ttl_s, clock)
         self._faults = FaultPlan(
             self.options.seed, self.options.error_rate, self.options.rate_limit_rate
         )
@@ -112,40 +120,70 @@ class Simulator:
         return self._usage.faults()
 
     def answer_seed(self, request: CallRequest) -> int:
-        """The simulator's seed, mixed with the request's own `seed` when it sends one."""
-        if request.request_seed is None:
+        """The simulator's seed, mixed with the run's seed and the request's own `seed` when
+        they are given (without either, the simulator's seed alone, as before run seeds)."""
+        if request.request_seed is None and request.run_seed is None:
             return self.options.seed
-        return int.from_bytes(
-            digest("request-seed", self.options.seed, request.request_seed)[:8], "big"
+        if request.run_seed is None:
+            parts: tuple[object, ...] = ("request-seed", self.options.seed, request.request_seed)
+        else:
+            parts = ("run-seed", self.options.seed, request.run_seed, request.request_seed)
+        return int.from_bytes(digest(*parts)[:8], "big")
+
+    def cache_namespace(self, key_id: str, run_seed: int | None) -> str:
+        """Whose cached prefixes a call may hit: its key's, or (scope "run") its run's only."""
+        if self.options.prompt_cache_scope == "run" and run_seed is not None:
+            return f"{key_id}:run:{run_seed}"
+        return key_id
+
+    def decide_fault(self, key_id: str, model: str, body_digest: str) -> Fault | int:
+        """The injected fault of the next model call (recorded), or its call number."""
+        decision = self._faults.decide(f"{key_id}:{body_digest}")
+        if decision.fault is None:
+            return decision.call_number
+        self._usage.record_fault(
+            FaultEvent(self.clock(), key_id, model, decision.fault.value, decision.call_number)
         )
+        return Fault(decision.call_number, decision.fault)
+
+    def record_call(self, call: RecordedCall) -> None:
+        """Record a call that was answered (every endpoint's usage goes through here)."""
+        self._usage.record(call)
 
     def start_call(self, request: CallRequest) -> Completion | Fault:
         """Decide the call's fate and, unless it faults, compute its answer and usage."""
         key_id = api_key_id(request.api_key)
-        decision = self._faults.decide(f"{key_id}:{request.body_digest}")
-        if decision.fault is not None:
-            self._usage.record_fault(
-                FaultEvent(
-                    self.clock(), key_id, request.model, decision.fault.value, decision.call_number
-                )
+        fate = self.decide_fault(key_id, request.model, request.body_digest)
+        if isinstance(fate, Fault):
+            return fate
+        seed = self.answer_seed(request)
+        answer = generate_answer(request.messages, request.model, seed)
+        if request.response_format is not None:
+            text = structured_answer(
+                request.messages, request.model, seed, request.response_format, answer
             )
-            return Fault(decision.call_number, decision.fault)
-        answer = generate_answer(request.messages, request.model, self.answer_seed(request))
+            answer = Answer(text)  # JSON carries no injected defect
         pieces = tokenize(answer.text)
         complete = request.max_output_tokens is None or len(pieces) <= request.max_output_tokens
         if not complete:
             pieces = pieces[: request.max_output_tokens]
-        prompt = prompt_tokens(request.messages)
+        prompt = (
+            tokenize(request.messages[0].text)  # a legacy prompt is bare text, no chat framing
+            if request.endpoint == LEGACY_COMPLETIONS_ENDPOINT
+            else prompt_tokens(request.messages)
+        )
         profile = profile_for(request.model)
         return Completion(
-            call_number=decision.call_number,
-            id_suffix=short_hash("call", self.options.seed, decision.call_number, length=24),
+            call_number=fate,
+            id_suffix=short_hash("call", self.options.seed, fate, length=24),
             model=request.model,
             text="".join(pieces),
             output_pieces=pieces,
             complete=complete,
             prompt_tokens=len(prompt),
-            cached_tokens=self._cache.lookup_and_store(key_id, prompt),
+            cached_tokens=self._cache.lookup_and_store(
+                self.cache_namespace(key_id, request.run_seed), prompt
+            ),
             first_token_delay_s=self.options.latency_ms / 1000,
             per_token_delay_s=self.options.latency_per_token_ms * profile.latency_factor / 1000,
             api_key_id=key_id,
@@ -156,7 +194,7 @@ class Simulator:
 
     def finish_call(self, completion: Completion) -> None:
         """Record a call once its answer has been produced."""
-        self._usage.record(
+        self.record_call(
             RecordedCall(
                 timestamp=self.clock(),
                 api_key_id=completion.api_key_id,
@@ -174,6 +212,7 @@ class Simulator:
         """Whether this usage-API request is answered with an injected 500 (`usage_error_rate`)."""
         return self._usage_faults.decide("usage").fault is not None
 
-    def usage_page(self, query: UsageQuery) -> dict[str, Any]:
-        """One page of the organization completions usage, as the usage API returns it."""
-        return self._usage.page(query, self.clock(), self.options.usage_lag_s)
+    def usage_page(self, query: UsageQuery, usage: str = "completions") -> dict[str, Any]:
+        """One page of the organization's completions (or embeddings) usage, as the usage API
+        returns it."""
+        return self._usage.page(query, self.clock(), self.options.usage_lag_s, usage)

@@ -13,6 +13,12 @@ if TYPE_CHECKING:
     from baes.llm.simulator.usage_log import UsageLog
 
 SIM_PROJECT_ID = "proj_simulator"
+# Which recorded calls each usage endpoint reports, as OpenAI splits them: completions usage
+# never includes embeddings, which have a usage endpoint of their own.
+USAGE_ENDPOINTS = {
+    "completions": frozenset({"/v1/chat/completions", "/v1/responses", "/v1/completions"}),
+    "embeddings": frozenset({"/v1/embeddings"}),
+}
 BUCKET_WIDTHS = {"1m": 60, "1h": 3600, "1d": 86400}
 # Default and maximum bucket counts per page, as OpenAI documents them.
 BUCKET_LIMITS = {"1m": (60, 1440), "1h": (24, 168), "1d": (7, 31)}
@@ -178,7 +184,9 @@ def _matches(call: RecordedCall, query: UsageQuery) -> bool:
     return query.batch is not True  # simulated calls are never batch jobs
 
 
-def _results(calls: Iterable[RecordedCall], group_by: tuple[str, ...]) -> list[dict[str, Any]]:
+def _results(
+    calls: Iterable[RecordedCall], group_by: tuple[str, ...], usage: str
+) -> list[dict[str, Any]]:
     groups: dict[tuple[Any, ...], list[RecordedCall]] = {}
     for call in calls:
         groups.setdefault(tuple(_group_value(call, g) for g in group_by), []).append(call)
@@ -186,19 +194,25 @@ def _results(calls: Iterable[RecordedCall], group_by: tuple[str, ...]) -> list[d
     for key in sorted(groups, key=lambda k: tuple(str(v) for v in k)):
         members = groups[key]
         result: dict[str, Any] = {
-            "object": "organization.usage.completions.result",
+            "object": f"organization.usage.{usage}.result",
             "input_tokens": sum(c.input_tokens for c in members),
-            "output_tokens": sum(c.output_tokens for c in members),
-            "input_cached_tokens": sum(c.cached_tokens for c in members),
-            "input_audio_tokens": 0,
-            "output_audio_tokens": 0,
+        }
+        if usage == "completions":
+            result |= {
+                "output_tokens": sum(c.output_tokens for c in members),
+                "input_cached_tokens": sum(c.cached_tokens for c in members),
+                "input_audio_tokens": 0,
+                "output_audio_tokens": 0,
+            }
+        result |= {
             "num_model_requests": len(members),
             "project_id": None,
             "user_id": None,
             "api_key_id": None,
             "model": None,
-            "batch": None,
         }
+        if usage == "completions":
+            result["batch"] = None
         result.update(zip(group_by, key, strict=True))
         results.append(result)
     return results
@@ -239,8 +253,12 @@ class UsageStore:
         with self._lock:
             return list(self._faults)
 
-    def page(self, query: UsageQuery, now: float, lag_s: float) -> dict[str, Any]:
-        """One page of usage buckets; calls younger than `lag_s` are not reported yet."""
+    def page(
+        self, query: UsageQuery, now: float, lag_s: float, usage: str = "completions"
+    ) -> dict[str, Any]:
+        """One page of `usage` buckets ("completions" or "embeddings"); calls younger than
+        `lag_s` are not reported yet."""
+        endpoints = USAGE_ENDPOINTS[usage]
         width = BUCKET_WIDTHS[query.bucket_width]
         end: float = query.end_time if query.end_time is not None else now
         first = query.start_time - query.start_time % width  # buckets are aligned in UTC
@@ -252,7 +270,8 @@ class UsageStore:
         calls = [
             c
             for c in self.calls()
-            if c.timestamp <= visible_before
+            if c.endpoint in endpoints
+            and c.timestamp <= visible_before
             and query.start_time <= c.timestamp < end
             and _matches(c, query)
         ]
@@ -265,7 +284,7 @@ class UsageStore:
                     "object": "bucket",
                     "start_time": bucket,
                     "end_time": bucket + width,
-                    "results": _results(members, query.group_by),
+                    "results": _results(members, query.group_by, usage),
                 }
             )
             bucket += width
