@@ -168,31 +168,43 @@ class DaskExecutor:
         return relay
 
     def _relay(self, done: Any, relay: Future[RunBundle], task: RunTask) -> None:
-        """Called in Dask's callback thread when a task ends, however it ended."""
+        """Called in Dask's callback thread when a task ends, however it ended.
+
+        The run's proxy URLs are closed first, whatever happened: its ledger is complete before
+        the coordinator settles the run from it.
+        """
+        run_id = task.spec.identity.run_id
+        error: WorkError | None = None
+        try:
+            bundle = self._bundle_of(done, task)
+        except BaseException as exc:  # noqa: BLE001 - the coordinator must hear of every run
+            error = WorkError(f"run {run_id}: its result was lost: {type(exc).__name__}: {exc}")
+        try:
+            self._release(run_id)
+        except BaseException as exc:  # noqa: BLE001 - e.g. a ledger line that could not be written
+            error = error or WorkError(f"run {run_id}: its ledger could not be completed: {exc}")
+        if error is not None:
+            relay.set_exception(error)
+        else:
+            relay.set_result(bundle)
+
+    def _bundle_of(self, done: Any, task: RunTask) -> RunBundle:
         from distributed.scheduler import KilledWorker
 
         run_id = task.spec.identity.run_id
-        try:
-            if done.status == "finished":
-                bundle = done.result()
-            else:
-                exc = None if done.status == "cancelled" else done.exception()
-                if exc is None or isinstance(exc, KilledWorker):
-                    detail = (
-                        "its task was cancelled (the scheduler lost track of it)"
-                        if exc is None
-                        else "its process died or left the cluster (Dask: KilledWorker)"
-                    )
-                    bundle = RunBundle(
-                        run_id, None, self._claimed_by(run_id), lost=WORKER_LOST, lost_detail=detail
-                    )
-                else:
-                    message = f"the Dask task failed: {type(exc).__name__}: {exc}"
-                    bundle = RunBundle(run_id, failed_record(task.start, "internal", message))
-            self._release(run_id)
-            relay.set_result(bundle)
-        except BaseException as exc:  # noqa: BLE001 - the coordinator must hear of every run
-            relay.set_exception(WorkError(f"run {run_id}: its result was lost: {exc}"))
+        if done.status == "finished":
+            return done.result()
+        exc = None if done.status == "cancelled" else done.exception()
+        if exc is None or isinstance(exc, KilledWorker):
+            detail = (
+                "its task was cancelled (the scheduler lost track of it)"
+                if exc is None
+                else "its process died or left the cluster (Dask: KilledWorker)"
+            )
+            worker = self._claimed_by(run_id)
+            return RunBundle(run_id, None, worker, lost=WORKER_LOST, lost_detail=detail)
+        message = f"the Dask task failed: {type(exc).__name__}: {exc}"
+        return RunBundle(run_id, failed_record(task.start, "internal", message))
 
     def _claimed_by(self, run_id: str) -> str | None:
         try:
