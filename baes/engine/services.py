@@ -14,7 +14,7 @@ from baes.config.models import ExperimentConfig
 from baes.llm.proxy import MeteringProxy
 
 if TYPE_CHECKING:  # the simulator package loads only when a run uses it
-    from baes.llm.simulator.options import PromptCacheScope
+    from baes.simulator.options import PromptCacheScope
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 # The simulator accepts any key; one fixed key per `baes run` makes all runs one caller, as with
@@ -33,7 +33,7 @@ class SimulatorSettings:
 
 def simulator_usage_log(root: Path) -> Path:
     """Where the embedded simulators of an experiments root keep their usage records."""
-    from baes.llm.simulator.usage_log import root_usage_log
+    from baes.simulator.usage_log import root_usage_log
 
     return root_usage_log(root)
 
@@ -74,7 +74,7 @@ def llm_services(
     with contextlib.ExitStack() as stack:
         upstream, key_env = provider_endpoint(design)
         if upstream is None:
-            from baes.llm.simulator import SimulatorOptions, start_simulator
+            from baes.simulator import SimulatorOptions, start_simulator
 
             settings = simulator or SimulatorSettings()
             sim = stack.enter_context(

@@ -20,7 +20,7 @@ from baes.frameworks.chat_client import ChatCallError, ChatClient
 from baes.frameworks.contract import CheckResult, SetupProgress, StepContext, StepOutcome
 from baes.frameworks.transcript import Transcript
 from baes.frameworks.workspace_files import UnsafeWritePathError, text_files, write_files
-from baes.llm.simulator.file_blocks import (
+from baes.simulator.answers.file_blocks import (
     FILE_BLOCK_FORMAT,
     FileBlockError,
     parse_file_blocks,

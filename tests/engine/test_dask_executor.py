@@ -26,7 +26,7 @@ from baes.engine.run_bundle import RunBundle, write_bundle
 from baes.errors import WorkError
 from baes.experiment.load import load_experiment
 from baes.llm.ledger import read_ledger
-from baes.llm.simulator.usage_log import call_from_json, root_usage_log
+from baes.simulator.usage_log import call_from_json, root_usage_log
 
 distributed = pytest.importorskip("distributed")
 

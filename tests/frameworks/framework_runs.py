@@ -12,10 +12,10 @@ import pytest
 
 from baes.frameworks.checks import run_check
 from baes.frameworks.contract import FrameworkAdapter
-from baes.llm.simulator import SimulatorOptions, start_simulator
-from baes.llm.simulator import provider as provider_module
-from baes.llm.simulator.codegen import Answer
-from baes.llm.simulator.messages import Message
+from baes.simulator import SimulatorOptions, start_simulator
+from baes.simulator import provider as provider_module
+from baes.simulator.answers.codegen import Answer
+from baes.simulator.messages import Message
 from tests.frameworks.conftest import scenario_steps, step_context
 
 

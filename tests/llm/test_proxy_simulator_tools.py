@@ -9,7 +9,7 @@ import openai
 
 from baes.llm.ledger import read_ledger
 from baes.llm.proxy import MeteringProxy
-from baes.llm.simulator import SMALL_MODEL, SimulatorOptions, start_simulator
+from baes.simulator import SMALL_MODEL, SimulatorOptions, start_simulator
 from tests.llm.test_proxy_simulator import PRICES, simulator_usage
 from tests.llm.test_simulator_tools import GREET, RESPONSES_BASH, WRITE
 

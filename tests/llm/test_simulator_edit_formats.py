@@ -11,7 +11,7 @@ from collections import Counter
 import openai
 import pytest
 
-from baes.llm.simulator import SimulatorOptions, parse_file_blocks, start_simulator
+from baes.simulator import SimulatorOptions, parse_file_blocks, start_simulator
 from tests.frameworks.conftest import scenario_steps
 
 # gpt-engineer 0.3.1's improve instructions (preprompts/improve + file_format_diff), abridged.

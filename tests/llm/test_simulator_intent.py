@@ -7,7 +7,7 @@ from __future__ import annotations
 import openai
 import pytest
 
-from baes.llm.simulator import SimulatorOptions, parse_file_blocks, start_simulator
+from baes.simulator import SimulatorOptions, parse_file_blocks, start_simulator
 from tests.frameworks.conftest import scenario_steps
 
 # aider 0.86.2's prompts.summarize and prompts.commit_system, verbatim (the parts that matter).

@@ -9,8 +9,8 @@ import subprocess
 import openai
 import pytest
 
-from baes.llm.simulator import SimulatorOptions, count_tokens, start_simulator
-from baes.llm.simulator.tool_agent import CHECKS_PASSED
+from baes.simulator import SimulatorOptions, count_tokens, start_simulator
+from baes.simulator.answers.tool_agent import CHECKS_PASSED
 
 GREET = (
     "Create a Python module `greeting.py` with a function `greet(name)` that returns the string "

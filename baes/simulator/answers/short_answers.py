@@ -10,11 +10,11 @@ import random
 import re
 from collections.abc import Sequence
 
-from baes.llm.simulator.file_blocks import FileBlockError, parse_file_blocks
-from baes.llm.simulator.intent import Request
-from baes.llm.simulator.messages import Message
-from baes.llm.simulator.prose import chat_text
-from baes.llm.simulator.sentences import split_sentences
+from baes.simulator.answers.file_blocks import FileBlockError, parse_file_blocks
+from baes.simulator.answers.intent import Request
+from baes.simulator.answers.prose import chat_text
+from baes.simulator.answers.sentences import split_sentences
+from baes.simulator.messages import Message
 
 _FENCED = re.compile(r"^(`{3,})[^\n]*\n.*?^\1[ \t]*$", re.M | re.S)
 # aider's summary requests are a transcript: "# USER\n…\n# ASSISTANT\n…".

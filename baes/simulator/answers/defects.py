@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from baes.llm.simulator.crud_spec import Change, CrudSpec
-from baes.llm.simulator.determinism import seeded_random
+from baes.simulator.answers.crud_spec import Change, CrudSpec
+from baes.simulator.determinism import seeded_random
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from baes.llm.simulator.sentences import backticked, split_sentences
+from baes.simulator.answers.sentences import backticked, split_sentences
 
 _SIGNATURE = re.compile(r"^(?P<name>[A-Za-z_]\w*)\((?P<args>[^()]*)\)$")
 _PY_FILE = re.compile(r"^[\w./-]+\.py$")

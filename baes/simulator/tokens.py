@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from baes.llm.simulator.messages import Message
+from baes.simulator.messages import Message
 
 # Whitespace before a word sticks to the word, except the last space of a run, as in GPT-4.
 _PIECES = re.compile(r" ?[A-Za-z]+| ?\d{1,3}| ?[^\sA-Za-z\d]{1,2}|\s+(?!\S)|\s+")

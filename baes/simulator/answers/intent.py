@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from baes.llm.simulator.conversation import looks_like_code_request, read_conversation
-from baes.llm.simulator.messages import Message
+from baes.simulator.answers.conversation import looks_like_code_request, read_conversation
+from baes.simulator.messages import Message
 
 INSTRUCTION_ROLES = ("system", "developer")
 

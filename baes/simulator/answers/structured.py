@@ -24,11 +24,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from baes.llm.simulator.codegen import Answer
-from baes.llm.simulator.conversation import read_conversation
-from baes.llm.simulator.determinism import seeded_random
-from baes.llm.simulator.messages import Message, canonical_messages
-from baes.llm.simulator.sentences import split_sentences
+from baes.simulator.answers.codegen import Answer
+from baes.simulator.answers.conversation import read_conversation
+from baes.simulator.answers.sentences import split_sentences
+from baes.simulator.determinism import seeded_random
+from baes.simulator.messages import Message, canonical_messages
 
 # Recursive schemas stop growing here: arrays get their minimum, anyOf its non-recursive branch.
 MAX_DEPTH = 8

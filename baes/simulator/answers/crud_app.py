@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from baes.llm.simulator.crud_spec import CrudSpec, Entity, Field, Link
-from baes.llm.simulator.defects import Defect
-from baes.llm.simulator.naming import plural, snake
+from baes.simulator.answers.crud_spec import CrudSpec, Entity, Field, Link
+from baes.simulator.answers.defects import Defect
+from baes.simulator.answers.naming import plural, snake
 
 _PY_TYPES = {"str": "str", "int": "int", "float": "float", "bool": "bool"}
 # SQL words a prompt may well use as field names; such columns are quoted in SQL.

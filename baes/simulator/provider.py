@@ -8,18 +8,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from baes.llm.simulator.codegen import Answer, generate_answer
-from baes.llm.simulator.determinism import digest, short_hash
-from baes.llm.simulator.faults import FaultKind, FaultPlan
-from baes.llm.simulator.messages import Message, ToolCall
-from baes.llm.simulator.models import profile_for
-from baes.llm.simulator.options import SimulatorOptions
-from baes.llm.simulator.prompt_cache import PromptCache
-from baes.llm.simulator.structured import ResponseFormat, structured_answer
-from baes.llm.simulator.tokens import prompt_tokens, tokenize
-from baes.llm.simulator.tool_calls import ToolRequest
-from baes.llm.simulator.usage_log import UsageLog
-from baes.llm.simulator.usage_store import FaultEvent, RecordedCall, UsageQuery, UsageStore
+from baes.simulator.answers.codegen import Answer, generate_answer
+from baes.simulator.answers.structured import ResponseFormat, structured_answer
+from baes.simulator.determinism import digest, short_hash
+from baes.simulator.faults import FaultKind, FaultPlan
+from baes.simulator.messages import Message, ToolCall
+from baes.simulator.models import profile_for
+from baes.simulator.options import SimulatorOptions
+from baes.simulator.prompt_cache import PromptCache
+from baes.simulator.tokens import prompt_tokens, tokenize
+from baes.simulator.tool_calls import ToolRequest
+from baes.simulator.usage_log import UsageLog
+from baes.simulator.usage_store import FaultEvent, RecordedCall, UsageQuery, UsageStore
 
 LEGACY_COMPLETIONS_ENDPOINT = "/v1/completions"
 
@@ -127,7 +127,7 @@ class Simulator:
     def __init__(
         self, options: SimulatorOptions | None = None, *, clock: Callable[[], float] = time.time
     ):
-        from baes.llm.simulator.app import build_app  # app.py needs this class; import late
+        from baes.simulator.api.app import build_app  # app.py needs this class; import late
 
         self.options = options or SimulatorOptions()
         self.admin_key = self.options.admin_key or "sk-admin-sim-" + secrets.token_urlsafe(24)

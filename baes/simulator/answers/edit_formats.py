@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Mapping
 from enum import Enum
 
-from baes.llm.simulator.file_blocks import language_for, render_file_blocks
+from baes.simulator.answers.file_blocks import language_for, render_file_blocks
 
 # Context lines around a change: enough to place it, few enough to stay small.
 CONTEXT_LINES = 3

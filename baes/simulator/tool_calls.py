@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from baes.llm.simulator.messages import RequestFormatError
+from baes.simulator.messages import RequestFormatError
 
 _COMMAND_PARAMS = {"command", "cmd", "script", "shell", "bash", "commands", "shell_command"}
 _SHELL_NAME = re.compile(

@@ -7,7 +7,7 @@ import json
 import re
 from collections.abc import Mapping
 
-from baes.llm.simulator.python_spec import FunctionSpec
+from baes.simulator.answers.python_spec import FunctionSpec
 
 _PLACEHOLDER = re.compile(r"<(\w+)>|\{(\w+)\}")
 

@@ -24,7 +24,7 @@ from typing import Any
 import portalocker
 
 from baes.errors import WorkError
-from baes.llm.simulator.usage_store import SIM_PROJECT_ID, RecordedCall
+from baes.simulator.usage_store import SIM_PROJECT_ID, RecordedCall
 from baes.store.append_only import append_line
 
 log = logging.getLogger(__name__)

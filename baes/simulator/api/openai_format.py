@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from baes.llm.simulator.messages import ToolCall
+from baes.simulator.messages import ToolCall
 
 SERVER_ERROR_MESSAGE = (
     "The server had an error while processing your request. Sorry about that! "

@@ -24,12 +24,12 @@ import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from baes.llm.simulator.conversation import read_conversation
-from baes.llm.simulator.defects import Defect
-from baes.llm.simulator.determinism import short_hash
-from baes.llm.simulator.messages import Message, ToolCall
-from baes.llm.simulator.python_spec import function_specs
-from baes.llm.simulator.tool_calls import (
+from baes.simulator.answers.conversation import read_conversation
+from baes.simulator.answers.defects import Defect
+from baes.simulator.answers.python_spec import function_specs
+from baes.simulator.determinism import short_hash
+from baes.simulator.messages import Message, ToolCall
+from baes.simulator.tool_calls import (
     Tool,
     ToolKind,
     ToolRequest,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from baes.llm.loopback_server import LoopbackServer
-from baes.llm.simulator.options import SimulatorOptions
-from baes.llm.simulator.provider import Simulator
+from baes.simulator.options import SimulatorOptions
+from baes.simulator.provider import Simulator
 
 
 class RunningSimulator:

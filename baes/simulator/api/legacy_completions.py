@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from baes.llm.simulator.messages import RequestFormatError
+from baes.simulator.messages import RequestFormatError
 
 LEGACY_DEFAULT_MAX_TOKENS = 16
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from baes.llm.simulator.determinism import digest
-from baes.llm.simulator.tokens import count_tokens
+from baes.simulator.determinism import digest
+from baes.simulator.tokens import count_tokens
 
 EMBEDDING_DIMENSIONS = 1536
 MAX_INPUTS = 2048

@@ -19,53 +19,53 @@ from starlette.routing import Route
 
 from baes.llm.openai_errors import error_body
 from baes.llm.run_seed_header import RUN_SEED_HEADER
-from baes.llm.simulator import openai_format as fmt
-from baes.llm.simulator.determinism import short_hash
-from baes.llm.simulator.embeddings import (
-    EmbeddingRequestError,
-    embedding_inputs,
-    embeddings_body,
-    encoding_format_of,
-    requested_dimensions,
-)
-from baes.llm.simulator.faults import FaultKind
-from baes.llm.simulator.legacy_completions import (
-    LEGACY_DEFAULT_MAX_TOKENS,
-    legacy_completion,
-    legacy_prompt,
-)
-from baes.llm.simulator.messages import (
-    Message,
-    RequestFormatError,
-    chat_messages,
-    responses_messages,
-)
-from baes.llm.simulator.models import (
-    ALL_MODEL_NAMES,
-    UnknownModelError,
-    profile_for,
-    require_embedding_model,
-)
-from baes.llm.simulator.provider import (
-    LEGACY_COMPLETIONS_ENDPOINT,
-    CallRequest,
-    Completion,
-    Fault,
-    api_key_id,
-)
-from baes.llm.simulator.structured import (
+from baes.simulator.api import openai_format as fmt
+from baes.simulator.answers.structured import (
     ResponseFormat,
     StructuredOutputError,
     chat_response_format,
     require_json_word,
     responses_text_format,
 )
-from baes.llm.simulator.tool_calls import ToolRequest, parse_tool_request
-from baes.llm.simulator.usage_log import UsageLogError
-from baes.llm.simulator.usage_store import RecordedCall, UsageQueryError, parse_usage_query
+from baes.simulator.api.embeddings import (
+    EmbeddingRequestError,
+    embedding_inputs,
+    embeddings_body,
+    encoding_format_of,
+    requested_dimensions,
+)
+from baes.simulator.api.legacy_completions import (
+    LEGACY_DEFAULT_MAX_TOKENS,
+    legacy_completion,
+    legacy_prompt,
+)
+from baes.simulator.determinism import short_hash
+from baes.simulator.faults import FaultKind
+from baes.simulator.messages import (
+    Message,
+    RequestFormatError,
+    chat_messages,
+    responses_messages,
+)
+from baes.simulator.models import (
+    ALL_MODEL_NAMES,
+    UnknownModelError,
+    profile_for,
+    require_embedding_model,
+)
+from baes.simulator.provider import (
+    LEGACY_COMPLETIONS_ENDPOINT,
+    CallRequest,
+    Completion,
+    Fault,
+    api_key_id,
+)
+from baes.simulator.tool_calls import ToolRequest, parse_tool_request
+from baes.simulator.usage_log import UsageLogError
+from baes.simulator.usage_store import RecordedCall, UsageQueryError, parse_usage_query
 
 if TYPE_CHECKING:
-    from baes.llm.simulator.provider import Simulator
+    from baes.simulator.provider import Simulator
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

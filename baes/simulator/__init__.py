@@ -8,15 +8,16 @@ organization usage endpoints, so every baes command works offline.
 See docs/simulator.md.
 """
 
-from baes.llm.simulator.codegen import Answer, generate_answer
-from baes.llm.simulator.file_blocks import (
+from baes.simulator.answers.codegen import Answer, generate_answer
+from baes.simulator.answers.file_blocks import (
     FILE_BLOCK_FORMAT,
     FileBlockError,
     UnsafeFilePathError,
     parse_file_blocks,
     render_file_blocks,
 )
-from baes.llm.simulator.models import (
+from baes.simulator.api.running import RunningSimulator, start_simulator
+from baes.simulator.models import (
     EMBEDDING_MODEL,
     LARGE_MODEL,
     MODEL_NAMES,
@@ -25,11 +26,10 @@ from baes.llm.simulator.models import (
     UnknownModelError,
     profile_for,
 )
-from baes.llm.simulator.options import SimulatorOptions, SimulatorOptionsError
-from baes.llm.simulator.provider import Simulator, api_key_id
-from baes.llm.simulator.running import RunningSimulator, start_simulator
-from baes.llm.simulator.tokens import count_tokens, tokenize
-from baes.llm.simulator.usage_store import FaultEvent, RecordedCall
+from baes.simulator.options import SimulatorOptions, SimulatorOptionsError
+from baes.simulator.provider import Simulator, api_key_id
+from baes.simulator.tokens import count_tokens, tokenize
+from baes.simulator.usage_store import FaultEvent, RecordedCall
 
 __all__ = [
     "EMBEDDING_MODEL",

@@ -6,35 +6,35 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from baes.llm.simulator.conversation import (
+from baes.simulator.answers.conversation import (
     Conversation,
     looks_like_code_request,
     read_conversation,
 )
-from baes.llm.simulator.crud_app import endpoint_summary, render_crud_app
-from baes.llm.simulator.crud_spec import CrudSpec, crud_spec
-from baes.llm.simulator.defects import Defect, crud_defect, function_defect, should_inject
-from baes.llm.simulator.determinism import seeded_random
-from baes.llm.simulator.edit_formats import (
+from baes.simulator.answers.crud_app import endpoint_summary, render_crud_app
+from baes.simulator.answers.crud_spec import CrudSpec, crud_spec
+from baes.simulator.answers.defects import Defect, crud_defect, function_defect, should_inject
+from baes.simulator.answers.edit_formats import (
     EditFormat,
     detect_edit_format,
     render_edits,
     uses_git_prefixes,
 )
-from baes.llm.simulator.intent import INSTRUCTION_ROLES, Intent, Request, read_intent
-from baes.llm.simulator.messages import Message, ToolCall, canonical_messages
-from baes.llm.simulator.models import ModelProfile, profile_for
-from baes.llm.simulator.prose import chat_text, code_lead_in, code_outro, plan_text
-from baes.llm.simulator.python_module import function_source, merge_functions
-from baes.llm.simulator.python_spec import FunctionSpec, function_specs, mentioned_modules
-from baes.llm.simulator.short_answers import (
+from baes.simulator.answers.intent import INSTRUCTION_ROLES, Intent, Request, read_intent
+from baes.simulator.answers.prose import chat_text, code_lead_in, code_outro, plan_text
+from baes.simulator.answers.python_module import function_source, merge_functions
+from baes.simulator.answers.python_spec import FunctionSpec, function_specs, mentioned_modules
+from baes.simulator.answers.short_answers import (
     classification_text,
     commit_message,
     question_text,
     summary_text,
 )
-from baes.llm.simulator.tool_agent import AgentTurn, agent_turn
-from baes.llm.simulator.tool_calls import ToolRequest
+from baes.simulator.answers.tool_agent import AgentTurn, agent_turn
+from baes.simulator.determinism import seeded_random
+from baes.simulator.messages import Message, ToolCall, canonical_messages
+from baes.simulator.models import ModelProfile, profile_for
+from baes.simulator.tool_calls import ToolRequest
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import re
 
-from baes.llm.simulator.sentences import split_sentences
+from baes.simulator.answers.sentences import split_sentences
 
 _INTROS = (
     "Here is the complete implementation.",

@@ -12,8 +12,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from baes.llm.simulator.naming import camel, plural, singular, snake
-from baes.llm.simulator.sentences import backticked, split_sentences
+from baes.simulator.answers.naming import camel, plural, singular, snake
+from baes.simulator.answers.sentences import backticked, split_sentences
 
 FieldType = str  # "str" | "int" | "float" | "bool"
 

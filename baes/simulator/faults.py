@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass
 from enum import Enum
 
-from baes.llm.simulator.determinism import unit_interval
+from baes.simulator.determinism import unit_interval
 
 
 class FaultKind(Enum):

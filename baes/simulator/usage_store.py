@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from baes.llm.simulator.usage_log import UsageLog
+    from baes.simulator.usage_log import UsageLog
 
 SIM_PROJECT_ID = "proj_simulator"
 # Which recorded calls each usage endpoint reports, as OpenAI splits them: completions usage

@@ -6,13 +6,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from baes.llm.simulator.file_blocks import (
+from baes.simulator.answers.file_blocks import (
     FILE_BLOCK_FORMAT,
     FileBlockError,
     parse_file_blocks,
     strip_file_blocks,
 )
-from baes.llm.simulator.messages import Message
+from baes.simulator.messages import Message
 
 _FENCED = re.compile(r"^(`{3,})[^\n]*\n.*?^\1[ \t]*$", re.M | re.S)
 # Phrases are matched in any case; exception names and pytest's FAILED only as written.
