@@ -13,13 +13,17 @@ from baes.cli.options import ExperimentName, JsonOption, RootOption
 @reports_errors
 def show(name: ExperimentName, root: RootOption = None, json_output: JsonOption = False) -> None:
     """Show an experiment: design summary, hash check, runs per framework and status, paths."""
-    from baes.experiment.annotations import read_annotations
+    from baes.experiment.annotations import Annotations, AnnotationsError, read_annotations
     from baes.experiment.summary import experiment_summary
     from baes.store.paths import ExperimentPaths, resolve_root, validate_name
 
     root_dir = resolve_root(root)
     summary = experiment_summary(root_dir, validate_name(name))
-    annotations = read_annotations(ExperimentPaths(root_dir, name))
+    try:
+        annotations = read_annotations(ExperimentPaths(root_dir, name))
+    except AnnotationsError as exc:  # a damaged notes file must not hide the rest
+        summary["problems"].append(exc.message)
+        annotations = Annotations()
     if json_output:
         notes = [n.to_json() for n in annotations.notes]
         print_json(

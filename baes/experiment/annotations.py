@@ -17,7 +17,7 @@ from typing import Any
 
 from baes.errors import InputError, WorkError
 from baes.store.atomic import atomic_write_json, file_lock
-from baes.store.paths import NAME_RE, ExperimentPaths
+from baes.store.paths import NAME_RE, ExperimentPaths, validate_name
 from baes.store.registry import utc_now
 
 ANNOTATIONS_SCHEMA_VERSION = 1
@@ -111,8 +111,6 @@ def read_annotations(paths: ExperimentPaths) -> Annotations:
 
 def validate_tag(tag: str) -> str:
     """`tag` if it is a valid tag (the rules of names: a-z, 0-9, '.', '_', '-'); else InputError."""
-    from baes.store.paths import validate_name
-
     return validate_name(tag, "tag")
 
 

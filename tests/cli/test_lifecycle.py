@@ -196,6 +196,9 @@ def test_a_damaged_annotations_file_is_named_not_overwritten(cli, copy):
     assert broken.read_text() == "{not json"
     listed = cli("list", "--json")
     assert listed.exit_code == 0 and "annotations.json" in listed.stderr
+    shown = cli("show", "exp", "--json")
+    assert shown.exit_code == 0 and json.loads(shown.stdout)["tags"] == []
+    assert any("annotations.json" in p for p in json.loads(shown.stdout)["problems"])
 
 
 def test_rm_asks_refuses_without_a_terminal_and_deletes_with_yes(cli, copy):
