@@ -53,6 +53,8 @@ table { border-collapse: collapse; margin: .8rem 0; font-size: .92rem; display: 
   overflow-x: auto; max-width: 100%; }
 th, td { border: 1px solid #ccc; padding: .3rem .55rem; vertical-align: top; }
 th { background: #f1f1f1; text-align: left; }
+/* A key-value table of report.md has an empty header row: not worth a grey bar. */
+thead:not(:has(th:not(:empty))) { display: none; }
 tbody tr:nth-child(even) { background: #fafafa; }
 .figure { display: block; margin: 1.2rem 0; }
 .figure img { display: block; max-width: 100%; height: auto; }
