@@ -347,3 +347,46 @@ def test_names_complete_and_list_tag_stays_light(copy):
     )
     assert completed.stdout.split() == ["other"]
     assert _heavy_modules_after(["baes", "list", "--tag", "x"], {"BAES_ROOT": str(copy)}) == []
+
+
+def test_a_failed_run_and_a_damaged_record_are_shown_not_hidden(cli, copy):
+    from baes.experiment.load import inspect_experiment
+    from tests.analysis.run_records import run_record, write_run
+
+    experiment = inspect_experiment(copy, "exp")
+    failed = run_record(
+        experiment.config,
+        "reference",
+        99,
+        status="failed",
+        input_tokens=None,
+        error={"kind": "step_failed", "message": "step greet exited 1\nTraceback: long"},
+    )
+    write_run(experiment.paths, failed)
+    damaged = next((copy / "exp" / "runs" / "reference-plan").glob("*/run.json"))
+    damaged.write_text("{broken")
+
+    listed = json.loads(cli("runs", "exp", "--json").stdout)
+    rows = {r["run_id"]: r for r in listed["runs"]}
+    row = rows[failed["run_id"]]
+    assert row["status"] == "failed" and row["error"].startswith("step_failed: step greet exited 1")
+    assert row["input_tokens"] is None and row["cost_usd"] is None
+    assert "input tokens not reported" in row["reasons"]["cost_usd"]
+    assert row["reasons"]["tokens"] == "not recorded"
+    broken = rows[damaged.parent.name]
+    assert broken["input_tokens"] is None and "unreadable run record" in broken["reasons"]["record"]
+    assert any("unreadable run record" in p for p in listed["problems"])
+
+    text = cli("runs", "exp")
+    assert f"{failed['run_id']}: step_failed: step greet exited 1" in text.stdout
+    assert "Traceback" not in text.stdout  # the first line of the message only
+    assert "unreadable run record" in text.stderr
+    assert json.loads(cli("runs", "exp", "--status", "failed", "--json").stdout)["runs"] == [row]
+
+    export = cli("export", "exp")
+    assert export.exit_code == 0 and "unreadable run record" in export.stderr
+    exported = list(csv.DictReader(io.StringIO(export.stdout)))
+    (failed_row,) = [r for r in exported if r["run_id"] == failed["run_id"]]
+    assert failed_row["analysed"] == "false" and failed_row["error_kind"] == "step_failed"
+    assert failed_row["TOK_IN"] == "" and failed_row["COST_USD"] == ""
+    assert damaged.parent.name not in {r["run_id"] for r in exported}  # left out, as in analyze
