@@ -69,7 +69,7 @@ def remove_experiment(root: Path, name: str) -> Removal:
         lock.acquire()
     except ExperimentBusyError as exc:
         raise ExperimentRunningError(
-            exc.message.replace("is already being run", "is being run"),
+            exc.message,
             hint="wait for that `baes run` to finish, or stop it (Ctrl-C), then remove it",
         ) from None
     where = str(paths.dir.absolute())
@@ -80,10 +80,23 @@ def remove_experiment(root: Path, name: str) -> Removal:
             os.rename(paths.dir, trash)
         except OSError as exc:
             raise WorkError(f"cannot remove {paths.dir}: {exc.strerror or exc}") from None
-        registry_for(root).remove(name)
+        try:
+            registry_for(root).remove(name)
+        except WorkError as exc:
+            # The folder is gone already; the registry is a cache that `baes list` rebuilds
+            # from the folders, so the deletion goes on and the problem is reported after it.
+            registry_problem: WorkError | None = exc
+        else:
+            registry_problem = None
     finally:
         lock.release()
     _delete(trash)
+    if registry_problem is not None:
+        raise WorkError(
+            f"experiment {name!r} is deleted, but its registry entry could not be removed "
+            f"({registry_problem.message})",
+            hint="`baes list` rebuilds the registry from the folders",
+        )
     return Removal(name=name, path=where, runs=runs)
 
 

@@ -232,7 +232,7 @@ def test_rm_refuses_while_a_run_holds_the_lock(cli, copy):
     finally:
         lock.release()
     assert result.exit_code == 1
-    assert result.stderr.startswith("error: experiment 'exp' is being run by process")
+    assert result.stderr.startswith("error: experiment 'exp' is already being run by process")
     assert len(result.stderr.strip().splitlines()) == 2  # the error and its hint
     assert len(_records(copy, "exp")) == 4 and (copy / "exp" / "config.yaml").is_file()
     assert cli("rm", "exp", "--yes").exit_code == 0  # released: removable
@@ -390,3 +390,20 @@ def test_a_failed_run_and_a_damaged_record_are_shown_not_hidden(cli, copy):
     assert failed_row["analysed"] == "false" and failed_row["error_kind"] == "step_failed"
     assert failed_row["TOK_IN"] == "" and failed_row["COST_USD"] == ""
     assert damaged.parent.name not in {r["run_id"] for r in exported}  # left out, as in analyze
+
+
+def test_rm_deletes_even_when_the_registry_is_locked_and_says_so(cli, copy, monkeypatch):
+    from baes.store.atomic import file_lock
+
+    monkeypatch.setenv("BAES_LOCK_TIMEOUT", "0.2")
+    with file_lock(copy / ".registry.json"):
+        result = cli("rm", "exp", "--yes")
+    assert result.exit_code == 1
+    assert "experiment 'exp' is deleted, but its registry entry could not be removed" in (
+        result.stderr
+    )
+    assert not (copy / "exp").exists()
+    assert [p for p in copy.iterdir() if p.name.startswith(".rm-")] == []
+    listed = cli("list", "--json")  # the registry heals itself from the folders
+    assert [e["name"] for e in json.loads(listed.stdout)] == ["other"]
+    assert "folder gone: exp" in listed.stderr
