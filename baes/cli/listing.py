@@ -61,8 +61,7 @@ def list_experiments(
     root: RootOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """List the experiments: name, status, model, frameworks, runs done/target, verified, created
-    and tags."""
+    """List the experiments: name, status, model, frameworks, runs, verified, created, tags."""
     from baes.errors import InputError
     from baes.experiment.annotations import validate_tag
     from baes.experiment.registry import current_view

@@ -30,8 +30,7 @@ def runs(
     root: RootOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """List an experiment's runs: id, framework, status, start, duration, cost, tokens, checks,
-    usage verification."""
+    """List one experiment's runs: status, start, duration, cost, tokens, checks, verification."""
     from baes.experiment.runs import list_runs
     from baes.store.paths import resolve_root, validate_name
 
