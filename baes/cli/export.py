@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from baes.cli.console import err, reports_errors, show_warnings
+from baes.cli.console import err, print_json, reports_errors, show_warnings
 from baes.cli.options import ExperimentName, RootOption
 
 
@@ -35,6 +35,13 @@ def export(
         ),
     ] = None,
     root: RootOption = None,
+    json_output: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="With --out: print what was written as JSON (path, rows, problems) for scripts.",
+        ),
+    ] = False,
 ) -> None:
     """Export the per-run (or per-step) data set that `baes analyze` measures."""
     from baes.errors import InputError
@@ -44,6 +51,12 @@ def export(
 
     if fmt not in EXPORT_FORMATS:  # before reading anything
         raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
+    if json_output and out_file is None:
+        raise InputError(
+            "--json describes the file written with --out; without --out the data itself goes "
+            "to stdout",
+            hint="for the data as JSON lines use --format jsonl",
+        )
     table = export_table(resolve_root(root), validate_name(name), level)
     text = render_export(table, fmt)
     show_warnings(table.problems)
@@ -59,6 +72,18 @@ def export(
     if out_file.is_dir():
         raise InputError(f"--out {out_file} is a folder; give a file name")
     atomic_write_text(out_file, text)
+    if json_output:
+        print_json(
+            {
+                "experiment": name,
+                "path": str(out_file.absolute()),
+                "format": fmt,
+                "level": level,
+                "rows": len(table.rows),
+                "problems": table.problems,
+            }
+        )
+        return
     err.print(
         f"wrote {len(table.rows)} {level} row(s) of {escape(name)} to {escape(str(out_file))}",
         highlight=False,

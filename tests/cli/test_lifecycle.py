@@ -313,6 +313,17 @@ def test_export_gives_the_analysis_numbers_as_csv_and_jsonl(cli, copy, tmp_path)
         assert int(step["input_tokens"]) == recorded["usage"]["input_tokens"]
         assert step["check"] == "passed" and step["check_exit_code"] == "0"
     assert cli("export", "exp", "--out", tmp_path).exit_code == 2  # a folder
+    described = cli("export", "exp", "--format", "jsonl", "--out", tmp_path / "r.jsonl", "--json")
+    assert json.loads(described.stdout) == {
+        "experiment": "exp",
+        "path": str(tmp_path / "r.jsonl"),
+        "format": "jsonl",
+        "level": "run",
+        "rows": 4,
+        "problems": [],
+    }
+    assert len((tmp_path / "r.jsonl").read_text().splitlines()) == 4
+    assert cli("export", "exp", "--json").exit_code == 2  # the data is the output already
 
 
 def test_export_refuses_an_edited_design(cli, copy):
