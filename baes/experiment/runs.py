@@ -109,7 +109,14 @@ def _row(record: dict[str, Any], context: MetricContext | None) -> RunRow:
         cost = measured.value
         if measured.reason:
             reasons["cost_usd"] = measured.reason
-    duration = measure_wall_seconds(record, context) if record.get("ended_at") else None
+    duration = None
+    if record.get("ended_at") is None:
+        reasons["duration_s"] = "the run has not ended"
+    else:
+        measured_duration = measure_wall_seconds(record, context)
+        duration = measured_duration.value
+        if measured_duration.reason:
+            reasons["duration_s"] = measured_duration.reason
     tokens = {key: _int(totals.get(key)) for key in ("input_tokens", "output_tokens")}
     if any(value is None for value in tokens.values()):
         reasons["tokens"] = (
@@ -131,7 +138,7 @@ def _row(record: dict[str, Any], context: MetricContext | None) -> RunRow:
         status=record["status"],
         started_at=record.get("started_at"),
         ended_at=record.get("ended_at"),
-        duration_s=None if duration is None else duration.value,
+        duration_s=duration,
         cost_usd=cost,
         input_tokens=tokens["input_tokens"],
         output_tokens=tokens["output_tokens"],
