@@ -20,6 +20,7 @@ from baes.frameworks.contract import SetupProgress, StepContext, StepOutcome
 from baes.frameworks.environments import ensure_environment
 from baes.frameworks.process_env import inherited_environ
 from baes.frameworks.processes import last_output_line, run_process
+from baes.frameworks.sources import FrameworkSource, resolve_source
 
 # "bash: line 1: aider: command not found" (bash) or "/bin/sh: 1: aider: not found" (dash).
 _NOT_FOUND = re.compile(r"([^\s:]+): (?:command )?not found\s*$")
@@ -37,12 +38,24 @@ class CommandAdapter:
         # The design's key variables: never passed to setup or steps, whatever their names.
         self._withheld_env = frozenset(withheld_env)
         self._env_dir: Path | None = None
+        self._source: FrameworkSource | None = None
 
     def prepare(self, cache_dir: Path, progress: SetupProgress | None = None) -> None:
-        """Build (or reuse) the framework's cached environment; FrameworkSetupError on failure."""
+        """Build (or reuse) the framework's cached environment; FrameworkSetupError on failure,
+        FrameworkSourceError for an unusable BAES_SOURCE_<NAME>."""
+        self._source = resolve_source(self.name, self.config)
         self._env_dir = ensure_environment(
-            self.name, self.config.setup, cache_dir, progress, self._withheld_env
+            self.name,
+            self.config.setup,
+            cache_dir,
+            progress,
+            self._withheld_env,
+            self._source.location if self._source else None,
         )
+
+    def source_record(self) -> dict[str, str] | None:
+        """Where setup fetched the framework from on this machine (None: it fetches nothing)."""
+        return self._source.record() if self._source else None
 
     def versions(self) -> dict[str, str]:
         """`name==version` pins of setup's install commands, with the installed version when found."""
