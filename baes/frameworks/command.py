@@ -17,10 +17,10 @@ from pathlib import Path
 
 from baes.config.models import CommandFrameworkConfig
 from baes.frameworks.contract import SetupProgress, StepContext, StepOutcome
-from baes.frameworks.environments import ensure_environment
+from baes.frameworks.environments import built_from, ensure_environment
 from baes.frameworks.process_env import inherited_environ
 from baes.frameworks.processes import last_output_line, run_process
-from baes.frameworks.sources import FrameworkSource, resolve_source
+from baes.frameworks.sources import resolve_source
 
 # "bash: line 1: aider: command not found" (bash) or "/bin/sh: 1: aider: not found" (dash).
 _NOT_FOUND = re.compile(r"([^\s:]+): (?:command )?not found\s*$")
@@ -38,24 +38,22 @@ class CommandAdapter:
         # The design's key variables: never passed to setup or steps, whatever their names.
         self._withheld_env = frozenset(withheld_env)
         self._env_dir: Path | None = None
-        self._source: FrameworkSource | None = None
 
     def prepare(self, cache_dir: Path, progress: SetupProgress | None = None) -> None:
         """Build (or reuse) the framework's cached environment; FrameworkSetupError on failure,
         FrameworkSourceError for an unusable BAES_SOURCE_<NAME>."""
-        self._source = resolve_source(self.name, self.config)
+        source = resolve_source(self.name, self.config)
         self._env_dir = ensure_environment(
-            self.name,
-            self.config.setup,
-            cache_dir,
-            progress,
-            self._withheld_env,
-            self._source.location if self._source else None,
+            self.name, self.config.setup, cache_dir, progress, self._withheld_env, source
         )
 
     def source_record(self) -> dict[str, str] | None:
-        """Where setup fetched the framework from on this machine (None: it fetches nothing)."""
-        return self._source.record() if self._source else None
+        """Where the environment's setup fetched the framework from (None: it fetches nothing).
+        A cached environment keeps the source it was built from, whatever BAES_SOURCE_<NAME> now
+        says: the pinned commit is the same, and the record says where it really came from."""
+        if self._env_dir is None:
+            raise RuntimeError(f"prepare() must run before source_record() ({self.name!r})")
+        return built_from(self._env_dir)
 
     def versions(self) -> dict[str, str]:
         """`name==version` pins of setup's install commands, with the installed version when found."""

@@ -2,9 +2,11 @@
 
 The cache key is the hash of everything that decides what setup produces: its commands and the
 Python they run with. Not the `{source}` they fetch from (frameworks/sources.py): setup pins the
-commit it checks out, so a mirror yields the same environment as the upstream. The environment is built in place, at its final path, because virtual
-environments record their absolute path (in scripts' shebangs and pyvenv.cfg) and break when
-moved; completeness is marked instead by a file written after the last setup command succeeded.
+commit it checks out, so a mirror yields the same environment as the upstream; the marker file
+records the source an environment was built from. The environment
+is built in place, at its final path, because virtual environments record their absolute path
+(in scripts' shebangs and pyvenv.cfg) and break when moved; completeness is marked instead by a
+file written after the last setup command succeeded.
 A folder without the marker is a build that died half-way and is wiped before building again.
 A lock file keeps two processes (or threads) from building the same environment at once.
 """
@@ -24,7 +26,7 @@ from pathlib import Path
 from baes.frameworks.contract import FrameworkSetupError, SetupProgress
 from baes.frameworks.process_env import inherited_environ
 from baes.frameworks.processes import last_output_line, run_process
-from baes.frameworks.sources import displayed_location
+from baes.frameworks.sources import FrameworkSource
 from baes.store.atomic import file_lock
 from baes.store.errors import LockTimeoutError
 
@@ -70,7 +72,7 @@ def ensure_environment(
     cache_dir: Path,
     progress: SetupProgress | None = None,
     withheld_env: Collection[str] = (),
-    source: str | None = None,
+    source: FrameworkSource | None = None,
 ) -> Path:
     """The environment for `setup`, built now unless a complete one is cached; its path.
 
@@ -104,7 +106,7 @@ def _build(
     env_dir: Path,
     progress: SetupProgress,
     withheld_env: Collection[str],
-    source: str | None,
+    source: FrameworkSource | None,
 ) -> None:
     if env_dir.exists():
         shutil.rmtree(env_dir)
@@ -114,8 +116,8 @@ def _build(
     values = {"env": shlex.quote(str(env_dir)), "python": shlex.quote(sys.executable)}
     shown = dict(values)  # what the log shows: a URL's password masked
     if source is not None:
-        values["source"] = shlex.quote(source)
-        shown["source"] = shlex.quote(displayed_location(source))
+        values["source"] = shlex.quote(source.location)
+        shown["source"] = shlex.quote(source.record()["location"])
     env = inherited_environ(withheld_env)
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     for number, template in enumerate(setup, start=1):
@@ -138,5 +140,15 @@ def _build(
                 f"({template}) {ending}" + (f": {last}" if last else ""),
                 hint=f"the full output is in {log_path}",
             )
-    built = {"setup": setup, "source": displayed_location(source) if source else None}
+    built = {"setup": setup, "source": source.record() if source else None}
     (env_dir / COMPLETE_MARKER).write_text(json.dumps(built) + "\n", encoding="utf-8")
+
+
+def built_from(env_dir: Path) -> dict[str, str] | None:
+    """The source a complete environment was built from ({location, origin}), from its marker;
+    None when setup fetched nothing."""
+    try:
+        marker = json.loads((env_dir / COMPLETE_MARKER).read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise FrameworkSetupError(f"cannot read {env_dir / COMPLETE_MARKER}: {exc}") from exc
+    return marker.get("source") if isinstance(marker, dict) else None

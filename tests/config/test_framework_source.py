@@ -10,8 +10,10 @@ from baes.config.canonical import design_hash
 from baes.config.models import CommandFrameworkConfig
 from baes.config.presets import framework_document
 from baes.config.yaml_io import load_design, to_plain, validate_design
+from baes.frameworks.command import CommandAdapter
 from baes.frameworks.environments import ensure_environment, setup_log_path
 from baes.frameworks.sources import (
+    FrameworkSource,
     FrameworkSourceError,
     displayed_location,
     resolve_source,
@@ -75,9 +77,8 @@ def test_a_url_password_is_masked():
 
 def test_the_setup_log_and_marker_never_show_a_url_password(tmp_path):
     setup = ["printf '%s' {source} > fetched-from"]
-    env_dir = ensure_environment(
-        "fw", setup, tmp_path, source="https://me:s3cr3t@git.example.org/fw.git"
-    )
+    url = "https://me:s3cr3t@git.example.org/fw.git"
+    env_dir = ensure_environment("fw", setup, tmp_path, source=FrameworkSource(url, "design"))
     assert (env_dir / "fetched-from").read_text() == "https://me:s3cr3t@git.example.org/fw.git"
     log = setup_log_path(env_dir).read_text()
     assert "git.example.org" in log and "s3cr3t" not in log
@@ -138,3 +139,29 @@ def test_the_original_command_creates_the_experiment(cli, root):
     assert design.frameworks["baes"].source == "https://github.com/gesad-lab/baes_demo.git"
     assert design.pricing["gpt-4o"].input == 2.50  # the shipped price, $ per million tokens
     assert design.runs.max == 10
+
+
+def test_run_records_name_the_source_the_cached_environment_was_built_from(tmp_path, monkeypatch):
+    upstream, mirror = tmp_path / "upstream", tmp_path / "mirror"
+    upstream.mkdir()
+    mirror.mkdir()
+    config = CommandFrameworkConfig(
+        adapter="command",
+        setup=["printf '%s' {source} > fetched-from"],
+        step="true",
+        source=str(upstream),
+    )
+    monkeypatch.delenv("BAES_SOURCE_FW", raising=False)
+    adapter = CommandAdapter("fw", config)
+    adapter.prepare(tmp_path / "cache")
+    assert adapter.source_record() == {"location": str(upstream), "origin": "design"}
+    # The override does not rebuild a cached environment, so the record keeps its true origin.
+    monkeypatch.setenv("BAES_SOURCE_FW", str(mirror))
+    adapter = CommandAdapter("fw", config)
+    adapter.prepare(tmp_path / "cache")
+    assert adapter.source_record() == {"location": str(upstream), "origin": "design"}
+    adapter = CommandAdapter("fw", config)
+    adapter.prepare(tmp_path / "other-cache")
+    assert adapter.source_record() == {"location": str(mirror), "origin": "BAES_SOURCE_FW"}
+    [fetched] = (tmp_path / "other-cache").glob("envs/*/fetched-from")
+    assert fetched.read_text() == str(mirror)
