@@ -3,6 +3,8 @@ resolution, what is hashed, and what the logs show."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from baes.cli.completion import complete_frameworks
@@ -165,3 +167,17 @@ def test_run_records_name_the_source_the_cached_environment_was_built_from(tmp_p
     assert adapter.source_record() == {"location": str(mirror), "origin": "BAES_SOURCE_FW"}
     [fetched] = (tmp_path / "other-cache").glob("envs/*/fetched-from")
     assert fetched.read_text() == str(mirror)
+
+
+def test_baes_run_refuses_a_missing_override_before_running_anything(tmp_path):
+    from tests.conftest import run_baes
+
+    design = tmp_path / "design.yaml"
+    design.write_text(json.dumps(_design("https://github.com/o/fw.git")))
+    env = {"BAES_ROOT": str(tmp_path / "exp"), "BAES_CACHE_DIR": str(tmp_path / "cache")}
+    assert run_baes("new", "--config", str(design), "--yes", env=env).returncode == 0
+    ran = run_baes("run", "x", env={**env, "BAES_SOURCE_FW": str(tmp_path / "missing")})
+    assert ran.returncode == 2, ran.stderr
+    assert f"BAES_SOURCE_FW names {str(tmp_path / 'missing')!r}, which does not exist" in ran.stderr
+    assert "Traceback" not in ran.stderr
+    assert not (tmp_path / "exp" / "x" / "runs" / "fw").exists()
