@@ -22,7 +22,8 @@ from baes.errors import InputError
 SOURCE_VARIABLE_PREFIX = "BAES_SOURCE_"
 # scheme://… or scp-like user@host:path: a location git resolves itself, not a local path.
 _REMOTE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://|[^/\s]+@[^/\s]+:)")
-_URL_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/@:\s]+):[^/@\s]+@")
+# The user-info of scheme://user-info@host: a password, or a token given as the user name.
+_URL_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
 
 
 class FrameworkSourceError(InputError):
@@ -35,7 +36,7 @@ class FrameworkSource:
     origin: str  # "design", or the name of the variable that overrode it
 
     def record(self) -> dict[str, Any]:
-        """run.json's `framework_source`: the location (without a URL password) and its origin."""
+        """run.json's `framework_source`: the location (without URL credentials) and its origin."""
         return {"location": displayed_location(self.location), "origin": self.origin}
 
 
@@ -45,8 +46,9 @@ def source_variable(framework: str) -> str:
 
 
 def displayed_location(location: str) -> str:
-    """The location with the password of an https://user:password@host URL masked."""
-    return _URL_PASSWORD.sub(r"\1:***@", location)
+    """The location with the credentials of a scheme://user:password@host URL masked (a token is
+    often given as the user name, so the whole user-info goes)."""
+    return _URL_USERINFO.sub(r"\1***@", location)
 
 
 def resolve_source(

@@ -70,10 +70,14 @@ def test_source_and_its_placeholder_go_together():
         CommandFrameworkConfig(adapter="command", step="echo {source}")
 
 
-def test_a_url_password_is_masked():
+def test_url_credentials_are_masked():
     assert displayed_location("https://me:s3cr3t@git.example.org/fw.git") == (
-        "https://me:***@git.example.org/fw.git"
+        "https://***@git.example.org/fw.git"
     )
+    assert displayed_location("https://ghp_t0ken@github.com/o/fw.git") == (
+        "https://***@github.com/o/fw.git"
+    )
+    assert displayed_location("git@github.com:o/fw.git") == "git@github.com:o/fw.git"
     assert displayed_location("https://git.example.org/fw.git") == "https://git.example.org/fw.git"
 
 
@@ -83,7 +87,7 @@ def test_the_setup_log_and_marker_never_show_a_url_password(tmp_path):
     env_dir = ensure_environment("fw", setup, tmp_path, source=FrameworkSource(url, "design"))
     assert (env_dir / "fetched-from").read_text() == "https://me:s3cr3t@git.example.org/fw.git"
     log = setup_log_path(env_dir).read_text()
-    assert "git.example.org" in log and "s3cr3t" not in log
+    assert "https://***@git.example.org/fw.git" in log and "s3cr3t" not in log
     assert "s3cr3t" not in (env_dir / ".baes-complete").read_text()
 
 
