@@ -6,7 +6,8 @@ fast test builds a local git repository with a tiny fake framework of the same C
 preset's step (the flags, files and environment variables the preset relies on, each asserted
 by the fake), points BAES_SOURCE_<PRESET> at it and runs one step. Only two things differ from
 the preset: the pinned commit is the fake's, and setup commands that download from the package
-index are replaced by stand-ins (listed per preset below); the step command is the preset's own.
+index (or use what such a download installed) are replaced by stand-ins, per test below; the
+clone, the checkout and the step command are the preset's own.
 
 The slow tests run each real framework where its source is reachable: BAES_SOURCE_<PRESET>
 naming a local clone, or github.com answering `git ls-remote`. Otherwise they are skipped with
