@@ -114,7 +114,7 @@ def _build(
     log_path = setup_log_path(env_dir)
     log_path.write_bytes(b"")
     values = {"env": shlex.quote(str(env_dir)), "python": shlex.quote(sys.executable)}
-    shown = dict(values)  # what the log shows: a URL's password masked
+    shown = dict(values)  # what the log shows: URL credentials masked
     if source is not None:
         values["source"] = shlex.quote(source.location)
         shown["source"] = shlex.quote(source.record()["location"])

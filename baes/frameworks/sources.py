@@ -14,7 +14,6 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from baes.config.models import CommandFrameworkConfig
 from baes.errors import InputError
@@ -35,7 +34,7 @@ class FrameworkSource:
     location: str  # what setup's `{source}` becomes
     origin: str  # "design", or the name of the variable that overrode it
 
-    def record(self) -> dict[str, Any]:
+    def record(self) -> dict[str, str]:
         """run.json's `framework_source`: the location (without URL credentials) and its origin."""
         return {"location": displayed_location(self.location), "origin": self.origin}
 
