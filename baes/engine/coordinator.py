@@ -281,7 +281,9 @@ class _Coordinator:
         state = self.progress[framework]
         repetition = len(state.completed) + state.failed + state.interrupted + len(state.in_flight)
         seed = run_seed(self.design.seed, framework, repetition)
-        start = start_record(identity, capture_environment(adapter.versions()))
+        start = start_record(
+            identity, capture_environment(adapter.versions(), adapter.source_record())
+        )
         start["seed"] = seed
         start["executor"] = {"kind": executor.kind, "worker": None}
         write_record(run_dir / RUN_RECORD_FILE, start)

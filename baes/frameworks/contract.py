@@ -120,6 +120,10 @@ class FrameworkAdapter(Protocol):
         """Package versions when known, for run.json's environment."""
         ...
 
+    def source_record(self) -> dict[str, str] | None:
+        """Where setup fetched the framework's code from, for run.json's environment."""
+        ...
+
 
 def adapter_for(
     name: str,
