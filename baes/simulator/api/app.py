@@ -19,7 +19,6 @@ from starlette.routing import Route
 
 from baes.llm.openai_errors import error_body
 from baes.llm.run_seed_header import RUN_SEED_HEADER
-from baes.simulator.api import openai_format as fmt
 from baes.simulator.answers.structured import (
     ResponseFormat,
     StructuredOutputError,
@@ -27,6 +26,7 @@ from baes.simulator.answers.structured import (
     require_json_word,
     responses_text_format,
 )
+from baes.simulator.api import openai_format as fmt
 from baes.simulator.api.embeddings import (
     EmbeddingRequestError,
     embedding_inputs,
