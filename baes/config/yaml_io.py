@@ -303,7 +303,7 @@ _BLOCK_COMMENTS = {
     "analysis": "The pre-registered analysis plan: significance level, p-value adjustment\n"
     "(holm | sidak | bonferroni | none), bootstrap resamples and CI method (bca | percentile).",
     "reconcile": "baes reconcile: provider usage is trusted once two reads settle_seconds apart\n"
-    "agree; tolerances for requests (count) and tokens (%); api_key_id / project_id narrow the\n"
+    "agree (null: 5 s for the simulator, 900 s for a real provider); tolerances for requests (count) and tokens (%); api_key_id / project_id narrow the\n"
     "provider's usage to the experiment's key or project (see docs/reconcile.md).",
 }
 

@@ -63,7 +63,7 @@ class ReadJudge:
             comparisons,
             since,
             self.now,
-            self.design.reconcile.settle_seconds,
+            self.design.reconcile.settle_seconds_for(self.design.provider.kind),
             self.tolerance,
             explain,
         )

@@ -232,3 +232,30 @@ def test_selection_by_run_and_bad_selections(cli, sim_experiment):
     assert cli("reconcile", "exp", "--list", "--watch").exit_code == 2
     assert cli("reconcile", "exp", "--interval", "3").exit_code == 2
     assert cli("reconcile", "missing").exit_code == 2
+
+
+def test_the_simulator_settles_in_seconds_and_a_real_provider_keeps_15_minutes(
+    cli, sim_experiment, monkeypatch
+):
+    from baes.config import models
+    from baes.config.models import ReconcileConfig
+
+    assert ReconcileConfig().settle_seconds is None
+    assert ReconcileConfig().settle_seconds_for("sim") == models.SIMULATOR_SETTLE_SECONDS <= 10
+    assert ReconcileConfig().settle_seconds_for("openai") == 900
+    assert ReconcileConfig(settle_seconds=60).settle_seconds_for("sim") == 60  # stated: kept
+
+    root = sim_experiment
+    # A design that leaves the settle time to the provider kind; the reconcile block is not
+    # hashed, so the experiment still matches its hash.
+    config = root / "exp/config.yaml"
+    config.write_text(config.read_text().replace("settle_seconds: 0.3", "settle_seconds: null"))
+    assert json.loads(cli("show", "exp", "--json").stdout)["config_ok"]
+    monkeypatch.setattr(models, "SIMULATOR_SETTLE_SECONDS", SETTLE_S)  # keep the test fast
+    assert cli("reconcile", "exp").exit_code == 0
+    time.sleep(SETTLE_S)
+    assert "6 verified" in cli("reconcile", "exp").stdout
+    # A new simulator experiment leaves it to the provider kind too.
+    created = cli("new", "fresh", "--model", "sim-small", "--frameworks", "reference")
+    assert created.exit_code == 0, created.stderr
+    assert "settle_seconds: null" in (root / "fresh/config.yaml").read_text()
