@@ -71,12 +71,19 @@ def _select(
                 hint=f"`baes reconcile {name} --list` shows its runs",
             )
         if len(matches) > 1:
+            shown = ", ".join(f"{r.run_id} ({r.framework})" for r in matches[:MAX_MATCHES_SHOWN])
+            more = len(matches) - MAX_MATCHES_SHOWN
             raise InputError(
-                f"run id prefix {selection.run!r} matches {len(matches)} runs",
-                hint="give more characters of the run id",
+                f"run id prefix {selection.run!r} matches {len(matches)} runs: {shown}"
+                + (f" and {more} more" if more > 0 else ""),
+                hint="give more characters of the run id; "
+                f"`baes reconcile {name} --list` shows them all",
             )
         chosen = matches
     return chosen
+
+
+MAX_MATCHES_SHOWN = 8
 
 
 def _stored_message(ref: RunRef) -> str:

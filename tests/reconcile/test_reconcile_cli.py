@@ -259,3 +259,16 @@ def test_the_simulator_settles_in_seconds_and_a_real_provider_keeps_15_minutes(
     created = cli("new", "fresh", "--model", "sim-small", "--frameworks", "reference")
     assert created.exit_code == 0, created.stderr
     assert "settle_seconds: null" in (root / "fresh/config.yaml").read_text()
+
+
+def test_a_run_prefix_several_runs_share_is_an_error_listing_them(cli, sim_experiment):
+    runs = run_records(sim_experiment)
+    day = next(iter(runs))[:8]  # every run started on that day
+    result = cli("reconcile", "exp", "--list", "--run", day)
+    assert result.exit_code == 2
+    assert f"run id prefix '{day}' matches 6 runs: " in result.stderr
+    assert all(run_id in result.stderr for run_id in runs)
+    one = sorted(runs)[0]
+    listed = cli("reconcile", "exp", "--list", "--run", one[:22], "--json")  # to the microsecond
+    assert listed.exit_code == 0, listed.stderr
+    assert [r["run_id"] for r in json.loads(listed.stdout)["runs"]] == [one]
