@@ -349,3 +349,18 @@ def test_eight_concurrent_new_processes_all_register(root):
         assert process.returncode == 0, stderr
     registry = json.loads((root / ".registry.json").read_text())  # valid JSON
     assert sorted(registry["experiments"]) == [f"exp-{i}" for i in range(8)]
+
+
+def test_the_experiment_readme_survives_moving_the_study(cli, tmp_path):
+    root = tmp_path / "deep/where/studies"
+    assert cli("new", "exp", *FLAGS, "--root", root).exit_code == 0
+    readme = (root / "exp/README.md").read_text()
+    assert str(tmp_path) not in readme  # no absolute path
+    assert "baes run exp --root studies" in readme
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    root.rename(moved / "studies")
+    command = next(line for line in readme.splitlines() if line.startswith("baes show exp"))
+    shown = run_baes(*command.split("#")[0].split()[1:], cwd=moved)
+    assert shown.returncode == 0, shown.stderr
+    assert "exp" in shown.stdout
