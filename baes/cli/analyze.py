@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from baes.cli.completion import complete_experiment_names
+from baes.cli.completion import complete_experiment_names, complete_metrics
 from baes.cli.console import (
     err,
     out,
@@ -31,6 +31,7 @@ MetricOption = Annotated[
         "-m",
         help="Analyse only this metric (repeatable), e.g. TOK_IN or COST_USD; an unknown name "
         "lists the valid ones. A partial analysis: written beside the full one.",
+        autocompletion=complete_metrics,
         show_default=False,
     ),
 ]

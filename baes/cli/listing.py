@@ -10,6 +10,7 @@ from rich.markup import escape
 if TYPE_CHECKING:
     from rich.text import Text
 
+from baes.cli.completion import complete_statuses
 from baes.cli.console import out, print_json, print_warning, reports_errors
 from baes.cli.options import JsonOption, RootOption
 
@@ -45,6 +46,7 @@ def list_experiments(
         str | None,
         typer.Option(
             help=f"Only experiments in this status ({', '.join(STATUSES)}).",
+            autocompletion=complete_statuses,
             show_default=False,
         ),
     ] = None,

@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 
-from baes.cli.completion import complete_experiment_names, complete_frameworks, complete_scenarios
+from baes.cli.completion import (
+    complete_experiment_names,
+    complete_frameworks,
+    complete_models,
+    complete_providers,
+    complete_scenarios,
+)
 from baes.cli.console import err, out, reports_errors
 from baes.cli.options import JsonOption, RootOption
 
@@ -227,7 +233,11 @@ def new(
         typer.Argument(help="Name of the new experiment (a-z, 0-9, . _ -).", show_default=False),
     ] = None,
     model: Annotated[
-        str | None, typer.Option(help="Model every framework uses, e.g. gpt-4.1-mini or sim-small.")
+        str | None,
+        typer.Option(
+            help="Model every framework uses, e.g. gpt-4.1-mini or sim-small.",
+            autocompletion=complete_models,
+        ),
     ] = None,
     frameworks: Annotated[
         str | None,
@@ -250,7 +260,11 @@ def new(
         str | None, typer.Option("--min-runs", metavar="N", help="Minimum runs per framework.")
     ] = None,
     provider: Annotated[
-        str | None, typer.Option(help="sim, openai, or an OpenAI-compatible base URL.")
+        str | None,
+        typer.Option(
+            help="sim, openai, or an OpenAI-compatible base URL.",
+            autocompletion=complete_providers,
+        ),
     ] = None,
     description: Annotated[
         str | None, typer.Option(help="Free text describing the experiment.")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
+from baes.cli.completion import complete_experiment_frameworks
 from baes.cli.console import err, out, print_json, print_warning, reports_errors
 from baes.cli.options import ExperimentName, JsonOption, RootOption
 
@@ -135,7 +136,13 @@ def _render(report: ReconcileReport, listing: bool) -> None:
 def reconcile(
     name: ExperimentName,
     framework: Annotated[
-        str | None, typer.Option("--framework", "-f", help="Only this framework's runs.")
+        str | None,
+        typer.Option(
+            "--framework",
+            "-f",
+            help="Only this framework's runs.",
+            autocompletion=complete_experiment_frameworks,
+        ),
     ] = None,
     run: Annotated[
         str | None, typer.Option("--run", help="Only this run (its id or a unique prefix).")

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from baes.cli.completion import complete_experiment_frameworks
 from baes.cli.console import err, out, print_json, reports_errors
 from baes.cli.options import ExperimentName, JobsOption, JsonOption, RootOption
 
@@ -135,7 +136,12 @@ def run(
     name: ExperimentName,
     framework: Annotated[
         list[str] | None,
-        typer.Option("--framework", "-f", help="Run only this framework (repeatable)."),
+        typer.Option(
+            "--framework",
+            "-f",
+            help="Run only this framework (repeatable).",
+            autocompletion=complete_experiment_frameworks,
+        ),
     ] = None,
     jobs: JobsOption = 1,
     dry_run: Annotated[
