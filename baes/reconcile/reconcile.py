@@ -24,6 +24,7 @@ from baes.reconcile.buckets import LedgerView, MeteredCall, Unit, billed_calls, 
 from baes.reconcile.compare import GroupComparison
 from baes.reconcile.evidence import EVIDENCE_SCHEMA_VERSION, EvidenceLog, evidence_path
 from baes.reconcile.judge import ReadJudge
+from baes.reconcile.neighbours import neighbour_calls
 from baes.reconcile.quantities import Quantities, total
 from baes.reconcile.report import RUNNING, ReadOutcome, ReconcileReport, RunCheck
 from baes.reconcile.run_records import RunRef, find_runs, write_verification
@@ -211,7 +212,10 @@ def _judge_and_record(
     )
     judge = None
     if isinstance(outcome, UsageReport):
-        judge = ReadJudge(design, scope, view, outcome, evidence.reads(scope.signature()), now)
+        neighbours = neighbour_calls(paths.root, design, units)
+        judge = ReadJudge(
+            design, scope, view, outcome, evidence.reads(scope.signature()), now, neighbours
+        )
     checks: dict[str, RunCheck] = {}
     for ref in targets:
         run_units = view.units_by_run.get(ref.run_id, [])
