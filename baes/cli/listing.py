@@ -125,29 +125,30 @@ def aligned_table(
     status_column: int,
     colors: dict[str, str],
     width: int,
-    wrap: dict[int, str] | None = None,
-    drop: tuple[int, ...] = (5, 6, 2),
+    wrap: dict[str, str] | None = None,
+    drop: tuple[str, ...] = ("verified", "created", "model"),
 ) -> Text:
     """Columns padded to their widest cell, the header bold, the status coloured.
 
     To fit `width`, the `wrap` columns continue on further lines, broken only at their
     separator (frameworks after a comma, the creation time between date and time), then the
-    `drop` columns are left out in that order; a cell is never cut (a date cut to
-    `2026-12-…` would mislead).
+    `drop` columns are left out in that order (both by header name; names not in `header` are
+    ignored); a cell is never cut (a date cut to `2026-12-…` would mislead).
 
     rich's Table measures every cell and takes 0.2-0.4 s for a couple of hundred rows, most of
     `baes list`'s start-up budget; fixed-width lines render in a few milliseconds.
     """
     from rich.text import Text
 
-    wrap = {6: " ", 3: ", "} if wrap is None else wrap
+    by_name = {"created": " ", "frameworks": ", "} if wrap is None else wrap
+    wrap_at = {header.index(name): sep for name, sep in by_name.items() if name in header}
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
     shown = list(range(len(header)))
 
     def overflow() -> int:
         return sum(widths[i] for i in shown) + 2 * (len(shown) - 1) - width
 
-    for index, separator in wrap.items():
+    for index, separator in wrap_at.items():
         if overflow() > 0:
             mark = len(separator.rstrip())
             narrowest = max(
@@ -155,9 +156,9 @@ def aligned_table(
                 + [len(item) + mark for row in rows for item in row[index].split(separator)]
             )
             widths[index] = max(narrowest, widths[index] - overflow())
-    for index in drop:
-        if overflow() > 0 and index in shown:
-            shown.remove(index)
+    for name in drop:
+        if overflow() > 0 and name in header and header.index(name) in shown:
+            shown.remove(header.index(name))
 
     def cell(text: str, index: int) -> str:
         return text.rjust(widths[index]) if index in right else text.ljust(widths[index])
@@ -166,7 +167,8 @@ def aligned_table(
     table.append("  ".join(cell(header[i], i) for i in shown).rstrip() + "\n", style="bold")
     for row in rows:
         cells = {
-            i: _wrap_cell(row[i], widths[i], wrap[i]) if i in wrap else [row[i]] for i in shown
+            i: _wrap_cell(row[i], widths[i], wrap_at[i]) if i in wrap_at else [row[i]]
+            for i in shown
         }
         for line in range(max(len(lines) for lines in cells.values())):
             for position, index in enumerate(shown):
