@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from baes.cli.completion import complete_experiment_names
+from baes.cli.completion import complete_experiment_names, complete_metrics
 from baes.cli.console import (
     err,
     out,
@@ -31,6 +31,7 @@ MetricOption = Annotated[
         "-m",
         help="Analyse only this metric (repeatable), e.g. TOK_IN or COST_USD; an unknown name "
         "lists the valid ones. A partial analysis: written beside the full one.",
+        autocompletion=complete_metrics,
         show_default=False,
     ),
 ]
@@ -69,16 +70,21 @@ def print_outcome_location(outcome: AnalysisOutcome, what: str) -> None:
     print_written(outcome)
 
 
-def summary_table(stats: Mapping[str, Any]) -> Any:
-    """Per metric and group: n, mean [CI], median; per metric: omnibus p and the best group."""
+def summary_table(stats: Mapping[str, Any], width: int | None = None) -> Any:
+    """Per metric and group: n, mean [CI], median; per metric: omnibus p and the best group.
+
+    On a narrow terminal (`width`, default the console's) cells wrap between words, never
+    inside a number or a name; if even that does not fit, the `best` column is left out (the
+    best group is still shown in bold green in the group column).
+    """
     from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     from baes.analysis.report import best_group, format_number, format_p, mean_ci
 
     confidence = f"{stats['plan']['confidence'] * 100:g} %"
-    table = Table(title="summary", title_justify="left", header_style="bold")
-    for column, justify in (
+    header = [
         ("metric", "left"),
         ("group", "left"),
         ("n", "right"),
@@ -86,8 +92,8 @@ def summary_table(stats: Mapping[str, Any]) -> Any:
         ("median", "right"),
         ("omnibus p", "right"),
         ("best", "left"),
-    ):
-        table.add_column(escape(column), justify=justify)  # type: ignore[arg-type]
+    ]
+    rows: list[tuple[list[str], bool]] = []
     keys = list(stats["metrics"])
     for index, key in enumerate(keys):
         block = stats["metrics"][key]
@@ -100,8 +106,8 @@ def summary_table(stats: Mapping[str, Any]) -> Any:
             entry = block["descriptives"][group]
             first = row == 0
             name = escape(group)
-            table.add_row(
-                (f"{escape(key)} [dim]({escape(unit)})[/]" if unit else escape(key))
+            cells = [
+                (f"{escape(key)}\n[dim]({escape(unit)})[/]" if unit else escape(key))
                 if first
                 else "",
                 f"[bold green]{name}[/]" if group == best else name,
@@ -110,8 +116,32 @@ def summary_table(stats: Mapping[str, Any]) -> Any:
                 format_number(entry["median"]),
                 (f"[bold]{format_p(p)}[/]" if significant else format_p(p)) if first else "",
                 escape(best or "—") if first else "",
-                end_section=row == len(groups) - 1 and index < len(keys) - 1,
-            )
+            ]
+            rows.append((cells, row == len(groups) - 1 and index < len(keys) - 1))
+
+    def narrowest(column: int) -> int:
+        """The longest word of the column: it may wrap between words, never inside one."""
+        texts = [header[column][0]] + [Text.from_markup(cells[column]).plain for cells, _ in rows]
+        return max(len(word) for text in texts for word in text.split() or [""])
+
+    from baes.cli.console import out
+
+    available = out.width if width is None else width
+    shown = list(range(len(header)))
+    # 3 characters per column (padding and rule) and one for the closing rule.
+    if sum(narrowest(i) + 3 for i in shown) + 1 > available:
+        shown.remove(len(header) - 1)  # `best`: the group column already shows it in bold green
+    table = Table(title="summary", title_justify="left", header_style="bold")
+    for column in shown:
+        title, justify = header[column]
+        table.add_column(
+            escape(title),
+            justify=justify,  # type: ignore[arg-type]
+            min_width=narrowest(column),
+            no_wrap=column < 2,  # names and metric keys stay whole
+        )
+    for cells, end_section in rows:
+        table.add_row(*(cells[i] for i in shown), end_section=end_section)
     return table
 
 

@@ -14,7 +14,7 @@ from baes.cli.analyze import (
     print_outcome_location,
     print_wrapped,
 )
-from baes.cli.completion import complete_experiment_names
+from baes.cli.completion import complete_experiment_frameworks, complete_experiment_names
 from baes.cli.console import out, print_json, progress_on_stderr, reports_errors, show_warnings
 from baes.cli.options import RootOption
 
@@ -132,6 +132,7 @@ def compare(
             "-f",
             help="Keep only this framework (repeatable; a partial comparison, written beside "
             "the full one).",
+            autocompletion=complete_experiment_frameworks,
             show_default=False,
         ),
     ] = None,

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
     from rich.text import Text
 
+from baes.cli.completion import complete_statuses
 from baes.cli.console import out, print_json, print_warning, reports_errors
 from baes.cli.options import JsonOption, RootOption
 
@@ -47,6 +48,7 @@ def list_experiments(
         str | None,
         typer.Option(
             help=f"Only experiments in this status ({', '.join(STATUSES)}).",
+            autocompletion=complete_statuses,
             show_default=False,
         ),
     ] = None,
@@ -119,7 +121,15 @@ def list_experiments(
             row.append(", ".join(tags[e.name]))
     out.print(f"[bold]experiments in {escape(str(root_dir))}[/]", highlight=False)
     out.print(
-        aligned_table(header, rows, right={4, 5}, status_column=1, colors=colors, width=out.width),
+        aligned_table(
+            header,
+            rows,
+            right={4, 5},
+            status_column=1,
+            colors=colors,
+            width=out.width,
+            wrap={"created": " ", "frameworks": ", ", "tags": ", "},
+        ),
         no_wrap=True,
         overflow="ellipsis",
         crop=True,
@@ -142,6 +152,20 @@ def _tags_of(root: Path, names: list[str]) -> dict[str, list[str]]:
     return tags
 
 
+def _wrap_cell(text: str, width: int, separator: str) -> list[str]:
+    """`text` over lines of at most `width`, broken only after `separator` (items kept whole)."""
+    mark = separator.rstrip()  # ", " leaves its comma at the end of the line
+    lines: list[str] = []
+    for item in text.split(separator):
+        if lines and len(lines[-1]) + len(separator) + len(item) <= width:
+            lines[-1] += separator + item
+        else:
+            if lines:
+                lines[-1] += mark
+            lines.append(item)
+    return lines or [""]
+
+
 def aligned_table(
     header: list[str],
     rows: list[list[str]],
@@ -149,38 +173,59 @@ def aligned_table(
     status_column: int,
     colors: dict[str, str],
     width: int,
-    shrinkable: int = 3,
+    wrap: dict[str, str] | None = None,
+    drop: tuple[str, ...] = ("verified", "created", "model"),
 ) -> Text:
     """Columns padded to their widest cell, the header bold, the status coloured.
+
+    To fit `width`, the `wrap` columns continue on further lines, broken only at their
+    separator (frameworks after a comma, the creation time between date and time), then the
+    `drop` columns are left out in that order (both by header name; names not in `header` are
+    ignored); a cell is never cut (a date cut to `2026-12-…` would mislead).
 
     rich's Table measures every cell and takes 0.2-0.4 s for a couple of hundred rows, most of
     `baes list`'s start-up budget; fixed-width lines render in a few milliseconds.
     """
     from rich.text import Text
 
+    by_name = {"created": " ", "frameworks": ", "} if wrap is None else wrap
+    wrap_at = {header.index(name): sep for name, sep in by_name.items() if name in header}
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
-    # Let the widest free-text column (`shrinkable`, list's frameworks) give way when the
-    # terminal is narrow.
-    overflow = sum(widths) + 2 * (len(widths) - 1) - width
-    if overflow > 0:
-        widths[shrinkable] = max(len(header[shrinkable]), widths[shrinkable] - overflow)
+    shown = list(range(len(header)))
+
+    def overflow() -> int:
+        return sum(widths[i] for i in shown) + 2 * (len(shown) - 1) - width
+
+    for index, separator in wrap_at.items():
+        if overflow() > 0:
+            mark = len(separator.rstrip())
+            narrowest = max(
+                [len(header[index])]
+                + [len(item) + mark for row in rows for item in row[index].split(separator)]
+            )
+            widths[index] = max(narrowest, widths[index] - overflow())
+    for name in drop:
+        if overflow() > 0 and name in header and header.index(name) in shown:
+            shown.remove(header.index(name))
 
     def cell(text: str, index: int) -> str:
-        if len(text) > widths[index]:
-            text = text[: max(0, widths[index] - 1)] + "…"
         return text.rjust(widths[index]) if index in right else text.ljust(widths[index])
 
     table = Text()
-    table.append(
-        "  ".join(cell(name, i) for i, name in enumerate(header)).rstrip() + "\n", style="bold"
-    )
+    table.append("  ".join(cell(header[i], i) for i in shown).rstrip() + "\n", style="bold")
     for row in rows:
-        for index, value in enumerate(row):
-            if index:
-                table.append("  ")
-            table.append(
-                cell(value, index), style=colors.get(value) if index == status_column else None
-            )
-        table.append("\n")
+        cells = {
+            i: _wrap_cell(row[i], widths[i], wrap_at[i]) if i in wrap_at else [row[i]]
+            for i in shown
+        }
+        for line in range(max(len(lines) for lines in cells.values())):
+            for position, index in enumerate(shown):
+                if position:
+                    table.append("  ")
+                value = cells[index][line] if line < len(cells[index]) else ""
+                style = colors.get(value) if index == status_column else None
+                table.append(cell(value, index), style=style)
+            table.rstrip()
+            table.append("\n")
     table.rstrip()
     return table

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from baes.cli.completion import complete_models
 from baes.cli.console import err, reports_errors
 from baes.cli.serving import stop_on_signals, wait_until
 
@@ -54,7 +55,11 @@ def serve(
     step: Annotated[str, typer.Option(help="step written in the ledger.")] = "manual",
     model: Annotated[
         str | None,
-        typer.Option(help="The model calls must use (model-parity policy).", show_default=False),
+        typer.Option(
+            help="The model calls must use (model-parity policy).",
+            show_default=False,
+            autocompletion=complete_models,
+        ),
     ] = None,
     model_policy: Annotated[
         ModelPolicyChoice,

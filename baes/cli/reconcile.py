@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
+from baes.cli.completion import complete_experiment_frameworks
 from baes.cli.console import err, out, print_json, print_warning, reports_errors
 from baes.cli.options import ExperimentName, JsonOption, RootOption
 
@@ -82,6 +83,15 @@ def _run_table(check: RunCheck) -> None:
     out.print(table)
 
 
+def _run_line(check: RunCheck) -> None:
+    """One line: the run, its framework, its state (and what it was), and why when it matters."""
+    was = f" (was {check.previous_state})" if check.previous_state != check.state else ""
+    line = f"{check.run_id}  {escape(check.framework)}  {_state(check.state)}{was}"
+    if check.state in ("pending", "mismatch", "unavailable") and check.message:
+        line += f": {escape(check.message)}"
+    out.print(line)
+
+
 def _list_table(report: ReconcileReport) -> None:
     from rich import box
     from rich.table import Table
@@ -109,7 +119,7 @@ def _list_table(report: ReconcileReport) -> None:
             out.print(f"{check.run_id} {_state(check.state)}: {escape(check.message)}")
 
 
-def _render(report: ReconcileReport, listing: bool) -> None:
+def _render(report: ReconcileReport, listing: bool, verbose: bool) -> None:
     if not report.runs:
         out.print(f"no runs to reconcile in {report.experiment}")
         return
@@ -125,7 +135,10 @@ def _render(report: ReconcileReport, listing: bool) -> None:
         elif read is not None:
             out.print(f"[bold red]the usage read failed[/]: {escape(read.error)}")
         for check in report.runs:
-            _run_table(check)
+            if verbose:
+                _run_table(check)
+            else:
+                _run_line(check)
     for framework in report.frameworks:
         out.print(f"{framework}: {_counts(report, framework)}")
     out.print(f"overall: {_counts(report)}")
@@ -135,7 +148,13 @@ def _render(report: ReconcileReport, listing: bool) -> None:
 def reconcile(
     name: ExperimentName,
     framework: Annotated[
-        str | None, typer.Option("--framework", "-f", help="Only this framework's runs.")
+        str | None,
+        typer.Option(
+            "--framework",
+            "-f",
+            help="Only this framework's runs.",
+            autocompletion=complete_experiment_frameworks,
+        ),
     ] = None,
     run: Annotated[
         str | None, typer.Option("--run", help="Only this run (its id or a unique prefix).")
@@ -156,6 +175,14 @@ def reconcile(
             show_default=False,
         ),
     ] = None,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Per run, a table of the ledger's and the provider's counts in its minutes.",
+        ),
+    ] = False,
     root: RootOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -170,6 +197,8 @@ def reconcile(
 
     if list_only and watch:
         raise InputError("--list shows stored states and --watch reads the provider; give one")
+    if list_only and verbose:
+        raise InputError("--verbose details a read of the provider; --list reads nothing")
     if interval is not None and not watch:
         raise InputError("--interval needs --watch")
     root_dir = resolve_root(root)
@@ -194,6 +223,6 @@ def reconcile(
     if json_output:
         print_json(report.to_json(), allow_nan=True)
     else:
-        _render(report, list_only)
+        _render(report, list_only, verbose)
     if report.any_mismatch:
         raise typer.Exit(1)

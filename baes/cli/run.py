@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from baes.cli.completion import complete_experiment_frameworks
 from baes.cli.console import err, out, print_json, reports_errors
 from baes.cli.options import ExperimentName, JobsOption, JsonOption, RootOption
 
@@ -178,7 +179,12 @@ def run(
     name: ExperimentName,
     framework: Annotated[
         list[str] | None,
-        typer.Option("--framework", "-f", help="Run only this framework (repeatable)."),
+        typer.Option(
+            "--framework",
+            "-f",
+            help="Run only this framework (repeatable).",
+            autocompletion=complete_experiment_frameworks,
+        ),
     ] = None,
     jobs: JobsOption = 1,
     dry_run: Annotated[
@@ -291,9 +297,15 @@ def print_run_summary(name: str, summary, root) -> None:
     from rich.table import Table
 
     table = Table(title=f"runs of {name}", title_justify="left", header_style="bold")
+    names_width = max((len(state.name) for state in summary.progress.values()), default=9)
     for column in ("framework", "completed", "failed", "interrupted", "cost", "why it stopped"):
         table.add_column(
-            column, justify="left" if column in ("framework", "why it stopped") else "right"
+            column,
+            justify="left" if column in ("framework", "why it stopped") else "right",
+            # A framework's name is never cut to `reference-rep…` on a narrow terminal.
+            min_width=names_width if column == "framework" else None,
+            no_wrap=column == "framework",
+            overflow="fold",
         )
     for state in summary.progress.values():
         table.add_row(

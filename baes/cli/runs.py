@@ -78,7 +78,8 @@ def runs(
         status_column=2,
         colors=colors,
         width=out.width if out.is_terminal else 1_000_000,
-        shrinkable=1,
+        wrap={},
+        drop=("verified",),
     )
     if out.is_terminal:
         out.print(table, no_wrap=True, overflow="ellipsis", crop=True)

@@ -258,12 +258,18 @@ class AnalysisConfig(StrictModel):
         return value
 
 
+# Default settle times of `baes reconcile` by provider kind (ReconcileConfig.settle_seconds_for).
+REAL_PROVIDER_SETTLE_SECONDS = 900.0
+SIMULATOR_SETTLE_SECONDS = 5.0
+
+
 class ReconcileConfig(StrictModel):
     """How `baes reconcile` cross-checks the metered usage against the provider's usage API."""
 
     # Real providers publish usage minutes late and may revise it; data is trusted once two reads
-    # this far apart agree. At least 10 minutes for a real provider (tests use a fraction of a second).
-    settle_seconds: float = Field(900.0, gt=0.0)
+    # this far apart agree. None: by provider kind (settle_seconds_for). At least 10 minutes for a
+    # real provider (tests use a fraction of a second).
+    settle_seconds: float | None = Field(None, gt=0.0)
     tolerance_requests: int = Field(0, ge=0)
     tolerance_tokens_pct: float = Field(1.0, ge=0.0, le=100.0)
     clock_skew_s: float = Field(5.0, ge=0.0, le=60.0)
@@ -271,6 +277,16 @@ class ReconcileConfig(StrictModel):
     project_id: Annotated[str, StringConstraints(pattern=r"^\S+$")] | None = None
     request_timeout_s: float = Field(30.0, gt=0.0)
     retry_deadline_s: float = Field(120.0, gt=0.0)
+
+    def settle_seconds_for(self, provider_kind: str) -> float:
+        """The settle time in force: the stated one, else the provider kind's default.
+
+        The simulator writes its usage records as it answers and never revises them, so a few
+        seconds settle it; a real provider publishes usage minutes late and keeps 15 minutes.
+        """
+        if self.settle_seconds is not None:
+            return self.settle_seconds
+        return SIMULATOR_SETTLE_SECONDS if provider_kind == "sim" else REAL_PROVIDER_SETTLE_SECONDS
 
 
 class ExperimentConfig(StrictModel):

@@ -245,14 +245,19 @@ def validation_message(exc: ValidationError, document: Any, source: str) -> str:
     return head + ":\n  " + "\n  ".join(lines)
 
 
-def validate_design(document: Any, source: str) -> ExperimentConfig:
-    """Validate a parsed YAML document as an ExperimentConfig; ConfigError explains every problem."""
+def validate_design(document: Any, source: str, lines_from: Any = None) -> ExperimentConfig:
+    """Validate a parsed YAML document as an ExperimentConfig; ConfigError explains every problem.
+
+    `lines_from` is the parsed file the document was built from (when the document itself is a
+    merged plain copy): an error is located at the key's line there.
+    """
     if not isinstance(document, dict):
         raise ConfigError(f"{source}: a design must be a YAML mapping of keys to values")
     try:
         return ExperimentConfig.model_validate(to_plain(document))
     except ValidationError as exc:
-        raise ConfigError(validation_message(exc, document, source)) from None
+        located = lines_from if lines_from is not None else document
+        raise ConfigError(validation_message(exc, located, source)) from None
 
 
 def to_plain(value: Any) -> Any:
@@ -298,7 +303,7 @@ _BLOCK_COMMENTS = {
     "analysis": "The pre-registered analysis plan: significance level, p-value adjustment\n"
     "(holm | sidak | bonferroni | none), bootstrap resamples and CI method (bca | percentile).",
     "reconcile": "baes reconcile: provider usage is trusted once two reads settle_seconds apart\n"
-    "agree; tolerances for requests (count) and tokens (%); api_key_id / project_id narrow the\n"
+    "agree (null: 5 s for the simulator, 900 s for a real provider); tolerances for requests (count) and tokens (%); api_key_id / project_id narrow the\n"
     "provider's usage to the experiment's key or project (see docs/reconcile.md).",
 }
 

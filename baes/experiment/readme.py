@@ -12,7 +12,10 @@ def experiment_readme(
     config: ExperimentConfig, config_hash: str, paths: ExperimentPaths, created_at: str
 ) -> str:
     """Markdown: the design summary, its hash and the commands to run and analyse it."""
-    root_flag = "" if paths.root == DEFAULT_ROOT else f" --root {shlex.quote(str(paths.root))}"
+    # Paths relative to the root's parent, never absolute: a study moved or shared (rsync, an
+    # archive) keeps a README whose commands work where it now lives.
+    root_name = paths.root.resolve().name
+    root_flag = "" if root_name == DEFAULT_ROOT.name else f" --root {shlex.quote(root_name)}"
     name = config.name
     frameworks = "\n".join(
         f"| `{fw}` | {spec.adapter} | {getattr(spec, 'mode', '') or 'command'} |"
@@ -67,6 +70,9 @@ design is edited; to change it, create a new experiment with `baes new NEW_NAME 
 {steps}
 
 ## Commands
+
+From the folder that holds the experiments root `{root_name}/` (from anywhere else, give
+`--root` the path of `{root_name}/`):
 
 ```sh
 baes show {name}{root_flag}        # the design, whether it still matches its hash, the runs

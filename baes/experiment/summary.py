@@ -11,7 +11,7 @@ from baes.experiment.describe import experiment_status
 from baes.experiment.load import ConfigChangedError, inspect_experiment
 from baes.store.manifest import Manifest
 from baes.store.paths import RUN_RECORD_FILE, ExperimentPaths
-from baes.store.run_folders import scan_run_folders
+from baes.store.run_folders import RUN_STATUSES, scan_run_folders
 
 
 def experiment_summary(root: Path, name: str) -> dict[str, Any]:
@@ -55,7 +55,12 @@ def experiment_summary(root: Path, name: str) -> dict[str, Any]:
             "max_cost_usd": config.limits.max_cost_usd,
             "seed": config.seed,
         },
-        "runs": {fw: dict(counts.get(fw, {})) for fw in frameworks},
+        # Every status for every framework, zeros included: a script reads `runs.X.failed`
+        # without guarding against a missing key, and a 0 is a count, not an absence.
+        "runs": {
+            fw: {status: counts.get(fw, {}).get(status, 0) for status in RUN_STATUSES}
+            for fw in frameworks
+        },
         "runs_completed": manifest.completed(),
         "checks": check_counts(paths, manifest.runs, frameworks),
         # The run folders are read too: a damaged record or a leftover is named here even when

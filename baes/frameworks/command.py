@@ -163,7 +163,12 @@ class CommandAdapter:
                 how = f"was killed by signal {-exit_code}"
         else:
             how = f"exited with {exit_code}"
-        detail = stderr_line or last_output_line(ctx.log_dir / "stdout.log")
+        # Many tools print their errors on stdout: with stderr empty, stdout's last line says why,
+        # and the message says which stream it is from.
+        detail = stderr_line
+        if not detail:
+            stdout_line = last_output_line(ctx.log_dir / "stdout.log")
+            detail = f"(stderr empty; stdout's last line) {stdout_line}" if stdout_line else ""
         if ctx.api_key:
             detail = detail.replace(ctx.api_key, "***")
         message = f"framework {self.name!r} {how}"

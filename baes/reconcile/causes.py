@@ -49,12 +49,34 @@ def _describe_group(group: GroupKey, quantities: Quantities) -> str:
     return f"{quantities.requests:,} request(s) under {who}"
 
 
+def _from_neighbours(
+    comparison: GroupComparison, neighbours: list[tuple[str, int]], scope: Scope
+) -> str:
+    """Extra requests explained, wholly or partly, by the root's other experiments."""
+    made = sum(n for _, n in neighbours)
+    names = ", ".join(f"{name} ({n:,})" for name, n in neighbours)
+    text = (
+        f"{made:,} call(s) of model {comparison.model} in that minute came from other "
+        f"experiment(s) of this root on the same provider: {names}; the provider cannot tell "
+        "experiments apart, so run them one after the other or give each its own key "
+        "(reconcile.api_key_id)"
+    )
+    rest = comparison.delta.requests - made
+    if rest > 0:
+        text += f"; for the other {rest:,}: {who_else(scope)}"
+    return text
+
+
 def likely_cause(
     comparison: GroupComparison,
     others: list[tuple[GroupKey, Quantities]],
     scope: Scope,
+    neighbours: list[tuple[str, int]] | None = None,
 ) -> str:
-    """The most likely reason for one group's difference, from its shape."""
+    """The most likely reason for one group's difference, from its shape.
+
+    `neighbours`: the calls other experiments of the root made in the unit, for this model.
+    """
     delta, ledger, provider = comparison.delta, comparison.ledger, comparison.provider
     if comparison.unreported_calls and delta.requests == 0:
         return (
@@ -62,6 +84,8 @@ def likely_cause(
             "(the provider's answer had none, e.g. a stream without include_usage), so the "
             "ledger has no token count for them"
         )
+    if delta.requests > 0 and neighbours:
+        return _from_neighbours(comparison, neighbours, scope)
     if delta.requests > 0:
         return "with no run of this experiment in that minute, " + who_else(scope)
     if delta.requests < 0:

@@ -7,6 +7,7 @@ from baes.reconcile.buckets import GroupKey, LedgerView, Unit, provider_sums
 from baes.reconcile.causes import describe_difference, likely_cause
 from baes.reconcile.compare import GroupComparison, Tolerance, compare_units, other_traffic
 from baes.reconcile.evidence import PastRead
+from baes.reconcile.neighbours import Neighbours
 from baes.reconcile.quantities import Quantities
 from baes.reconcile.source import Scope
 from baes.reconcile.states import Judgment, judge_read, stable_since
@@ -24,8 +25,10 @@ class ReadJudge:
         report: UsageReport,
         history: list[PastRead],
         now: float,
+        neighbours: Neighbours | None = None,
     ):
         self.design, self.scope, self.view, self.now = design, scope, view, now
+        self.neighbours = neighbours or {}
         self.by_key = "api_key_id" in scope.group_by
         self.tolerance = Tolerance(
             design.reconcile.tolerance_requests, design.reconcile.tolerance_tokens_pct
@@ -56,14 +59,16 @@ class ReadJudge:
         others = other_traffic(self.view, self.provider, units)
 
         def explain(c: GroupComparison) -> str:
-            cause = likely_cause(c, others.get(c.unit, []), self.scope)
+            cause = likely_cause(
+                c, others.get(c.unit, []), self.scope, self.neighbours.get((c.unit, c.model))
+            )
             return f"{describe_difference(c, self.tolerance)}: {cause}"
 
         judgment = judge_read(
             comparisons,
             since,
             self.now,
-            self.design.reconcile.settle_seconds,
+            self.design.reconcile.settle_seconds_for(self.design.provider.kind),
             self.tolerance,
             explain,
         )

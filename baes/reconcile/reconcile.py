@@ -24,6 +24,7 @@ from baes.reconcile.buckets import LedgerView, MeteredCall, Unit, billed_calls, 
 from baes.reconcile.compare import GroupComparison
 from baes.reconcile.evidence import EVIDENCE_SCHEMA_VERSION, EvidenceLog, evidence_path
 from baes.reconcile.judge import ReadJudge
+from baes.reconcile.neighbours import neighbour_calls
 from baes.reconcile.quantities import Quantities, total
 from baes.reconcile.report import RUNNING, ReadOutcome, ReconcileReport, RunCheck
 from baes.reconcile.run_records import RunRef, find_runs, write_verification
@@ -71,12 +72,19 @@ def _select(
                 hint=f"`baes reconcile {name} --list` shows its runs",
             )
         if len(matches) > 1:
+            shown = ", ".join(f"{r.run_id} ({r.framework})" for r in matches[:MAX_MATCHES_SHOWN])
+            more = len(matches) - MAX_MATCHES_SHOWN
             raise InputError(
-                f"run id prefix {selection.run!r} matches {len(matches)} runs",
-                hint="give more characters of the run id",
+                f"run id prefix {selection.run!r} matches {len(matches)} runs: {shown}"
+                + (f" and {more} more" if more > 0 else ""),
+                hint="give more characters of the run id; "
+                f"`baes reconcile {name} --list` shows them all",
             )
         chosen = matches
     return chosen
+
+
+MAX_MATCHES_SHOWN = 8
 
 
 def _stored_message(ref: RunRef) -> str:
@@ -204,7 +212,10 @@ def _judge_and_record(
     )
     judge = None
     if isinstance(outcome, UsageReport):
-        judge = ReadJudge(design, scope, view, outcome, evidence.reads(scope.signature()), now)
+        neighbours = neighbour_calls(paths.root, design, units)
+        judge = ReadJudge(
+            design, scope, view, outcome, evidence.reads(scope.signature()), now, neighbours
+        )
     checks: dict[str, RunCheck] = {}
     for ref in targets:
         run_units = view.units_by_run.get(ref.run_id, [])

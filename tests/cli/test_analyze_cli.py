@@ -793,3 +793,23 @@ def test_report_counts_checks_per_step_of_the_analysed_runs(analysed):
         for f, steps in stats_counts.items()
         for step, c in steps.items()
     } == counts
+
+
+@pytest.mark.parametrize("width", [80, 160])
+def test_the_summary_fits_the_terminal_without_cutting_names_or_numbers(analysed, width):
+    from rich.console import Console
+
+    from baes.cli.analyze import summary_table
+
+    stats = analysed["stats"]
+    console = Console(width=width, record=True, color_system=None)
+    console.print(summary_table(stats, width=width))
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= width
+    assert "…" not in text
+    words = set(text.replace("│", " ").replace("┃", " ").split())
+    for key in stats["metrics"]:
+        assert key in words  # every metric key whole
+        assert set(stats["metrics"][key]["descriptives"]) <= words  # every group name whole
+    # The best column gives way only when the terminal is too narrow for it.
+    assert ("best" in words) == (width == 160)

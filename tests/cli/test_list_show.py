@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import run_baes
 
 FLAGS = [
@@ -80,7 +82,8 @@ def test_show_reports_design_hash_check_runs_and_paths(cli, root):
     assert shown["config_ok"] is True
     assert shown["config_hash"] == (root / "alpha/.meta/config.hash").read_text().strip()
     assert shown["design"]["model"] == "sim-small" and shown["design"]["runs_target"] == 6
-    assert shown["runs"] == {"reference": {}, "aider": {}}
+    zero = {"running": 0, "completed": 0, "failed": 0, "interrupted": 0}
+    assert shown["runs"] == {"reference": zero, "aider": zero}
     assert shown["paths"]["config"].endswith("alpha/config.yaml")
 
 
@@ -101,7 +104,13 @@ def test_show_counts_runs_from_the_manifest(cli, root):
             }
         )
     shown = json.loads(cli("show", "alpha", "--json").stdout)
-    assert shown["runs"]["reference"] == {"completed": 2, "failed": 1}
+    # Zero counts are stated, not left out.
+    assert shown["runs"]["reference"] == {
+        "running": 0,
+        "completed": 2,
+        "failed": 1,
+        "interrupted": 0,
+    }
     assert shown["runs_completed"] == 2 and shown["status"] == "incomplete"
 
 
@@ -126,3 +135,23 @@ def test_schema_prints_a_json_schema(cli):
     schema = json.loads(result.stdout)
     assert schema["$schema"].startswith("https://json-schema.org/")
     assert "scenario" in schema["required"] and "model" in schema["required"]
+
+
+@pytest.mark.parametrize("columns", [80, 60])
+def test_list_fits_a_narrow_terminal_without_cutting_a_date(cli, root, columns):
+    frameworks = "reference,reference-plan,reference-repair,aider,gpt-engineer"
+    assert (
+        cli("new", "a-long-experiment-name", *FLAGS[:2], "--frameworks", frameworks).exit_code == 0
+    )
+    assert cli("new", "short", *FLAGS).exit_code == 0
+    result = run_baes("list", env={"BAES_ROOT": str(root), "COLUMNS": str(columns)})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()[1:]  # under the title naming the root (a path, kept whole)
+    assert max(len(line) for line in lines) <= columns, result.stdout
+    assert "…" not in result.stdout
+    created = json.loads(cli("list", "--json").stdout)[0]["created_at"]
+    if columns == 80:  # the creation time wraps between date and time, never cut
+        assert created[:10] in result.stdout and created[11:16] in result.stdout
+    # Every framework of the long list is there, whole, on continuation lines.
+    words = result.stdout.replace(",", " ").split()
+    assert all(name in words for name in frameworks.split(","))

@@ -125,7 +125,7 @@ def test_existing_name_is_refused_with_a_hint_to_use_from(cli, root):
 def test_missing_values_without_a_terminal_exit_2_listing_them(root):
     result = run_baes("new", "exp", "--model", "sim-small")
     assert result.returncode == 2
-    assert "missing required values: --frameworks, --scenario" in result.stderr
+    assert "missing required values: --frameworks" in result.stderr
     assert _written(root) == []
     result = run_baes(
         "new", "--model", "sim-small", "--frameworks", "reference", "--scenario", "hello"
@@ -138,7 +138,11 @@ def test_from_copies_a_design_and_flags_override_it(cli, root):
     assert cli("new", "copy", "--from", "base").exit_code == 0
     base = load_experiment(root, "base")[1]
     copy = load_experiment(root, "copy")[1]
-    assert copy.model_dump(exclude={"name"}) == base.model_dump(exclude={"name"})
+    assert copy.model_dump(exclude={"name", "description"}) == base.model_dump(
+        exclude={"name", "description"}
+    )
+    # The copied description may name the old model: it is marked as copied.
+    assert copy.description == "[copied from base, model sim-small] the base"
     assert (root / "copy/.meta/config.hash").read_text() == (
         root / "base/.meta/config.hash"
     ).read_text()
@@ -197,6 +201,122 @@ def test_scenario_from_a_path(cli, root, tmp_path):
     assert load_experiment(root, "exp")[1].scenario.name == "mine"
 
 
+def _hash(root: Path, name: str) -> str:
+    return (root / name / ".meta/config.hash").read_text().strip()
+
+
+def test_without_scenario_the_default_academic_crud_is_used(cli, root):
+    short = ["--model", "sim-small", "--frameworks", "reference", "--runs", "3"]
+    result = cli("new", "short", *short)
+    assert result.exit_code == 0, result.stderr
+    assert load_experiment(root, "short")[1].scenario.name == "academic-crud"
+    assert cli("new", "explicit", *short, "--scenario", "academic-crud").exit_code == 0
+    assert _hash(root, "short") == _hash(root, "explicit")
+
+
+def test_a_design_file_may_name_a_scenario_preset_or_file_and_it_is_hashed_expanded(
+    cli, root, tmp_path
+):
+    design = tmp_path / "design.yaml"
+    design.write_text(
+        "model: sim-small\nframeworks:\n  reference: {adapter: builtin}\nscenario: hello\n"
+    )
+    assert cli("new", "by-name", "--config", design).exit_code == 0
+    assert (
+        cli(
+            "new",
+            "by-flag",
+            "--model",
+            "sim-small",
+            "--frameworks",
+            "reference",
+            "--scenario",
+            "hello",
+        ).exit_code
+        == 0
+    )
+    # The hash covers the prompts and checks that run, so naming the preset hashes like the flag.
+    assert _hash(root, "by-name") == _hash(root, "by-flag")
+    stored = load_experiment(root, "by-name")[1].scenario
+    assert stored.name == "hello" and len(stored.steps) == 2 and stored.steps[0].prompt
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub/mine.yaml").write_text(
+        "name: mine\nsteps:\n  - {id: only, prompt: Write x.py}\n"
+    )
+    relative = tmp_path / "sub/design.yaml"
+    relative.write_text(design.read_text().replace("scenario: hello", "scenario: mine.yaml"))
+    assert cli("new", "by-path", "--config", relative).exit_code == 0
+    assert load_experiment(root, "by-path")[1].scenario.name == "mine"
+    design.write_text(design.read_text().replace("hello", "nope"))
+    result = cli("new", "bad", "--config", design)
+    assert result.exit_code == 2 and "unknown scenario preset 'nope'" in result.stderr
+
+
+def test_errors_in_a_design_file_name_the_line_even_with_flags(cli, root, tmp_path):
+    design = tmp_path / "design.yaml"
+    design.write_text(
+        "model: sim-small\nframeworks:\n  reference:\n    adapter: builtin\n    mode: fast\n"
+        "scenario: hello\n"
+    )
+    result = cli("new", "exp", "--config", design, "--runs", "3")
+    assert result.exit_code == 2
+    assert f"{design}:5: frameworks.reference.mode" in result.stderr
+    assert _written(root) == []
+
+
+def test_a_local_model_is_priced_from_the_command_line(cli, root):
+    local = [
+        "--model",
+        "llama-local",
+        "--provider",
+        "http://127.0.0.1:8080/v1",
+        "--frameworks",
+        "reference",
+        "--scenario",
+        "hello",
+    ]
+    result = cli("new", "half", *local, "--price-output", "1")
+    assert result.exit_code == 2 and "needs both --price-input and --price-output" in result.stderr
+    result = cli("new", "neg", *local, "--price-input", "-1", "--price-output", "1")
+    assert result.exit_code == 2 and "--price-input must be at least 0" in result.stderr
+    assert _written(root) == []
+    result = cli(
+        "new",
+        "local",
+        *local,
+        "--price-input",
+        "0.5",
+        "--price-output",
+        "1.5",
+        "--price-cached-input",
+        "0.1",
+    )
+    assert result.exit_code == 0, result.stderr
+    price = load_experiment(root, "local")[1].pricing["llama-local"]
+    assert (price.input, price.output, price.cached_input) == (0.5, 1.5, 0.1)
+    # A flag price overrides the shipped one (a negotiated rate, say) and is part of the hash.
+    assert cli("new", "cheap", *FLAGS, "--price-input", "0", "--price-output", "0").exit_code == 0
+    assert cli("new", "list-price", *FLAGS).exit_code == 0
+    assert load_experiment(root, "cheap")[1].pricing["sim-small"].input == 0
+    assert _hash(root, "cheap") != _hash(root, "list-price")
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--runs", "0", "--runs must be at least 1, not 0"),
+        ("--runs", "ten", "--runs must be a whole number, not 'ten'"),
+        ("--min-runs", "2.5", "--min-runs must be a whole number, not '2.5'"),
+        ("--seed", "-1", "--seed must be at least 0, not -1"),
+    ],
+)
+def test_wrong_numbers_are_one_red_line_not_a_usage_box(cli, root, flag, value, message):
+    result = cli("new", "exp", *FLAGS, flag, value)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"error: {message}"
+    assert _written(root) == []
+
+
 def test_edited_config_is_reported_by_show_and_refused_by_the_loader(cli, root):
     assert cli("new", "exp", *FLAGS).exit_code == 0
     config = root / "exp/config.yaml"
@@ -231,3 +351,18 @@ def test_eight_concurrent_new_processes_all_register(root):
         assert process.returncode == 0, stderr
     registry = json.loads((root / ".registry.json").read_text())  # valid JSON
     assert sorted(registry["experiments"]) == [f"exp-{i}" for i in range(8)]
+
+
+def test_the_experiment_readme_survives_moving_the_study(cli, tmp_path):
+    root = tmp_path / "deep/where/studies"
+    assert cli("new", "exp", *FLAGS, "--root", root).exit_code == 0
+    readme = (root / "exp/README.md").read_text()
+    assert str(tmp_path) not in readme  # no absolute path
+    assert "baes run exp --root studies" in readme
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    root.rename(moved / "studies")
+    command = next(line for line in readme.splitlines() if line.startswith("baes show exp"))
+    shown = run_baes(*command.split("#")[0].split()[1:], cwd=moved)
+    assert shown.returncode == 0, shown.stderr
+    assert "exp" in shown.stdout

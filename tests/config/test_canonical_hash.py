@@ -171,3 +171,30 @@ def test_the_new_analysis_fields_left_at_their_defaults_do_not_change_existing_h
         )
     )
     assert explicit == design_hash(_load(DESIGN))
+
+
+PINNED_DESIGN = """\
+name: pinned
+model: sim-small
+frameworks:
+  reference: {adapter: builtin}
+  planner: {adapter: builtin, mode: plan}
+scenario:
+  name: one
+  steps:
+    - {id: s1, prompt: Write a.py, check: test -f a.py}
+runs: {min: 3, max: 10}
+pricing:
+  sim-small: {input: 0.5, cached_input: 0.05, output: 2.0}
+"""
+# Computed by baes before the default scenario, scenario presets in design files and the
+# provider-kind settle time existed (issue 16): an existing design must keep its hash.
+PINNED_HASH = "e7c5c722137b7f9bfb3dab0730bb0d7531fa8981a5279a36e304b18a050c01cc"
+
+
+def test_an_existing_design_keeps_its_hash():
+    assert design_hash(_load(PINNED_DESIGN)) == PINNED_HASH
+    # Old designs state the settle time they were created with; the reconcile block is not hashed.
+    stated = _load(PINNED_DESIGN + "reconcile: {settle_seconds: 900.0}\n")
+    assert design_hash(stated) == PINNED_HASH and stated.reconcile.settle_seconds == 900.0
+    assert _load(PINNED_DESIGN).reconcile.settle_seconds is None

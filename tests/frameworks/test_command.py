@@ -128,6 +128,14 @@ def test_a_non_zero_exit_fails_the_step_with_the_last_error_line(workspace, tmp_
     assert outcome.error_message == "framework 'tool' exited with 3: fatal: gave up"
 
 
+def test_with_stderr_empty_the_failure_quotes_stdout_and_says_so(workspace, tmp_path):
+    adapter = command_framework("echo 'Error: no API key'; exit 2", tmp_path)
+    outcome = adapter.run_step(step_context(workspace, tmp_path / "logs", BASE_URL, prompt="p"))
+    assert outcome.error_message == (
+        "framework 'tool' exited with 2: (stderr empty; stdout's last line) Error: no API key"
+    )
+
+
 def test_setup_runs_once_per_machine_and_is_reused(workspace, tmp_path):
     setup = ["echo built >> {env}/../builds.txt", "echo ready > {env}/state"]
     first = command_framework("cat {env}/state > seen", tmp_path, setup=setup)

@@ -232,3 +232,92 @@ def test_selection_by_run_and_bad_selections(cli, sim_experiment):
     assert cli("reconcile", "exp", "--list", "--watch").exit_code == 2
     assert cli("reconcile", "exp", "--interval", "3").exit_code == 2
     assert cli("reconcile", "missing").exit_code == 2
+
+
+def test_the_simulator_settles_in_seconds_and_a_real_provider_keeps_15_minutes(
+    cli, sim_experiment, monkeypatch
+):
+    from baes.config import models
+    from baes.config.models import ReconcileConfig
+
+    assert ReconcileConfig().settle_seconds is None
+    assert ReconcileConfig().settle_seconds_for("sim") == models.SIMULATOR_SETTLE_SECONDS <= 10
+    assert ReconcileConfig().settle_seconds_for("openai") == 900
+    assert ReconcileConfig(settle_seconds=60).settle_seconds_for("sim") == 60  # stated: kept
+
+    root = sim_experiment
+    # A design that leaves the settle time to the provider kind; the reconcile block is not
+    # hashed, so the experiment still matches its hash.
+    config = root / "exp/config.yaml"
+    config.write_text(config.read_text().replace("settle_seconds: 0.3", "settle_seconds: null"))
+    assert json.loads(cli("show", "exp", "--json").stdout)["config_ok"]
+    monkeypatch.setattr(models, "SIMULATOR_SETTLE_SECONDS", SETTLE_S)  # keep the test fast
+    assert cli("reconcile", "exp").exit_code == 0
+    time.sleep(SETTLE_S)
+    assert "6 verified" in cli("reconcile", "exp").stdout
+    # A new simulator experiment leaves it to the provider kind too.
+    created = cli("new", "fresh", "--model", "sim-small", "--frameworks", "reference")
+    assert created.exit_code == 0, created.stderr
+    assert "settle_seconds: null" in (root / "fresh/config.yaml").read_text()
+
+
+def test_a_run_prefix_several_runs_share_is_an_error_listing_them(cli, sim_experiment):
+    runs = run_records(sim_experiment)
+    day = next(iter(runs))[:8]  # every run started on that day
+    result = cli("reconcile", "exp", "--list", "--run", day)
+    assert result.exit_code == 2
+    assert f"run id prefix '{day}' matches 6 runs: " in result.stderr
+    assert all(run_id in result.stderr for run_id in runs)
+    one = sorted(runs)[0]
+    listed = cli("reconcile", "exp", "--list", "--run", one[:22], "--json")  # to the microsecond
+    assert listed.exit_code == 0, listed.stderr
+    assert [r["run_id"] for r in json.loads(listed.stdout)["runs"]] == [one]
+
+
+def test_extra_calls_made_by_another_experiment_of_the_root_are_named_as_such(cli, sim_experiment):
+    import shutil
+
+    root = sim_experiment
+    run_id, record = next(iter(run_records(root).items()))
+    run_dir = root / "exp/runs" / record["framework"] / run_id
+    first_line = (run_dir / "usage.jsonl").read_text().splitlines()[0]
+    moment = parse_timestamp(json.loads(first_line)["ts_start"])
+    # A second experiment of this root, same provider and model, made one call in that minute:
+    # its ledger holds the call, and the provider (the root's simulator) counts it too.
+    assert cli("new", "twin", "--from", "exp").exit_code == 0
+    twin_run = root / "twin/runs" / record["framework"] / run_id
+    twin_run.mkdir(parents=True)
+    shutil.copy(run_dir / "run.json", twin_run / "run.json")
+    (twin_run / "usage.jsonl").write_text(first_line + "\n")
+    caller = Simulator(SimulatorOptions(usage_log=root_usage_log(root)), clock=lambda: moment)
+    with RunningSimulator(caller).start() as sim:
+        client = openai.OpenAI(base_url=sim.base_url, api_key="sk-baes-simulator")
+        client.chat.completions.create(
+            model="sim-small", messages=[{"role": "user", "content": "Say hello."}]
+        )
+
+    assert cli("reconcile", "exp").exit_code == 0
+    time.sleep(SETTLE_S)
+    assert cli("reconcile", "exp", "--watch", "--interval", "0.1").exit_code == 1
+    message = run_records(root)[run_id]["verification"]["summary"]["message"]
+    assert "1 more request" in message
+    assert "came from other experiment(s) of this root on the same provider: twin (1)" in message
+    assert "another process" not in message
+
+
+def test_reconcile_prints_one_line_per_run_and_the_tables_with_verbose(cli, sim_experiment):
+    runs = run_records(sim_experiment)
+    brief = cli("reconcile", "exp")
+    assert brief.exit_code == 0, brief.stderr
+    lines = brief.stdout.splitlines()
+    for run_id, record in runs.items():
+        (line,) = [ln for ln in lines if run_id in ln]  # exactly one line per run
+        assert record["framework"] in line and "pending (was unverified)" in line
+    assert "quantity" not in brief.stdout  # no per-run table
+    time.sleep(SETTLE_S)
+    detailed = cli("reconcile", "exp", "--verbose")
+    assert detailed.exit_code == 0, detailed.stderr
+    assert detailed.stdout.count("quantity") == len(runs)  # one table per run
+    assert "input tokens" in detailed.stdout.lower()
+    both = cli("reconcile", "exp", "--list", "--verbose")
+    assert both.exit_code == 2 and "--list reads nothing" in both.stderr

@@ -340,7 +340,7 @@ def test_a_run_record_that_is_not_its_folders_is_never_counted_twice(cli, exp):
     assert "is not its folder's name; left out" in result.stderr
     assert json.loads(result.stdout)["n_runs"] == {"a": 2, "b": 2}
     shown = json.loads(cli("show", "exp", "--json").stdout)
-    assert shown["runs"]["a"] == {"completed": 2}
+    assert shown["runs"]["a"] == {"running": 0, "completed": 2, "failed": 0, "interrupted": 0}
 
 
 def test_run_removes_what_killed_commands_left_and_counts_no_empty_run_folder(cli, exp, root):
@@ -365,7 +365,8 @@ def test_run_removes_what_killed_commands_left_and_counts_no_empty_run_folder(cl
     plan = json.loads(cli("run", "exp", "--dry-run", "--json").stdout)["frameworks"]
     assert [p["completed"] for p in plan] == [2, 2] and [p["remaining_max"] for p in plan] == [0, 0]
     shown = json.loads(cli("show", "exp", "--json").stdout)
-    assert shown["runs"] == {"a": {"completed": 2}, "b": {"completed": 2}}
+    two_done = {"running": 0, "completed": 2, "failed": 0, "interrupted": 0}
+    assert shown["runs"] == {"a": two_done, "b": two_done}
     assert leftover_run.exists() and empty_run.exists() and all(t.exists() for t in temps)
 
     # The next `baes run`, which owns the run folders, removes them.
