@@ -159,12 +159,11 @@ def recover_stale_runs(paths: ExperimentPaths) -> int:
     runs = manifest.rebuild()
     recovered = 0
     for run_id, summary in runs.items():
-        if summary["status"] != "running":
+        if summary.status != "running":
             continue
-        path = paths.run_dir(summary["framework"], run_id) / RUN_RECORD_FILE
+        path = paths.run_dir(summary.framework, run_id) / RUN_RECORD_FILE
         record = mark_interrupted(read_record(path), STALE_RUN_REASON + f"; noticed at {utc_now()}")
-        write_record(path, record)
-        manifest.record(record)
+        manifest.record(write_record(path, record))
         recovered += 1
     return recovered
 
@@ -177,13 +176,13 @@ def experiment_progress(
     completed: dict[str, list[dict[str, Any]]] = {f: [] for f in frameworks}
     counts: dict[str, Counter[str]] = {f: Counter() for f in frameworks}
     for run_id, summary in sorted(Manifest(paths).read().runs.items()):
-        framework, status = summary["framework"], summary["status"]
+        framework, status = summary.framework, summary.status
         if framework not in completed:
             continue
         if status == "completed":
-            completed[framework].append(
-                read_record(paths.run_dir(framework, run_id) / RUN_RECORD_FILE)
-            )
+            # The stopping rule measures records through the metric catalog (their JSON form).
+            record = read_record(paths.run_dir(framework, run_id) / RUN_RECORD_FILE)
+            completed[framework].append(record.model_dump(mode="json"))
         else:
             counts[framework][status] += 1
     return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from baes.experiment.load import Experiment, inspect_experiment
+from baes.records.manifest import RunSummary
 from baes.store.atomic import is_locked
 from baes.store.manifest import Manifest
 from baes.store.paths import ExperimentPaths
@@ -12,7 +13,7 @@ from baes.store.registry import RegistryEntry, utc_now
 from baes.store.run_progress import read_run_progress
 
 
-def experiment_status(experiment: Experiment, runs: dict[str, dict[str, Any]]) -> str:
+def experiment_status(experiment: Experiment, runs: dict[str, RunSummary]) -> str:
     """created | running | interrupted | incomplete | stopped | completed; config-changed or broken
     when the design is off.
 
@@ -27,9 +28,9 @@ def experiment_status(experiment: Experiment, runs: dict[str, dict[str, Any]]) -
         return "config-changed"
     if not runs:
         return "created"
-    if any(run["status"] == "running" for run in runs.values()):
+    if any(run.status == "running" for run in runs.values()):
         return "running" if is_locked(experiment.paths.run_lock) else "interrupted"
-    completed = sum(1 for run in runs.values() if run["status"] == "completed")
+    completed = sum(1 for run in runs.values() if run.status == "completed")
     if completed >= config.runs_target:
         return "completed"
     progress = read_run_progress(experiment.paths.run_progress)
@@ -63,7 +64,7 @@ def describe(paths: ExperimentPaths) -> RegistryEntry:
         runs_verified=sum(
             1
             for run in runs.values()
-            if run["status"] == "completed" and run.get("verification") == "verified"
+            if run.status == "completed" and run.verification == "verified"
         ),
         runs_target=config.runs_target if config else None,
         created_at=experiment.created_at,

@@ -80,7 +80,7 @@ def _select(
 
 
 def _stored_message(ref: RunRef) -> str:
-    summary = ref.verification.get("summary")
+    summary = ref.verification.summary
     if isinstance(summary, dict) and isinstance(summary.get("message"), str):
         return summary["message"]
     return "never checked against the provider" if ref.state == "unverified" else ""
@@ -93,7 +93,7 @@ def _as_stored(ref: RunRef, message: str | None = None) -> RunCheck:
         status=ref.status,
         previous_state=ref.state,
         state=ref.state,
-        changed_at=ref.verification.get("changed_at"),
+        changed_at=ref.verification.changed_at,
         message=message if message is not None else _stored_message(ref),
         checked=False,
     )
@@ -210,7 +210,7 @@ def _judge_and_record(
         run_units = view.units_by_run.get(ref.run_id, [])
         comparisons: list[GroupComparison] = []
         waiting_helps = True
-        if ref.run_id in ledger.missing and (ref.totals.get("calls") or 0) > 0:
+        if ref.run_id in ledger.missing and (ref.totals.calls or 0) > 0:
             judgment = judge_failure(
                 ref.state, f"the run's ledger {ref.ledger} is missing; its calls cannot be checked"
             )
@@ -257,7 +257,7 @@ def _judge_and_record(
             "differences": list(check.differences),
         }
         verification = write_verification(paths, ref, check.state, summary, checked_at)
-        check.changed_at = verification["changed_at"]
+        check.changed_at = verification.changed_at
     registry_for(paths.root).refresh(paths.name)
     ordered = [
         checks.get(ref.run_id) or _as_stored(ref, "still running: checked once it has ended")

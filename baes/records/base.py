@@ -37,8 +37,10 @@ def describe_validation(error: ValidationError) -> str:
     problems = error.errors(include_url=False)
     first = problems[0]
     where = ".".join(str(part) for part in first["loc"]) or "the record"
+    value = first.get("input")
+    got = f", not {value!r:.40}" if isinstance(value, str | int | float) else ""
     more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
-    return f"{where}: {first['msg']}{more}"
+    return f"{where}: {first['msg']}{got}{more}"
 
 
 def load_record(model: type[R], data: str | bytes, what: str = "record") -> R:
@@ -54,7 +56,7 @@ def load_record(model: type[R], data: str | bytes, what: str = "record") -> R:
     try:
         raw = json.loads(data)
     except ValueError as exc:  # UnicodeDecodeError is a ValueError
-        raise RecordError(f"not JSON ({exc})") from None
+        raise RecordError(f"invalid JSON: {exc}") from None
     return migrate(model, raw, what, first_problem)
 
 
@@ -69,7 +71,7 @@ def validate_record(model: type[R], raw: Any, what: str = "record") -> R:
 def migrate(model: type[R], raw: Any, what: str, problem: ValidationError) -> R:
     """Bring `raw`, which failed validation as the current version, up to date (or say why not)."""
     if not isinstance(raw, dict):
-        raise RecordError(f"not a {what} (a JSON {type(raw).__name__}, not an object)")
+        raise RecordError(f"a JSON {type(raw).__name__}, not an object")
     version = raw.get("schema_version")
     current = model.SCHEMA_VERSION
     if not isinstance(version, int) or isinstance(version, bool) or version == current:

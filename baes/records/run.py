@@ -174,13 +174,17 @@ class RunRecord(Record):
     environment: dict[str, Any]
     """The instrument: baes and Python versions, platform, framework versions, check
     environments."""
+    seed: int | None
+    """The run's own seed (from the experiment's seed, the framework and the repetition); null in
+    records of baes before per-run seeds."""
 
 
 def _v1_to_v2(raw: dict[str, Any]) -> dict[str, Any]:
     """v1 records of early baes may lack keys added later; v2 has every key.
 
     A check without `status` is `passed`/`failed` by its `passed` flag (errors did not exist);
-    a run without `verification` is unverified; missing `checks_errored` counts errored checks.
+    a run without (a part of) `verification` is unverified; a missing `checks_errored` counts the
+    errored checks; a missing `seed` is null (no per-run seed).
     """
     steps = []
     for step in raw.get("steps") or []:
@@ -207,9 +211,16 @@ def _v1_to_v2(raw: dict[str, Any]) -> dict[str, Any]:
         )
         raw["totals"] = totals
     raw.setdefault("error", None)
-    raw.setdefault("verification", {"state": "unverified", "changed_at": None, "summary": None})
+    # Readers of v1 took a missing or null verification (or a missing part of it) as unverified.
+    verification = raw.get("verification")
+    verification = dict(verification) if isinstance(verification, dict) else {}
+    verification.setdefault("state", "unverified")
+    verification.setdefault("changed_at", None)
+    verification.setdefault("summary", None)
+    raw["verification"] = verification
     raw.setdefault("archive", None)
     raw.setdefault("environment", {})
+    raw.setdefault("seed", None)
     raw["schema_version"] = 2
     return raw
 
