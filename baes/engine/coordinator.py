@@ -45,6 +45,7 @@ from baes.errors import InputError
 from baes.experiment.load import Experiment, load_experiment
 from baes.experiment.registry import registry_for
 from baes.frameworks.check_envs import CheckEnvironments, prepare_check_environments
+from baes.records.progress import FrameworkProgress as FrameworkProgressRecord
 from baes.redaction import key_env_names
 from baes.store.manifest import Manifest
 from baes.store.paths import LEDGER_FILE, RUN_RECORD_FILE, ExperimentPaths
@@ -303,12 +304,12 @@ class _Coordinator:
         write_run_progress(
             self.paths.run_progress,
             {
-                name: {
-                    "completed": len(state.completed),
-                    "stopped": state.stopped,
-                    "outcome": state.outcome,
-                    "gave_up": state.gave_up,
-                }
+                name: FrameworkProgressRecord(
+                    completed=len(state.completed),
+                    stopped=state.stopped,
+                    outcome=state.outcome,
+                    gave_up=state.gave_up,
+                )
                 for name, state in self.progress.items()
             },
             self.budget_exhausted,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from baes.experiment.load import Experiment, inspect_experiment
 from baes.records.manifest import RunSummary
 from baes.store.atomic import is_locked
@@ -35,17 +33,13 @@ def experiment_status(experiment: Experiment, runs: dict[str, RunSummary]) -> st
         return "completed"
     progress = read_run_progress(experiment.paths.run_progress)
     if progress is not None:
-        frameworks = progress["frameworks"]
-        if progress.get("budget_exhausted") or any(f.get("gave_up") for f in frameworks.values()):
+        frameworks = progress.frameworks
+        if progress.budget_exhausted or any(f.gave_up for f in frameworks.values()):
             return "stopped"
-        done = [frameworks.get(name, {}) for name in config.frameworks]
-        if all(f.get("stopped") and _count(f.get("completed")) >= config.runs.min for f in done):
+        done = [frameworks.get(name) for name in config.frameworks]
+        if all(f is not None and f.stopped and f.completed >= config.runs.min for f in done):
             return "completed"
     return "incomplete"
-
-
-def _count(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def describe(paths: ExperimentPaths) -> RegistryEntry:

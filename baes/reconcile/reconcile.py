@@ -30,6 +30,7 @@ from baes.reconcile.run_records import RunRef, find_runs, write_verification
 from baes.reconcile.source import Scope, read_scope, usage_client_for
 from baes.reconcile.states import judge_failure, judge_without_calls
 from baes.reconcile.usage_client import UsageApiError, UsageReport
+from baes.records.evidence import EvidenceRecord
 from baes.store.atomic import file_lock
 from baes.store.paths import ExperimentPaths
 
@@ -333,5 +334,5 @@ def _record_evidence(
         }
         for run_id, check in checks.items()
     }
-    evidence.append(record)
+    evidence.append(EvidenceRecord.model_validate(record))
     return read

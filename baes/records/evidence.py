@@ -49,7 +49,7 @@ class EvidenceRecord(Record):
     """The same time as Unix seconds (what the state machine compares)."""
     scope: str
     """Signature of the query (provider, key, models): reads of one scope are compared."""
-    window: list[StrictInt]
+    window: tuple[StrictInt, StrictInt]
     """[start, end] of the queried time window, Unix seconds."""
     ok: bool
     """True when the read succeeded."""

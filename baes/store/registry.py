@@ -9,16 +9,21 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from baes.errors import WorkError
+from baes.records import NewerRecordError
+from baes.records.base import describe_validation
+from baes.records.registry import RegistryEntry, RegistryRecord
 from baes.store.atomic import atomic_write_json, file_lock, remove_stale_temp_files
 from baes.store.paths import NAME_RE, REGISTRY_FILE, ExperimentPaths
 
-REGISTRY_SCHEMA_VERSION = 1
+REGISTRY_SCHEMA_VERSION = RegistryRecord.SCHEMA_VERSION
 
 
 def utc_now() -> str:
@@ -30,70 +35,19 @@ def utc_now() -> str:
     return datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
-@dataclass
-class RegistryEntry:
-    """What `baes list` shows of one experiment, without opening its folder."""
-
-    name: str
-    path: str
-    status: str
-    model: str | None
-    frameworks: list[str]
-    runs_completed: int
-    runs_target: int | None
-    created_at: str | None
-    updated_at: str
-    config_hash: str | None
-    problem: str | None = None
-    runs_verified: int = 0  # completed runs whose usage `baes reconcile` verified
-    # The stamps of the files the entry was described from (see source_stamps): `baes list`
-    # re-describes an experiment whose files changed since, without opening the others.
-    sources: dict[str, list[int] | None] | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, raw: Any) -> RegistryEntry:
-        """The entry stored as `raw`; MalformedEntry saying what is wrong when it is not one."""
-        if not isinstance(raw, dict):
-            raise MalformedEntry(f"a {type(raw).__name__}, not an object")
-        for key, kinds in _ENTRY_FIELD_TYPES.items():
-            if key not in raw:
-                if key in _REQUIRED_FIELDS:
-                    raise MalformedEntry(f"no {key!r}")
-                continue
-            value = raw[key]
-            # bool is an int to isinstance; no field of an entry is a boolean
-            if isinstance(value, bool) or not isinstance(value, kinds):
-                raise MalformedEntry(f"{key!r} is {type(value).__name__} {value!r:.40}")
-        if not all(isinstance(f, str) for f in raw["frameworks"]):
-            raise MalformedEntry("'frameworks' is not a list of names")
-        return cls(**{k: raw[k] for k in _ENTRY_FIELD_TYPES if k in raw})
-
-
 class MalformedEntry(ValueError):
-    """A registry entry that is not what RegistryEntry.to_json writes."""
+    """A registry entry that is not a RegistryEntry (baes.records.registry)."""
 
 
-_NONE = type(None)
-_ENTRY_FIELD_TYPES: dict[str, tuple[type, ...]] = {
-    "name": (str,),
-    "path": (str,),
-    "status": (str,),
-    "model": (str, _NONE),
-    "frameworks": (list,),
-    "runs_completed": (int,),
-    "runs_target": (int, _NONE),
-    "created_at": (str, _NONE),
-    "updated_at": (str,),
-    "config_hash": (str, _NONE),
-    "problem": (str, _NONE),
-    "runs_verified": (int,),
-    "sources": (dict, _NONE),
-}
-_REQUIRED_FIELDS = {"name", "path", "status", "frameworks", "runs_completed", "updated_at"}
-_REQUIRED_FIELDS |= {"model", "runs_target", "created_at", "config_hash"}
+def parse_entry(raw: Any) -> RegistryEntry:
+    """The entry stored as `raw`; MalformedEntry saying what is wrong when it is not one."""
+    if not isinstance(raw, dict):
+        raise MalformedEntry(f"a {type(raw).__name__}, not an object")
+    try:
+        return RegistryEntry.model_validate(raw)
+    except ValidationError as exc:
+        raise MalformedEntry(describe_validation(exc)) from None
+
 
 # The files an entry is derived from, relative to the experiment folder.
 SOURCE_FILES = (
@@ -159,11 +113,22 @@ class Registry:
             raise FileNotFoundError(self.path)
         if not isinstance(raw, dict) or not isinstance(raw.get("experiments"), dict):
             raise RegistryCorrupt("not a baes registry (no 'experiments' object)")
+        version = raw.get("schema_version")
+        if version != REGISTRY_SCHEMA_VERSION:
+            # Entries are checked one by one below (one malformed entry is re-described, the
+            # others kept), so the version is checked here rather than by the file's model.
+            if isinstance(version, int) and version > REGISTRY_SCHEMA_VERSION:
+                raise NewerRecordError(
+                    f"registry {self.path} has schema_version {version}, written by a newer "
+                    f"baes (this baes reads up to {REGISTRY_SCHEMA_VERSION})",
+                    hint="upgrade baes (pip install -U baes)",
+                )
+            raise RegistryCorrupt(f"unknown schema_version {version!r}")
         entries: dict[str, RegistryEntry] = {}
         malformed: dict[str, str] = {}
         for name, value in raw["experiments"].items():
             try:
-                entries[name] = RegistryEntry.from_json(value)
+                entries[name] = parse_entry(value)
                 if entries[name].name != name:
                     raise MalformedEntry(f"it names {entries.pop(name).name!r}")
             except MalformedEntry as exc:
@@ -260,13 +225,8 @@ class Registry:
     # writing ---------------------------------------------------------------------------------
 
     def _write(self, entries: dict[str, RegistryEntry]) -> None:
-        atomic_write_json(
-            self.path,
-            {
-                "schema_version": REGISTRY_SCHEMA_VERSION,
-                "experiments": {n: entries[n].to_json() for n in sorted(entries)},
-            },
-        )
+        record = RegistryRecord(experiments={n: entries[n] for n in sorted(entries)})
+        atomic_write_json(self.path, record.model_dump(mode="json"))
         remove_stale_temp_files(self.path)  # every writer holds the lock: older ones were killed
 
     def _describe_safely(self, name: str) -> RegistryEntry:
