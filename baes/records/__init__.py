@@ -19,5 +19,4 @@ RECORDS = {
     "ledger": "baes.records.ledger:LedgerLine",
     "progress": "baes.records.progress:RunProgressRecord",
     "evidence": "baes.records.evidence:EvidenceRecord",
-    "stats": "baes.records.stats:StatsRecord",
 }
