@@ -165,8 +165,8 @@ def test_lines_that_are_not_entries_are_reported_with_a_reason(tmp_path):
     reasons = [d.reason for d in entries.damaged]
     assert reasons == [
         "status_code: Field required",
-        "input_tokens: Input should be a valid integer",
-        "stream: Input should be a valid boolean",
+        "input_tokens: Input should be a valid integer, not True",
+        "stream: Input should be a valid boolean, not 'yes'",
         "a JSON list, not an object",
         "a ledger line of schema_version 9, written by a newer baes (this baes reads up to 1)",
     ]
