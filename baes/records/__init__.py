@@ -19,4 +19,5 @@ RECORDS = {
     "ledger": "baes.records.ledger:LedgerLine",
     "progress": "baes.records.progress:RunProgressRecord",
     "evidence": "baes.records.evidence:EvidenceRecord",
+    "stats": "baes.records.stats:StatsRecord",
 }

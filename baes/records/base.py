@@ -83,7 +83,9 @@ def migrate(model: type[R], raw: Any, what: str, problem: ValidationError) -> R:
             hint="upgrade baes (pip install -U baes)",
         )
     if version < 1 or any(v not in model.MIGRATIONS for v in range(version, current)):
-        raise RecordError(f"unknown {what} schema_version {version} (current: {current})")
+        raise RecordError(
+            f"a {what} of schema_version {version}, which this baes cannot migrate to {current}"
+        )
     for step in range(version, current):
         raw = model.MIGRATIONS[step](dict(raw))
     try:

@@ -17,6 +17,7 @@ from baes.records.manifest import ManifestRecord
 from baes.records.progress import RunProgressRecord
 from baes.records.registry import RegistryRecord
 from baes.records.run import RunRecord
+from baes.records.stats import StatsRecord
 from tests.reconcile.conftest import make_experiment
 
 
@@ -39,6 +40,8 @@ def experiment(tmp_path_factory) -> Path:
         assert reconciled.exit_code == 0, reconciled.stderr
         time.sleep(0.35)  # the design's settle interval
     assert at_root("list").exit_code == 0  # writes .registry.json
+    analysed = at_root("analyze", "exp")
+    assert analysed.exit_code == 0, analysed.stderr
     return root
 
 
@@ -69,6 +72,20 @@ def test_every_file_of_a_real_experiment_validates_and_round_trips(experiment):
     reads = (exp / ".meta/reconcile.jsonl").read_bytes().splitlines()
     assert len(reads) == 2
     assert [_round_trips(EvidenceRecord, line).ok for line in reads] == [True, True]
+
+
+def test_stats_json_is_the_validated_record_with_exactly_the_keys_written(experiment):
+    data = (experiment / "exp/analysis/stats.json").read_bytes()
+    stats = load_record(StatsRecord, data, "stats.json")
+    assert json.loads(data) == stats.model_dump(mode="json", exclude_unset=True)
+    assert set(stats.metrics) == set(stats.metric_info) and stats.n_runs == {
+        "reference": 2,
+        "reference-repair": 2,
+    }
+    block = stats.metrics["TOK_IN"]
+    assert block.primary_contrast is not None and len(block.pairwise) == 1
+    with pytest.raises(NewerRecordError):
+        load_record(StatsRecord, json.dumps({**json.loads(data), "schema_version": 3}))
 
 
 def _v1_record(run_json: Path) -> dict:
