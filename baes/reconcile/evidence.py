@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from baes.reconcile.usage_client import ProviderBucket
-from baes.records import RecordError, load_record
+from baes.records.base import RecordError, load_record
 from baes.records.evidence import EvidenceRecord
 from baes.store.atomic import atomic_write_bytes, file_lock
 from baes.store.paths import ExperimentPaths

@@ -2,14 +2,16 @@
 
 One module per record. Each model has a `schema_version`; `load_record` reads a record, migrates
 an older version through that record's explicit migration functions, and refuses a newer one.
-These modules import nothing from baes but `baes.errors`, so every layer can use them.
+These modules import nothing from baes but `baes.errors`, so every layer can use them. This
+package's face imports no pydantic (the errors only): `load_record` and `Record` are in
+`baes.records.base`.
 """
 
 from __future__ import annotations
 
-from baes.records.base import NewerRecordError, Record, RecordError, load_record
+from baes.records.errors import NewerRecordError, RecordError
 
-__all__ = ["NewerRecordError", "Record", "RecordError", "load_record", "RECORDS"]
+__all__ = ["NewerRecordError", "RecordError", "RECORDS"]
 
 # `baes schema --record NAME`: the module holding each record's model.
 RECORDS = {

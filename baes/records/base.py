@@ -8,7 +8,9 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from baes.errors import InputError
+from baes.records.errors import NewerRecordError, RecordError
+
+__all__ = ["NewerRecordError", "Record", "RecordError", "load_record", "validate_record"]
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
 R = TypeVar("R", bound="Record")
@@ -22,14 +24,6 @@ class Record(BaseModel):
     # The current version, and for each older version n the function turning n into n + 1.
     SCHEMA_VERSION: ClassVar[int] = 1
     MIGRATIONS: ClassVar[Mapping[int, Migration]] = {}
-
-
-class RecordError(ValueError):
-    """A record that is not valid JSON or does not match its model; one line saying where."""
-
-
-class NewerRecordError(InputError):
-    """A record written by a newer baes: its schema_version is above what this baes reads."""
 
 
 def describe_validation(error: ValidationError) -> str:

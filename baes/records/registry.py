@@ -9,7 +9,7 @@ from pydantic import ConfigDict, StrictInt
 from baes.records.base import Record
 
 
-class RegistryEntry(Record):
+class ExperimentEntry(Record):
     """What `baes list` shows of one experiment, without opening its folder."""
 
     model_config = ConfigDict(strict=True)
@@ -49,5 +49,5 @@ class RegistryRecord(Record):
 
     schema_version: Literal[1] = 1
     """Version of this file's format."""
-    experiments: dict[str, RegistryEntry]
+    experiments: dict[str, ExperimentEntry]
     """Each experiment's entry by name, sorted."""

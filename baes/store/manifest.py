@@ -10,8 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from baes.records import RecordError, load_record
-from baes.records.base import describe_validation
+from baes.records.base import RecordError, describe_validation, load_record
 from baes.records.manifest import ManifestRecord, RunSummary
 from baes.records.run import RUN_STATUSES, RunRecord
 from baes.store.atomic import atomic_write_json, file_lock, remove_stale_temp_files

@@ -9,21 +9,17 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from baes.errors import WorkError
-from baes.records import NewerRecordError
-from baes.records.base import describe_validation
-from baes.records.registry import RegistryEntry, RegistryRecord
+from baes.records.errors import NewerRecordError
 from baes.store.atomic import atomic_write_json, file_lock, remove_stale_temp_files
 from baes.store.paths import NAME_RE, REGISTRY_FILE, ExperimentPaths
 
-REGISTRY_SCHEMA_VERSION = RegistryRecord.SCHEMA_VERSION
+REGISTRY_SCHEMA_VERSION = 1  # baes.records.registry.RegistryRecord (a test keeps them equal)
 
 
 def utc_now() -> str:
@@ -35,19 +31,76 @@ def utc_now() -> str:
     return datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
+@dataclass
+class RegistryEntry:
+    """What `baes list` shows of one experiment, without opening its folder.
+
+    The contract is the typed record baes.records.registry.ExperimentEntry (its fields, in this
+    order; a test keeps the two equal), through which every write goes. Reading does not use it:
+    importing pydantic would cost `baes list` about 0.1 s of its 0.35 s budget, so entries are
+    checked here against the same field types.
+    """
+
+    name: str
+    path: str
+    status: str
+    model: str | None
+    frameworks: list[str]
+    runs_completed: int
+    runs_target: int | None
+    created_at: str | None
+    updated_at: str
+    config_hash: str | None
+    problem: str | None = None
+    runs_verified: int = 0  # completed runs whose usage `baes reconcile` verified
+    # The stamps of the files the entry was described from (see source_stamps): `baes list`
+    # re-describes an experiment whose files changed since, without opening the others.
+    sources: dict[str, list[int] | None] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, raw: Any) -> RegistryEntry:
+        """The entry stored as `raw`; MalformedEntry saying what is wrong when it is not one."""
+        if not isinstance(raw, dict):
+            raise MalformedEntry(f"a {type(raw).__name__}, not an object")
+        for key, kinds in _ENTRY_FIELD_TYPES.items():
+            if key not in raw:
+                if key in _REQUIRED_FIELDS:
+                    raise MalformedEntry(f"no {key!r}")
+                continue
+            value = raw[key]
+            # bool is an int to isinstance; no field of an entry is a boolean
+            if isinstance(value, bool) or not isinstance(value, kinds):
+                raise MalformedEntry(f"{key!r} is {type(value).__name__} {value!r:.40}")
+        if not all(isinstance(f, str) for f in raw["frameworks"]):
+            raise MalformedEntry("'frameworks' is not a list of names")
+        return cls(**{k: raw[k] for k in _ENTRY_FIELD_TYPES if k in raw})
+
+
 class MalformedEntry(ValueError):
-    """A registry entry that is not a RegistryEntry (baes.records.registry)."""
+    """A registry entry that is not what RegistryEntry.to_json writes."""
 
 
-def parse_entry(raw: Any) -> RegistryEntry:
-    """The entry stored as `raw`; MalformedEntry saying what is wrong when it is not one."""
-    if not isinstance(raw, dict):
-        raise MalformedEntry(f"a {type(raw).__name__}, not an object")
-    try:
-        return RegistryEntry.model_validate(raw)
-    except ValidationError as exc:
-        raise MalformedEntry(describe_validation(exc)) from None
-
+_NONE = type(None)
+_ENTRY_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "name": (str,),
+    "path": (str,),
+    "status": (str,),
+    "model": (str, _NONE),
+    "frameworks": (list,),
+    "runs_completed": (int,),
+    "runs_target": (int, _NONE),
+    "created_at": (str, _NONE),
+    "updated_at": (str,),
+    "config_hash": (str, _NONE),
+    "problem": (str, _NONE),
+    "runs_verified": (int,),
+    "sources": (dict, _NONE),
+}
+_REQUIRED_FIELDS = {"name", "path", "status", "frameworks", "runs_completed", "updated_at"}
+_REQUIRED_FIELDS |= {"model", "runs_target", "created_at", "config_hash"}
 
 # The files an entry is derived from, relative to the experiment folder.
 SOURCE_FILES = (
@@ -128,7 +181,7 @@ class Registry:
         malformed: dict[str, str] = {}
         for name, value in raw["experiments"].items():
             try:
-                entries[name] = parse_entry(value)
+                entries[name] = RegistryEntry.from_json(value)
                 if entries[name].name != name:
                     raise MalformedEntry(f"it names {entries.pop(name).name!r}")
             except MalformedEntry as exc:
@@ -225,7 +278,11 @@ class Registry:
     # writing ---------------------------------------------------------------------------------
 
     def _write(self, entries: dict[str, RegistryEntry]) -> None:
-        record = RegistryRecord(experiments={n: entries[n] for n in sorted(entries)})
+        from baes.records.registry import RegistryRecord
+
+        record = RegistryRecord.model_validate(
+            {"experiments": {n: entries[n].to_json() for n in sorted(entries)}}
+        )
         atomic_write_json(self.path, record.model_dump(mode="json"))
         remove_stale_temp_files(self.path)  # every writer holds the lock: older ones were killed
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from baes.records import NewerRecordError, RecordError, load_record
+from baes.records.base import NewerRecordError, RecordError, load_record
 from baes.records.run import RunRecord
 from baes.redaction import redact
 from baes.store.atomic import atomic_write_json

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from baes.records import RECORDS, NewerRecordError, RecordError, load_record
+from baes.records import RECORDS
+from baes.records.base import NewerRecordError, RecordError, load_record
 from baes.records.evidence import EvidenceRecord
 from baes.records.ledger import LedgerLine
 from baes.records.manifest import ManifestRecord
@@ -160,6 +161,40 @@ def test_a_malformed_run_json_is_one_line_naming_the_file(experiment, cli, tmp_p
     assert result.exit_code == 2 and "Traceback" not in result.stderr
     first = result.stderr.splitlines()[0]
     assert str(run_json) in first and "totals.calls: Input should be a valid integer" in first
+
+
+def test_the_registry_reader_checks_exactly_the_fields_of_the_typed_entry():
+    # `baes list` reads the registry without pydantic (its start-up budget); the dataclass it
+    # reads into must stay the typed record's twin.
+    from dataclasses import MISSING, fields
+
+    from baes.records.registry import ExperimentEntry, RegistryRecord
+    from baes.store import registry
+
+    assert [f.name for f in fields(registry.RegistryEntry)] == list(ExperimentEntry.model_fields)
+    required = {
+        f.name
+        for f in fields(registry.RegistryEntry)
+        if f.default is MISSING and f.default_factory is MISSING
+    }
+    assert required == {n for n, f in ExperimentEntry.model_fields.items() if f.is_required()}
+    assert list(registry._ENTRY_FIELD_TYPES) == list(ExperimentEntry.model_fields)
+    assert registry.REGISTRY_SCHEMA_VERSION == RegistryRecord.SCHEMA_VERSION
+
+
+def test_baes_list_does_not_import_pydantic(experiment, cli):
+    import subprocess
+    import sys
+
+    assert cli("list", "--root", experiment).exit_code == 0  # entries current: the fast path
+
+    code = (
+        "import sys; from baes.cli.app import main; sys.argv = ['baes', 'list', '--root', "
+        f"{str(experiment)!r}]\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('pydantic' in sys.modules, file=sys.stderr)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stderr.strip().splitlines()[-1] == "False", result.stderr
 
 
 def test_a_record_that_is_not_json_or_not_an_object_is_a_record_error():
