@@ -101,6 +101,7 @@ def start_record(identity: RunIdentity, environment: dict[str, Any]) -> dict[str
         "archive": None,
         "environment": environment,
         "seed": None,  # set by the coordinator (one_run.run_seed)
+        "executor": {"kind": "local", "worker": None},  # set by the coordinator
     }
 
 

@@ -61,11 +61,15 @@ def llm_services(
     simulator: SimulatorSettings | None = None,
     *,
     usage_log: Path | None = None,
+    proxy_host: str = "127.0.0.1",
+    proxy_port: int = 0,
 ) -> Iterator[MeteringProxy]:
     """Start the upstream (simulator or real provider) and the metering proxy in front of it.
 
     `usage_log` is where an embedded simulator keeps its usage records (the provider's side of
-    `baes reconcile`); None keeps them in memory only.
+    `baes reconcile`); None keeps them in memory only. `proxy_host` and `proxy_port` are where
+    the proxy listens (other than loopback only for cluster workers, docs/distributed.md; port 0
+    picks a free one).
     """
     with contextlib.ExitStack() as stack:
         upstream, key_env = provider_endpoint(design)
@@ -93,6 +97,8 @@ def llm_services(
             prices=design.pricing,
             max_cost_usd=design.limits.max_cost_usd,
             spent_usd=spent_usd,
+            host=proxy_host,
+            port=proxy_port,
             # Every `kind: sim` upstream is a baes simulator (embedded or `baes sim serve`): it
             # gets each call's run seed, so runs of one framework differ as real runs do.
             simulator_upstream=design.provider.kind == "sim",

@@ -25,6 +25,9 @@ class RunError(Record):
 
     kind: str
     """What failed: `framework`, `timeout`, `budget`, `internal`, `interrupted`, ..."""
+    reason: str | None = Field(default=None, exclude_if=_absent)
+    """A finer cause where one is known (e.g. `worker-lost` for a run whose Dask worker died);
+    absent otherwise."""
     message: str
     """One line naming the step and the cause; keys are redacted."""
 
@@ -138,6 +141,15 @@ class Archive(Record):
     """True when the workspace folder was kept beside the archive."""
 
 
+class Executor(Record):
+    """Where the run executed."""
+
+    kind: Literal["local", "dask"]
+    """`local`: a thread of `baes run`; `dask`: a worker of a Dask cluster."""
+    worker: str | None
+    """The Dask worker's address; null for a local run (and until a cluster run reports)."""
+
+
 class RunRecord(Record):
     """run.json: one run of one framework (runs/<framework>/<run_id>/run.json)."""
 
@@ -177,6 +189,8 @@ class RunRecord(Record):
     seed: int | None
     """The run's own seed (from the experiment's seed, the framework and the repetition); null in
     records of baes before per-run seeds."""
+    executor: Executor
+    """Where the run executed (docs/running.md)."""
 
 
 def _v1_to_v2(raw: dict[str, Any]) -> dict[str, Any]:
@@ -184,7 +198,8 @@ def _v1_to_v2(raw: dict[str, Any]) -> dict[str, Any]:
 
     A check without `status` is `passed`/`failed` by its `passed` flag (errors did not exist);
     a run without (a part of) `verification` is unverified; a missing `checks_errored` counts the
-    errored checks; a missing `seed` is null (no per-run seed).
+    errored checks; a missing `seed` is null (no per-run seed); a missing `executor` is local
+    (the only executor before the Dask one).
     """
     steps = []
     for step in raw.get("steps") or []:
@@ -221,6 +236,8 @@ def _v1_to_v2(raw: dict[str, Any]) -> dict[str, Any]:
     raw.setdefault("archive", None)
     raw.setdefault("environment", {})
     raw.setdefault("seed", None)
+    # Before the Dask executor every run executed in a thread of `baes run`.
+    raw.setdefault("executor", {"kind": "local", "worker": None})
     raw["schema_version"] = 2
     return raw
 

@@ -93,7 +93,7 @@ def _v1_record(run_json: Path) -> dict:
     """A run.json as baes wrote it before check errors, verification and per-run seeds."""
     record = json.loads(run_json.read_text())
     record["schema_version"] = 1
-    for key in ("verification", "seed"):
+    for key in ("verification", "seed", "executor"):
         del record[key]
     del record["totals"]["checks_errored"]
     for step in record["steps"]:
@@ -109,6 +109,7 @@ def test_a_version_1_run_record_is_migrated_not_misread(experiment, tmp_path, cl
 
     migrated = load_record(RunRecord, json.dumps(old))
     assert migrated.schema_version == 2 and migrated.seed is None
+    assert migrated.executor.kind == "local" and migrated.executor.worker is None
     assert migrated.verification.state == "unverified"
     assert migrated.totals.checks_errored == 0
     checks = [s.check for s in migrated.steps if s.check is not None]

@@ -39,6 +39,7 @@ def _write_run(paths: ExperimentPaths, framework: str, run_id: str, status: str)
         "archive": None,
         "environment": {},
         "seed": None,
+        "executor": {"kind": "local", "worker": None},
     }
     folder = paths.run_dir(framework, run_id)
     folder.mkdir(parents=True)

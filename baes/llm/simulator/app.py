@@ -60,6 +60,7 @@ from baes.llm.simulator.structured import (
     require_json_word,
     responses_text_format,
 )
+from baes.llm.simulator.tool_calls import ToolRequest, parse_tool_request
 from baes.llm.simulator.usage_log import UsageLogError
 from baes.llm.simulator.usage_store import RecordedCall, UsageQueryError, parse_usage_query
 
@@ -188,6 +189,14 @@ def _positive_int(body: dict[str, Any], *names: str) -> int | None:
     return None
 
 
+def _tooling(body: dict[str, Any], api: str) -> ToolRequest | None:
+    """The request's function tools and tool_choice (tool_calls.py), or None without tools."""
+    try:
+        return parse_tool_request(body, api)
+    except RequestFormatError as error:
+        raise ApiError(400, str(error), param=error.param) from None
+
+
 def _digest(body: dict[str, Any]) -> str:
     return short_hash(json.dumps(body, sort_keys=True, ensure_ascii=False), length=32)
 
@@ -290,6 +299,7 @@ def build_app(simulator: Simulator) -> Starlette:
         body: dict[str, Any],
         run_seed: int | None = None,
         response_format: ResponseFormat | None = None,
+        tooling: ToolRequest | None = None,
     ) -> Completion | JSONResponse:
         """Start the call every generation endpoint makes; a fault comes back as its response."""
         call = CallRequest(
@@ -303,6 +313,7 @@ def build_app(simulator: Simulator) -> Starlette:
             request_seed=_request_seed(body),
             run_seed=run_seed,
             response_format=response_format,
+            tooling=tooling,
         )
         try:
             require_json_word(messages, response_format)
@@ -346,6 +357,7 @@ def build_app(simulator: Simulator) -> Starlette:
             body,
             run_seed=run_seed,
             response_format=_format(chat_response_format, body),
+            tooling=_tooling(body, "chat"),
         )
         return outcome, stream, include_usage
 
@@ -362,7 +374,7 @@ def build_app(simulator: Simulator) -> Starlette:
         created = int(simulator.clock())
         id_ = f"chatcmpl-{c.id_suffix}"
         fingerprint = "fp_sim" + short_hash(c.model, length=8)
-        finish = "stop" if c.complete else "length"
+        finish = "length" if not c.complete else "tool_calls" if c.tool_calls else "stop"
         usage = fmt.chat_usage(c.prompt_tokens, c.output_tokens, c.cached_tokens)
         if not stream:
             await asyncio.sleep(c.first_token_delay_s + c.per_token_delay_s * c.output_tokens)
@@ -370,19 +382,21 @@ def build_app(simulator: Simulator) -> Starlette:
             body_out = fmt.chat_completion(
                 id_, created, c.model, fingerprint, c.text, finish, usage
             )
+            if c.tool_calls:
+                body_out = fmt.with_tool_calls(body_out, c.tool_calls)
             return JSONResponse(body_out, headers=_headers(c, started))
 
         async def events() -> AsyncIterator[bytes]:
             recorded = False
             try:
                 await asyncio.sleep(c.first_token_delay_s)
-                role = {"role": "assistant", "content": "", "refusal": None}
+                content = None if c.tool_calls else ""
+                role = {"role": "assistant", "content": content, "refusal": None}
                 yield fmt.sse(
                     fmt.chat_chunk(id_, created, c.model, fingerprint, role, None, include_usage)
                 )
-                for group in _chunks(c.output_pieces):
-                    await asyncio.sleep(c.per_token_delay_s * len(group))
-                    delta = {"content": "".join(group)}
+                for delay, delta in _chat_deltas(c):
+                    await asyncio.sleep(delay)
                     yield fmt.sse(
                         fmt.chat_chunk(
                             id_, created, c.model, fingerprint, delta, None, include_usage
@@ -435,6 +449,7 @@ def build_app(simulator: Simulator) -> Starlette:
             body,
             run_seed=run_seed,
             response_format=_format(responses_text_format, body),
+            tooling=_tooling(body, "responses"),
         )
         return outcome, stream, body
 
@@ -452,15 +467,16 @@ def build_app(simulator: Simulator) -> Starlette:
         id_, message_id = f"resp_{c.id_suffix}", f"msg_{c.id_suffix}"
         usage = fmt.responses_usage(c.prompt_tokens, c.output_tokens, c.cached_tokens)
         final = fmt.response_object(
-            id_, message_id, created, c.model, c.text, c.complete, usage, body
+            id_, message_id, created, c.model, c.text, c.complete, usage, body, c.tool_calls
         )
         if not stream:
             await asyncio.sleep(c.first_token_delay_s + c.per_token_delay_s * c.output_tokens)
             simulator.finish_call(c)
             return JSONResponse(final, headers=_headers(c, started))
         pending = fmt.response_object(id_, message_id, created, c.model, "", True, None, body)
+        events = _function_call_events if c.tool_calls else _response_events
         return StreamingResponse(
-            _response_events(simulator, c, pending, final, message_id),
+            events(simulator, c, pending, final, message_id),
             media_type="text/event-stream",
             headers=_headers(c, started),
         )
@@ -626,6 +642,69 @@ def build_app(simulator: Simulator) -> Starlette:
         ],
         exception_handlers={HTTPException: http_error},
     )
+
+
+def _chat_deltas(c: Completion) -> list[tuple[float, dict[str, Any]]]:
+    """A chat stream's deltas after the role, each with the delay before it: content chunks,
+    or the tool calls' deltas (tool_call_deltas) with their arguments in chunks."""
+    if not c.tool_calls:
+        return [
+            (c.per_token_delay_s * len(group), {"content": "".join(group)})
+            for group in _chunks(c.output_pieces)
+        ]
+    chunked = [["".join(g) for g in _chunks(list(pieces))] for pieces in c.argument_pieces]
+    per_chunk = c.per_token_delay_s * STREAM_PIECES_PER_CHUNK
+    return [(per_chunk, delta) for delta in fmt.tool_call_deltas(c.tool_calls, chunked)]
+
+
+async def _function_call_events(
+    simulator: Simulator,
+    c: Completion,
+    pending: dict[str, Any],
+    final: dict[str, Any],
+    message_id: str,
+) -> AsyncIterator[bytes]:
+    """A Responses API stream of function calls: per call, output_item.added, the arguments'
+    deltas, function_call_arguments.done and output_item.done; then completed."""
+    sequence = 0
+
+    def event(kind: str, **fields: Any) -> bytes:
+        nonlocal sequence
+        sequence += 1
+        return fmt.sse({"type": kind, "sequence_number": sequence - 1, **fields}, event=kind)
+
+    recorded = False
+    try:
+        await asyncio.sleep(c.first_token_delay_s)
+        yield event("response.created", response=pending)
+        yield event("response.in_progress", response=pending)
+        for index, (call, pieces) in enumerate(zip(c.tool_calls, c.argument_pieces, strict=True)):
+            item_id = fmt.function_call_item_id(call)
+            added = fmt.function_call_item(call, item_id, status="in_progress")
+            yield event("response.output_item.added", output_index=index, item=added)
+            for group in _chunks(list(pieces)):
+                await asyncio.sleep(c.per_token_delay_s * len(group))
+                yield event(
+                    "response.function_call_arguments.delta",
+                    item_id=item_id,
+                    output_index=index,
+                    delta="".join(group),
+                )
+            yield event(
+                "response.function_call_arguments.done",
+                item_id=item_id,
+                output_index=index,
+                arguments=call.arguments,
+            )
+            yield event(
+                "response.output_item.done", output_index=index, item=final["output"][index]
+            )
+        simulator.finish_call(c)
+        recorded = True
+        yield event("response.completed" if c.complete else "response.incomplete", response=final)
+    finally:
+        if not recorded:
+            simulator.finish_call(c)
 
 
 async def _response_events(

@@ -1,9 +1,10 @@
-"""A model's answer to a conversation: code as file blocks, a plan, or prose."""
+"""A model's answer to a conversation: code in the edit format asked for, a plan, or prose."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from baes.llm.simulator.conversation import (
     Conversation,
@@ -14,12 +15,26 @@ from baes.llm.simulator.crud_app import endpoint_summary, render_crud_app
 from baes.llm.simulator.crud_spec import CrudSpec, crud_spec
 from baes.llm.simulator.defects import Defect, crud_defect, function_defect, should_inject
 from baes.llm.simulator.determinism import seeded_random
-from baes.llm.simulator.file_blocks import render_file_blocks
-from baes.llm.simulator.messages import Message, canonical_messages
+from baes.llm.simulator.edit_formats import (
+    EditFormat,
+    detect_edit_format,
+    render_edits,
+    uses_git_prefixes,
+)
+from baes.llm.simulator.intent import INSTRUCTION_ROLES, Intent, Request, read_intent
+from baes.llm.simulator.messages import Message, ToolCall, canonical_messages
 from baes.llm.simulator.models import ModelProfile, profile_for
 from baes.llm.simulator.prose import chat_text, code_lead_in, code_outro, plan_text
 from baes.llm.simulator.python_module import function_source, merge_functions
 from baes.llm.simulator.python_spec import FunctionSpec, function_specs, mentioned_modules
+from baes.llm.simulator.short_answers import (
+    classification_text,
+    commit_message,
+    question_text,
+    summary_text,
+)
+from baes.llm.simulator.tool_agent import AgentTurn, agent_turn
+from baes.llm.simulator.tool_calls import ToolRequest
 
 
 @dataclass(frozen=True)
@@ -29,32 +44,114 @@ class Answer:
     text: str
     files: dict[str, str] = field(default_factory=dict)
     defect: Defect | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
-def generate_answer(messages: Sequence[Message], model: str, seed: int) -> Answer:
-    """The deterministic answer of `model` under `seed` to a conversation."""
+def generate_answer(
+    messages: Sequence[Message], model: str, seed: int, tooling: ToolRequest | None = None
+) -> Answer:
+    """The deterministic answer of `model` under `seed` to a conversation; with `tooling` (the
+    request's tools, unless tool_choice is "none") it may be tool calls (tool_agent.py)."""
     profile = profile_for(model)
     seed_parts = (seed, model, canonical_messages(messages))
     rng = seeded_random("prose", *seed_parts)
+    intent, request = read_intent(messages)
+    if tooling is not None and tooling.choice.mode != "none":
+        turn = _agent_turn(messages, tooling, intent, (model, seed), profile, seed_parts)
+        if turn is not None:
+            return Answer(turn.text, turn.files, turn.defect, turn.tool_calls)
+    if intent is not Intent.CODE:
+        return Answer(_short_answer(intent, request, messages, rng, profile.verbose))
     conversation = read_conversation(messages)
     if conversation.asks_plan:
         items = _work_items(conversation)
         return Answer(plan_text(rng, profile.verbose, conversation.last_prompt, items))
+    code = write_code(conversation, profile, seed_parts)
+    if code is None:
+        return Answer(chat_text(rng, profile.verbose, conversation.last_prompt))
+    format_text = edit_format_text(messages)
+    edit_format = detect_edit_format(format_text)
+    body = render_edits(
+        edit_format, conversation.existing_files, code.files, uses_git_prefixes(format_text)
+    )
+    in_full = edit_format is EditFormat.WHOLE
+    parts = [
+        code_lead_in(rng, profile.verbose, conversation.is_repair, code.summary, in_full),
+        body.rstrip("\n") or "The files already do what was asked; nothing needs to change.",
+        code_outro(rng, profile.verbose, in_full),
+    ]
+    text = "\n\n".join(p for p in parts if p) + "\n"
+    return Answer(text, code.files, code.defect)
+
+
+@dataclass(frozen=True)
+class Code:
+    """The files a code answer writes (complete new versions), its summary and any defect."""
+
+    files: dict[str, str]
+    defect: Defect | None
+    summary: list[str]
+
+
+def write_code(
+    conversation: Conversation, profile: ModelProfile, seed_parts: tuple[object, ...]
+) -> Code | None:
+    """The code the conversation asks for now, or None when it asks for no code."""
     crud = crud_spec(conversation.prompts, conversation.existing_files)
     functions = function_specs(conversation.prompts)
     asked_now = (crud is not None and crud.latest_changes) or function_specs(
         [conversation.last_prompt]
     )
     if not asked_now and not looks_like_code_request(conversation):
-        return Answer(chat_text(rng, profile.verbose, conversation.last_prompt))
+        return None
     files, defect, summary = _write_code(conversation, crud, functions, profile, seed_parts)
-    parts = [
-        code_lead_in(rng, profile.verbose, conversation.is_repair, summary),
-        render_file_blocks(files).rstrip("\n"),
-        code_outro(rng, profile.verbose),
-    ]
-    text = "\n\n".join(p for p in parts if p) + "\n"
-    return Answer(text, files, defect)
+    return Code(files, defect, summary)
+
+
+def _agent_turn(
+    messages: Sequence[Message],
+    tooling: ToolRequest,
+    intent: Intent,
+    model_seed: tuple[str, int],
+    profile: ModelProfile,
+    seed_parts: tuple[object, ...],
+) -> AgentTurn | None:
+    """The tool-calling agent's move, with the code and prose this module writes."""
+    conversation = read_conversation(messages)
+
+    def write(repair: bool) -> tuple[dict[str, str], Defect | None] | None:
+        repairing = replace(conversation, is_repair=repair or conversation.is_repair)
+        code = write_code(repairing, profile, seed_parts)
+        return None if code is None else (code.files, code.defect)
+
+    def prose() -> str:
+        return generate_answer(messages, *model_seed).text  # the answer without tools
+
+    wants_code = intent is Intent.CODE and not conversation.asks_plan
+    return agent_turn(messages, tooling, wants_code, write, prose, seed_parts)
+
+
+def edit_format_text(messages: Sequence[Message]) -> str:
+    """Where a framework states its edit format: the instructions, the user turns, and the
+    assistant turns (aider shows its format in example answers)."""
+    roles = (*INSTRUCTION_ROLES, "user", "assistant")
+    return "\n\n".join(m.text for m in messages if m.role in roles)
+
+
+def _short_answer(
+    intent: Intent,
+    request: Request,
+    messages: Sequence[Message],
+    rng: random.Random,
+    verbose: bool,
+) -> str:
+    if intent is Intent.SUMMARY:
+        return summary_text(messages)
+    if intent is Intent.COMMIT_MESSAGE:
+        return commit_message(messages)
+    if intent is Intent.CLASSIFICATION:
+        return classification_text(request, rng)
+    return question_text(messages, request, rng, verbose)
 
 
 def _resolve_modules(

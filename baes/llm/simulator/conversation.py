@@ -40,6 +40,10 @@ _IMPERATIVE = re.compile(
 )
 # The format description's own example must not count as a file the project already has.
 _FORMAT_EXAMPLE = parse_file_blocks(FILE_BLOCK_FORMAT)
+# gpt-engineer shows files as one fenced block of "File: path" headers, each followed by the
+# file's lines numbered from 1 ("3 def greet(name):"); an empty line ends a file.
+_LISTING_HEADER = re.compile(r"^File: (?P<path>[\w./-]+)\s*$")
+_NUMBERED_LINE = re.compile(r"^(?P<number>\d+) (?P<line>.*)$")
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,23 @@ def strip_fenced_code(text: str) -> str:
     return _FENCED.sub("", text)
 
 
+def parse_numbered_listings(text: str) -> dict[str, str]:
+    """Files shown the way gpt-engineer shows them: `File: path`, then numbered lines."""
+    files: dict[str, str] = {}
+    path: str | None = None
+    lines: list[str] = []
+    for raw in [*text.splitlines(), ""]:
+        header = _LISTING_HEADER.match(raw)
+        numbered = _NUMBERED_LINE.match(raw) if path is not None else None
+        if numbered is not None and int(numbered.group("number")) == len(lines) + 1:
+            lines.append(numbered.group("line"))
+            continue
+        if path is not None and lines and ".." not in path.split("/") and not path.startswith("/"):
+            files[path] = "\n".join(lines)  # the last numbered line is "" for a final newline
+        path, lines = (header.group("path"), []) if header else (None, [])
+    return files
+
+
 def read_conversation(messages: Sequence[Message]) -> Conversation:
     """Split a conversation into prompts and files, and tell repair and plan requests apart."""
     prompts: list[str] = []
@@ -76,6 +97,7 @@ def read_conversation(messages: Sequence[Message]) -> Conversation:
                 blocks = parse_file_blocks(message.text)
             except FileBlockError:
                 blocks = {}  # a model may have named an unsafe path; those files never existed
+            blocks.update(parse_numbered_listings(message.text))
             for path, content in blocks.items():
                 if _FORMAT_EXAMPLE.get(path) != content:
                     files[path] = content

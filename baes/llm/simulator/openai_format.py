@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
+
+from baes.llm.simulator.messages import ToolCall
 
 SERVER_ERROR_MESSAGE = (
     "The server had an error while processing your request. Sorry about that! "
@@ -72,6 +75,64 @@ def chat_completion(
     }
 
 
+def chat_tool_calls(calls: Sequence[ToolCall]) -> list[dict[str, Any]]:
+    """A chat message's `tool_calls`."""
+    return [
+        {
+            "id": call.id,
+            "type": "function",
+            "function": {"name": call.name, "arguments": call.arguments},
+        }
+        for call in calls
+    ]
+
+
+def with_tool_calls(completion: dict[str, Any], calls: Sequence[ToolCall]) -> dict[str, Any]:
+    """A chat completion whose message makes tool calls: `content` null, `tool_calls` set."""
+    message = completion["choices"][0]["message"]
+    message["content"] = None
+    message["tool_calls"] = chat_tool_calls(calls)
+    return completion
+
+
+def tool_call_deltas(
+    calls: Sequence[ToolCall], argument_chunks: Sequence[Sequence[str]]
+) -> list[dict[str, Any]]:
+    """The deltas of streamed tool calls, as OpenAI sends them: per call, one delta with its
+    index, id, type, name and empty arguments, then one delta per argument chunk."""
+    deltas: list[dict[str, Any]] = []
+    for index, (call, chunks) in enumerate(zip(calls, argument_chunks, strict=True)):
+        opening = {"name": call.name, "arguments": ""}
+        deltas.append(
+            {
+                "tool_calls": [
+                    {"index": index, "id": call.id, "type": "function", "function": opening}
+                ]
+            }
+        )
+        for chunk in chunks:
+            deltas.append({"tool_calls": [{"index": index, "function": {"arguments": chunk}}]})
+    return deltas
+
+
+def function_call_item(call: ToolCall, item_id: str, status: str = "completed") -> dict[str, Any]:
+    """A Responses API `function_call` output item."""
+    arguments = call.arguments if status == "completed" else ""
+    return {
+        "id": item_id,
+        "type": "function_call",
+        "status": status,
+        "arguments": arguments,
+        "call_id": call.id,
+        "name": call.name,
+    }
+
+
+def function_call_item_id(call: ToolCall) -> str:
+    """The output item id of a function call: `fc_` and the call id's hash part."""
+    return "fc_" + call.id.removeprefix("call_")
+
+
 def chat_chunk(
     id_: str,
     created: int,
@@ -115,8 +176,10 @@ def response_object(
     complete: bool,
     usage: dict[str, Any] | None,
     request: dict[str, Any],
+    tool_calls: Sequence[ToolCall] = (),
 ) -> dict[str, Any]:
-    """A Responses API `response`; `output_text` is not a server field (the SDKs compute it)."""
+    """A Responses API `response`; `output_text` is not a server field (the SDKs compute it).
+    A tool-calling answer's output is its `function_call` items."""
     status = "completed" if complete else "incomplete"
     content = [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}]
     output = [
@@ -128,6 +191,8 @@ def response_object(
             "content": content,
         }
     ]
+    if tool_calls:
+        output = [function_call_item(call, function_call_item_id(call)) for call in tool_calls]
     return {
         "id": id_,
         "object": "response",

@@ -12,6 +12,11 @@ _INTROS = (
     "Below is the full code for the requested change.",
     "I implemented the request; every changed file is shown in full.",
 )
+_EDIT_INTROS = (
+    "Here are the changes.",
+    "Below are the edits for the requested change.",
+    "I implemented the request; the edits to each file follow.",
+)
 _REPAIR_INTROS = (
     "I looked at the failing check and corrected the code.",
     "The check output points at the problem; here is the fixed code.",
@@ -52,19 +57,24 @@ _STOP_WORDS = {
 }
 
 
-def code_lead_in(rng: random.Random, verbose: bool, repair: bool, summary: list[str]) -> str:
-    """Prose before the file blocks: a sentence, plus a summary for verbose models."""
+def code_lead_in(
+    rng: random.Random, verbose: bool, repair: bool, summary: list[str], in_full: bool = True
+) -> str:
+    """Prose before the code: a sentence, plus a summary for verbose models. `in_full` is
+    False when the code comes as edits (diffs, SEARCH/REPLACE blocks) rather than whole files."""
     if not verbose:
         return "Fixed:" if repair else rng.choice(("Here is the code:", "Done:", "Code:"))
-    intro = rng.choice(_REPAIR_INTROS if repair else _INTROS)
+    intro = rng.choice(_REPAIR_INTROS if repair else _INTROS if in_full else _EDIT_INTROS)
     if not summary:
         return intro
     return intro + "\n\nWhat it contains:\n" + "\n".join(f"- {line}" for line in summary)
 
 
-def code_outro(rng: random.Random, verbose: bool) -> str:
-    """Prose after the file blocks (verbose models only)."""
-    return rng.choice(_OUTROS) if verbose else ""
+def code_outro(rng: random.Random, verbose: bool, in_full: bool = True) -> str:
+    """Prose after the code (verbose models only)."""
+    if not verbose:
+        return ""
+    return rng.choice(_OUTROS) if in_full else rng.choice(_OUTROS[1:])
 
 
 def plan_text(rng: random.Random, verbose: bool, prompt: str, work_items: list[str]) -> str:

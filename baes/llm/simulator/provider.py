@@ -11,12 +11,13 @@ from typing import Any
 from baes.llm.simulator.codegen import Answer, generate_answer
 from baes.llm.simulator.determinism import digest, short_hash
 from baes.llm.simulator.faults import FaultKind, FaultPlan
-from baes.llm.simulator.messages import Message
+from baes.llm.simulator.messages import Message, ToolCall
 from baes.llm.simulator.models import profile_for
 from baes.llm.simulator.options import SimulatorOptions
 from baes.llm.simulator.prompt_cache import PromptCache
 from baes.llm.simulator.structured import ResponseFormat, structured_answer
 from baes.llm.simulator.tokens import prompt_tokens, tokenize
+from baes.llm.simulator.tool_calls import ToolRequest
 from baes.llm.simulator.usage_log import UsageLog
 from baes.llm.simulator.usage_store import FaultEvent, RecordedCall, UsageQuery, UsageStore
 
@@ -47,6 +48,8 @@ class CallRequest:
     run_seed: int | None = None
     # `response_format` / `text.format`: the answer is JSON (see structured.py).
     response_format: ResponseFormat | None = None
+    # The request's function tools and tool_choice (None without tools): see tool_agent.py.
+    tooling: ToolRequest | None = None
 
 
 @dataclass(frozen=True)
@@ -67,10 +70,13 @@ class Completion:
     endpoint: str
     stream: bool
     defect: str | None
+    # A tool-calling answer: the calls (text is then empty), each call's arguments as tokens.
+    tool_calls: tuple[ToolCall, ...] = ()
+    argument_pieces: tuple[tuple[str, ...], ...] = ()
 
     @property
     def output_tokens(self) -> int:
-        return len(self.output_pieces)
+        return len(self.output_pieces) + tool_call_tokens(self.tool_calls, self.argument_pieces)
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,35 @@ class Fault:
 
     call_number: int
     kind: FaultKind
+
+
+def tool_call_tokens(calls: Sequence[ToolCall], argument_pieces: Sequence[Sequence[str]]) -> int:
+    """Output tokens of tool calls: each function's name and its arguments' tokens."""
+    return sum(len(tokenize(c.name)) + len(p) for c, p in zip(calls, argument_pieces, strict=True))
+
+
+def cut_tool_calls(
+    calls: Sequence[ToolCall], limit: int | None
+) -> tuple[tuple[ToolCall, ...], tuple[tuple[str, ...], ...], bool]:
+    """The tool calls that fit in `limit` output tokens (the last one's arguments cut off, as
+    a real model's are at max_tokens), their argument tokens, and whether all of them fit."""
+    kept: list[ToolCall] = []
+    pieces: list[tuple[str, ...]] = []
+    budget = limit
+    for call in calls:
+        arguments = tokenize(call.arguments)
+        cost = len(tokenize(call.name)) + len(arguments)
+        if budget is not None and cost > budget:
+            room = max(0, budget - len(tokenize(call.name)))
+            if room:
+                cut = tuple(arguments[:room])
+                kept.append(ToolCall(call.id, call.name, "".join(cut)))
+                pieces.append(cut)
+            return tuple(kept), tuple(pieces), False
+        kept.append(call)
+        pieces.append(tuple(arguments))
+        budget = None if budget is None else budget - cost
+    return tuple(kept), tuple(pieces), True
 
 
 class Simulator:
@@ -157,7 +192,7 @@ class Simulator:
         if isinstance(fate, Fault):
             return fate
         seed = self.answer_seed(request)
-        answer = generate_answer(request.messages, request.model, seed)
+        answer = generate_answer(request.messages, request.model, seed, request.tooling)
         if request.response_format is not None:
             text = structured_answer(
                 request.messages, request.model, seed, request.response_format, answer
@@ -167,6 +202,10 @@ class Simulator:
         complete = request.max_output_tokens is None or len(pieces) <= request.max_output_tokens
         if not complete:
             pieces = pieces[: request.max_output_tokens]
+        calls, argument_pieces, calls_complete = cut_tool_calls(
+            answer.tool_calls, request.max_output_tokens
+        )
+        complete = complete and calls_complete
         prompt = (
             tokenize(request.messages[0].text)  # a legacy prompt is bare text, no chat framing
             if request.endpoint == LEGACY_COMPLETIONS_ENDPOINT
@@ -190,6 +229,8 @@ class Simulator:
             endpoint=request.endpoint,
             stream=request.stream,
             defect=answer.defect.describe() if answer.defect else None,
+            tool_calls=calls,
+            argument_pieces=argument_pieces,
         )
 
     def finish_call(self, completion: Completion) -> None:
