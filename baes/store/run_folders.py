@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from baes.records.base import NewerRecordError, RecordError, load_record
+from pydantic import ValidationError
+
+from baes.errors import WorkError
+from baes.records.base import NewerRecordError, RecordError, describe_validation, load_record
 from baes.records.run import RunRecord
 from baes.redaction import redact
 from baes.store.atomic import atomic_write_json
@@ -70,7 +73,13 @@ def write_run_record(path: Path, record: RunRecord | Mapping[str, Any]) -> RunRe
     """Write run.json from the typed record (a dict is validated into one first: a record that
     breaks the contract is never written); its error message never holds a key
     (baes.redaction), whoever wrote it. Returns the record as written."""
-    typed = record if isinstance(record, RunRecord) else RunRecord.model_validate(record)
+    try:
+        typed = record if isinstance(record, RunRecord) else RunRecord.model_validate(record)
+    except ValidationError as exc:
+        raise WorkError(
+            f"{path}: the run record breaks its contract ({describe_validation(exc)}); not written",
+            hint="this is a bug in baes; please report it with the command you ran",
+        ) from None
     if typed.error is not None:
         error = typed.error.model_copy(update={"message": redact(typed.error.message)})
         typed = typed.model_copy(update={"error": error})

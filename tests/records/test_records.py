@@ -225,3 +225,18 @@ def test_schema_record_prints_a_schema_whose_properties_are_described(cli, name)
 def test_schema_of_an_unknown_record_is_an_input_error(cli):
     result = cli("schema", "--record", "nope")
     assert result.exit_code == 2 and "unknown record 'nope' (one of run," in result.stderr
+
+
+def test_a_run_record_that_breaks_its_contract_is_never_written(experiment, tmp_path):
+    from baes.errors import WorkError
+    from baes.store.run_folders import write_run_record
+
+    record = json.loads(sorted((experiment / "exp/runs").glob("*/*/run.json"))[0].read_text())
+    target = tmp_path / "run.json"
+    with pytest.raises(WorkError, match="totals.calls: Input should be a valid integer"):
+        write_run_record(target, {**record, "totals": {**record["totals"], "calls": "many"}})
+    with pytest.raises(WorkError, match="surprise: Extra inputs are not permitted"):
+        write_run_record(target, {**record, "surprise": 1})
+    assert not target.exists()
+    assert write_run_record(target, record).run_id == record["run_id"]
+    assert json.loads(target.read_text()) == record
