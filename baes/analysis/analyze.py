@@ -31,8 +31,9 @@ from baes.config.models import (
     StoppingRuleConfig,
 )
 from baes.errors import InputError, WorkError
+from baes.records.stats import StatsRecord
 
-STATS_SCHEMA_VERSION = 2
+STATS_SCHEMA_VERSION = StatsRecord.SCHEMA_VERSION
 
 Progress = Callable[[str], None]
 
@@ -584,6 +585,7 @@ def finish_analysis(
         }
         for f in drawn
     ]
+    stats = validated_stats(stats)
     if not write:
         return AnalysisOutcome(
             stats,
@@ -608,6 +610,26 @@ def finish_analysis(
     return AnalysisOutcome(
         stats, out_dir, report_path, stats_path, written, analysis_warnings(stats), partial
     )
+
+
+def validated_stats(stats: dict[str, Any]) -> dict[str, Any]:
+    """`stats` checked against its contract (baes.records.stats.StatsRecord), as the report
+    reads it: the validated dump, with exactly the keys the builder wrote.
+
+    A mismatch is a bug in baes, reported as one line rather than written to stats.json.
+    """
+    from pydantic import ValidationError
+
+    from baes.records.base import describe_validation
+
+    try:
+        record = StatsRecord.model_validate(stats)
+    except ValidationError as exc:
+        raise WorkError(
+            f"the statistics do not match the stats.json contract ({describe_validation(exc)})",
+            hint="this is a bug in baes; please report it with the command you ran",
+        ) from None
+    return record.model_dump(mode="json", exclude_unset=True)
 
 
 def analysis_warnings(stats: Mapping[str, Any]) -> list[str]:

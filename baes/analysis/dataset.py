@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -18,8 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from baes.analysis.metrics import CATALOG, MetricContext
-from baes.store.manifest import RUN_STATUSES
+from baes.store.errors import RunRecordError
 from baes.store.paths import NAME_RE, RUN_RECORD_FILE, ExperimentPaths
+from baes.store.run_folders import parse_run_record
 
 VERIFICATION_STATES = ("unverified", "pending", "verified", "mismatch", "unavailable")
 CHECK_OUTCOMES = ("passed", "failed", "error")
@@ -180,33 +180,30 @@ def read_run_records(
 def _read_record(
     run_json: str, folder_framework: str, known: set[str], config_hash: str | None
 ) -> tuple[dict[str, Any] | None, str | None]:
+    """The validated record (as JSON data: the metric catalog measures that form) or why not."""
     try:
-        with open(run_json, encoding="utf-8") as handle:
-            record = json.load(handle)
-    except (OSError, ValueError) as exc:
-        return None, f"{run_json}: unreadable run record ({exc}); left out"
-    if not isinstance(record, dict) or not isinstance(record.get("run_id"), str):
-        return None, f"{run_json}: not a run record (no run_id); left out"
-    if record["run_id"] != os.path.basename(os.path.dirname(run_json)):
+        with open(run_json, "rb") as handle:
+            record = parse_run_record(run_json, handle.read())
+    except OSError as exc:
+        return None, f"{run_json}: unreadable run record ({exc.strerror or exc}); left out"
+    except RunRecordError as exc:
+        return None, f"{exc.message}; left out"
+    if record.run_id != os.path.basename(os.path.dirname(run_json)):
         # e.g. a copied run folder: counting it would count one run twice
-        return None, f"{run_json}: run_id {record['run_id']!r} is not its folder's name; left out"
-    framework = record.get("framework")
-    if framework != folder_framework:
+        return None, f"{run_json}: run_id {record.run_id!r} is not its folder's name; left out"
+    if record.framework != folder_framework:
         return None, (
-            f"{run_json}: framework {framework!r} does not match its folder "
+            f"{run_json}: framework {record.framework!r} does not match its folder "
             f"{folder_framework!r}; left out"
         )
-    if framework not in known:
-        return None, f"{run_json}: framework {framework!r} is not in the design; left out"
-    if record.get("status") not in RUN_STATUSES:
-        return None, f"{run_json}: unknown status {record.get('status')!r}; left out"
-    recorded_hash = record.get("config_hash")
-    if config_hash is not None and recorded_hash is not None and recorded_hash != config_hash:
+    if record.framework not in known:
+        return None, f"{run_json}: framework {record.framework!r} is not in the design; left out"
+    if config_hash is not None and record.config_hash != config_hash:
         return None, (
-            f"{run_json}: recorded under another design (config hash {str(recorded_hash)[:12]}…); "
+            f"{run_json}: recorded under another design (config hash {record.config_hash[:12]}…); "
             "left out"
         )
-    return record, None
+    return record.model_dump(mode="json"), None
 
 
 def verification_state(record: Mapping[str, Any]) -> str:

@@ -9,7 +9,7 @@ from rich.markup import escape
 
 from baes.cli.console import out, print_json, reports_errors, show_warnings
 from baes.cli.options import ExperimentName, JsonOption, RootOption
-from baes.store.run_folders import RUN_STATUSES
+from baes.records.statuses import RUN_STATUSES
 
 MAX_ERRORS_SHOWN = 10
 

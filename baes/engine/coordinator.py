@@ -49,6 +49,7 @@ from baes.experiment.load import Experiment, load_experiment
 from baes.experiment.registry import registry_for
 from baes.frameworks.check_envs import CheckEnvironments, prepare_check_environments
 from baes.llm.ledger import read_ledger
+from baes.records.progress import FrameworkProgress as FrameworkProgressRecord
 from baes.redaction import key_env_names, key_values, redact_file
 from baes.store.manifest import Manifest
 from baes.store.paths import LEDGER_FILE, RUN_RECORD_FILE, ExperimentPaths
@@ -170,12 +171,11 @@ def recover_stale_runs(paths: ExperimentPaths) -> int:
     runs = manifest.rebuild()
     recovered = 0
     for run_id, summary in runs.items():
-        if summary["status"] != "running":
+        if summary.status != "running":
             continue
-        path = paths.run_dir(summary["framework"], run_id) / RUN_RECORD_FILE
+        path = paths.run_dir(summary.framework, run_id) / RUN_RECORD_FILE
         record = mark_interrupted(read_record(path), STALE_RUN_REASON + f"; noticed at {utc_now()}")
-        write_record(path, record)
-        manifest.record(record)
+        manifest.record(write_record(path, record))
         recovered += 1
     return recovered
 
@@ -188,13 +188,13 @@ def experiment_progress(
     completed: dict[str, list[dict[str, Any]]] = {f: [] for f in frameworks}
     counts: dict[str, Counter[str]] = {f: Counter() for f in frameworks}
     for run_id, summary in sorted(Manifest(paths).read().runs.items()):
-        framework, status = summary["framework"], summary["status"]
+        framework, status = summary.framework, summary.status
         if framework not in completed:
             continue
         if status == "completed":
-            completed[framework].append(
-                read_record(paths.run_dir(framework, run_id) / RUN_RECORD_FILE)
-            )
+            # The stopping rule measures records through the metric catalog (their JSON form).
+            record = read_record(paths.run_dir(framework, run_id) / RUN_RECORD_FILE)
+            completed[framework].append(record.model_dump(mode="json"))
         else:
             counts[framework][status] += 1
     return {
@@ -344,12 +344,12 @@ class _Coordinator:
         write_run_progress(
             self.paths.run_progress,
             {
-                name: {
-                    "completed": len(state.completed),
-                    "stopped": state.stopped,
-                    "outcome": state.outcome,
-                    "gave_up": state.gave_up,
-                }
+                name: FrameworkProgressRecord(
+                    completed=len(state.completed),
+                    stopped=state.stopped,
+                    outcome=state.outcome,
+                    gave_up=state.gave_up,
+                )
                 for name, state in self.progress.items()
             },
             self.budget_exhausted,

@@ -1,24 +1,24 @@
-"""run.json (schema_version 1): building it from steps and the ledger, reading and rewriting it.
+"""run.json: building it from steps and the ledger, reading and rewriting it.
 
 The run record is the source of truth of a run (DESIGN.md). Token counts come only from the
 metering proxy's ledger; a step with a call whose usage was not reported has null token counts
-and says how many calls were unmeasured, never zeros.
+and says how many calls were unmeasured, never zeros. The record's contract is the typed model
+baes.records.run.RunRecord: every write goes through it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from baes.llm.ledger import LedgerEntry
-from baes.redaction import redact
-from baes.store.atomic import atomic_write_json
+from baes.records.run import RunError, RunRecord
 from baes.store.registry import utc_now
-from baes.store.run_folders import load_run_record
+from baes.store.run_folders import load_run_record, write_run_record
 
-RUN_SCHEMA_VERSION = 1
+RUN_SCHEMA_VERSION = RunRecord.SCHEMA_VERSION
 
 
 def step_label(index: int, step_id: str) -> str:
@@ -100,26 +100,24 @@ def start_record(identity: RunIdentity, environment: dict[str, Any]) -> dict[str
         "verification": {"state": "unverified", "changed_at": None, "summary": None},
         "archive": None,
         "environment": environment,
+        "seed": None,  # set by the coordinator (one_run.run_seed)
+        "executor": {"kind": "local", "worker": None},  # set by the coordinator
     }
 
 
-def write_record(path: Path, record: dict[str, Any]) -> None:
-    """Write run.json; its error message never holds a key (baes.redaction), whoever wrote it."""
-    error = record.get("error")
-    if isinstance(error, dict) and isinstance(error.get("message"), str):
-        record = {**record, "error": {**error, "message": redact(error["message"])}}
-    atomic_write_json(path, record)
+def write_record(path: Path, record: RunRecord | Mapping[str, Any]) -> RunRecord:
+    """Write run.json through its typed model, keys redacted (store.run_folders)."""
+    return write_run_record(path, record)
 
 
-def read_record(path: Path) -> dict[str, Any]:
+def read_record(path: Path) -> RunRecord:
     """The run record at `path`; RunRecordError (exit 2, naming the file) when it is unreadable
     or is not its folder's record (another run_id or framework, an unknown status)."""
     return load_run_record(path)
 
 
-def mark_interrupted(record: dict[str, Any], reason: str) -> dict[str, Any]:
+def mark_interrupted(record: RunRecord, reason: str) -> RunRecord:
     """A copy of a `running` record left by a process that died, marked interrupted."""
-    marked = dict(record)
-    marked["status"] = "interrupted"
-    marked["error"] = {"kind": "interrupted", "message": reason}
-    return marked
+    return record.model_copy(
+        update={"status": "interrupted", "error": RunError(kind="interrupted", message=reason)}
+    )

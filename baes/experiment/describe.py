@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from baes.experiment.load import Experiment, inspect_experiment
+from baes.records.manifest import RunSummary
 from baes.store.atomic import is_locked
 from baes.store.manifest import Manifest
 from baes.store.paths import ExperimentPaths
@@ -12,7 +11,7 @@ from baes.store.registry import RegistryEntry, utc_now
 from baes.store.run_progress import read_run_progress
 
 
-def experiment_status(experiment: Experiment, runs: dict[str, dict[str, Any]]) -> str:
+def experiment_status(experiment: Experiment, runs: dict[str, RunSummary]) -> str:
     """created | running | interrupted | incomplete | stopped | completed; config-changed or broken
     when the design is off.
 
@@ -27,24 +26,20 @@ def experiment_status(experiment: Experiment, runs: dict[str, dict[str, Any]]) -
         return "config-changed"
     if not runs:
         return "created"
-    if any(run["status"] == "running" for run in runs.values()):
+    if any(run.status == "running" for run in runs.values()):
         return "running" if is_locked(experiment.paths.run_lock) else "interrupted"
-    completed = sum(1 for run in runs.values() if run["status"] == "completed")
+    completed = sum(1 for run in runs.values() if run.status == "completed")
     if completed >= config.runs_target:
         return "completed"
     progress = read_run_progress(experiment.paths.run_progress)
     if progress is not None:
-        frameworks = progress["frameworks"]
-        if progress.get("budget_exhausted") or any(f.get("gave_up") for f in frameworks.values()):
+        frameworks = progress.frameworks
+        if progress.budget_exhausted or any(f.gave_up for f in frameworks.values()):
             return "stopped"
-        done = [frameworks.get(name, {}) for name in config.frameworks]
-        if all(f.get("stopped") and _count(f.get("completed")) >= config.runs.min for f in done):
+        done = [frameworks.get(name) for name in config.frameworks]
+        if all(f is not None and f.stopped and f.completed >= config.runs.min for f in done):
             return "completed"
     return "incomplete"
-
-
-def _count(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def describe(paths: ExperimentPaths) -> RegistryEntry:
@@ -63,7 +58,7 @@ def describe(paths: ExperimentPaths) -> RegistryEntry:
         runs_verified=sum(
             1
             for run in runs.values()
-            if run["status"] == "completed" and run.get("verification") == "verified"
+            if run.status == "completed" and run.verification == "verified"
         ),
         runs_target=config.runs_target if config else None,
         created_at=experiment.created_at,

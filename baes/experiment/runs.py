@@ -15,10 +15,12 @@ from baes.analysis.dataset import check_outcome, verification_state
 from baes.analysis.metrics import MetricContext, measure_cost_usd, measure_wall_seconds
 from baes.errors import InputError
 from baes.experiment.load import inspect_experiment
+from baes.records.manifest import RunSummary
+from baes.records.statuses import RUN_STATUSES
 from baes.store.errors import RunRecordError
 from baes.store.manifest import Manifest
 from baes.store.paths import RUN_RECORD_FILE
-from baes.store.run_folders import RUN_STATUSES, load_run_record
+from baes.store.run_folders import load_run_record
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ def list_runs(
     if status is not None and status not in RUN_STATUSES:
         raise InputError(f"unknown run status {status!r}; choose one of {', '.join(RUN_STATUSES)}")
     known = list(config.frameworks) if config else []
-    known += sorted({r["framework"] for r in manifest.runs.values()} - set(known))
+    known += sorted({r.framework for r in manifest.runs.values()} - set(known))
     if framework is not None and framework not in known:
         raise InputError(
             f"experiment {name!r} has no framework {framework!r}",
@@ -80,13 +82,14 @@ def list_runs(
     rows, problems = [], list(manifest.problems)
     # Run ids start with their start time, so their order is the order the runs started in.
     for run_id, summary in sorted(manifest.runs.items()):
-        if framework is not None and summary["framework"] != framework:
+        if framework is not None and summary.framework != framework:
             continue
-        if status is not None and summary["status"] != status:
+        if status is not None and summary.status != status:
             continue
-        run_json = experiment.paths.run_dir(summary["framework"], run_id) / RUN_RECORD_FILE
+        run_json = experiment.paths.run_dir(summary.framework, run_id) / RUN_RECORD_FILE
         try:
-            record = load_run_record(run_json)
+            # Validated by its model, then measured as the analysis measures: on its JSON form.
+            record = load_run_record(run_json).model_dump(mode="json")
         except RunRecordError as exc:
             problems.append(exc.message)
             rows.append(_unreadable_row(run_id, summary, exc.message))
@@ -153,13 +156,13 @@ def _row(record: dict[str, Any], context: MetricContext | None) -> RunRow:
     )
 
 
-def _unreadable_row(run_id: str, summary: dict[str, Any], problem: str) -> RunRow:
+def _unreadable_row(run_id: str, summary: RunSummary, problem: str) -> RunRow:
     return RunRow(
         run_id=run_id,
-        framework=summary["framework"],
-        status=summary["status"],
-        started_at=summary.get("started_at"),
-        ended_at=summary.get("ended_at"),
+        framework=summary.framework,
+        status=summary.status,
+        started_at=summary.started_at,
+        ended_at=summary.ended_at,
         duration_s=None,
         cost_usd=None,
         input_tokens=None,
@@ -169,7 +172,7 @@ def _unreadable_row(run_id: str, summary: dict[str, Any], problem: str) -> RunRo
         checks_failed=None,
         checks_errored=None,
         checks_total=None,
-        verification=summary.get("verification") or "unverified",
+        verification=summary.verification,
         error=None,
         reasons={"record": problem},
     )

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from baes.experiment.describe import experiment_status
 from baes.experiment.load import ConfigChangedError, inspect_experiment
+from baes.records.manifest import RunSummary
+from baes.records.statuses import RUN_STATUSES
+from baes.store.errors import InvalidNameError, RunRecordError
 from baes.store.manifest import Manifest
 from baes.store.paths import RUN_RECORD_FILE, ExperimentPaths
-from baes.store.run_folders import RUN_STATUSES, scan_run_folders
+from baes.store.run_folders import load_run_record, scan_run_folders
 
 
 def experiment_summary(root: Path, name: str) -> dict[str, Any]:
@@ -78,7 +80,7 @@ def experiment_summary(root: Path, name: str) -> dict[str, Any]:
 
 
 def check_counts(
-    paths: ExperimentPaths, runs: Mapping[str, Mapping[str, Any]], frameworks: list[str]
+    paths: ExperimentPaths, runs: Mapping[str, RunSummary], frameworks: list[str]
 ) -> dict[str, dict[str, Any]]:
     """Per framework, its runs' checks by status (passed, failed, error) and the errors' reasons.
 
@@ -87,25 +89,18 @@ def check_counts(
     """
     result = {fw: {"passed": 0, "failed": 0, "error": 0, "error_reasons": {}} for fw in frameworks}
     for run_id, summary in runs.items():
-        counts = result.get(summary.get("framework"))
+        counts = result.get(summary.framework)
         if counts is None:
             continue
         try:
-            record_path = paths.run_dir(summary["framework"], run_id) / RUN_RECORD_FILE
-            record = json.loads(record_path.read_text("utf-8"))
-            steps = record.get("steps") or []
-        except (OSError, ValueError, TypeError, AttributeError):
+            record = load_run_record(paths.run_dir(summary.framework, run_id) / RUN_RECORD_FILE)
+        except (RunRecordError, InvalidNameError):
             continue
-        for step in steps:
-            check = step.get("check") if isinstance(step, Mapping) else None
-            if not isinstance(check, Mapping):
+        for step in record.steps:
+            if step.check is None:
                 continue
-            # Records written before errors were told apart have only `passed`.
-            status = check.get("status") or ("passed" if check.get("passed") else "failed")
-            if status not in ("passed", "failed", "error"):
-                continue
-            counts[status] += 1
-            if status == "error":
-                reason = str(check.get("error_reason") or "no reason recorded")
+            counts[step.check.status] += 1
+            if step.check.status == "error":
+                reason = step.check.error_reason or "no reason recorded"
                 counts["error_reasons"][reason] = counts["error_reasons"].get(reason, 0) + 1
     return result

@@ -14,17 +14,17 @@ Reading tolerates what a killed writer can leave behind (a truncated last line) 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import portalocker
 
 from baes.errors import InputError, WorkError
+from baes.records.base import NewerRecordError, RecordError, load_record
+from baes.records.ledger import LedgerLine
 from baes.store.append_only import append_line
 from baes.store.registry import utc_now
 
@@ -43,78 +43,11 @@ class LedgerNotFoundError(InputError):
 utc_timestamp = utc_now
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerEntry:
-    """One LLM call as usage.jsonl records it (fields exactly as DESIGN.md lists them).
+# One LLM call as usage.jsonl records it: the typed record (docs/records.md). Token fields are
+# None when the provider did not report them; `usage_reported` is False when the response
+# carried no usage at all. `input_tokens` includes `cached_tokens`.
+LedgerEntry = LedgerLine
 
-    Token fields are None when the provider did not report them; `usage_reported` is False when
-    the response carried no usage at all. `input_tokens` includes `cached_tokens`.
-    """
-
-    ts_start: str
-    ts_end: str
-    run_id: str
-    step: str
-    endpoint: str
-    model_requested: str | None
-    model_served: str | None
-    status_code: int
-    stream: bool
-    input_tokens: int | None
-    output_tokens: int | None
-    cached_tokens: int | None
-    reasoning_tokens: int | None
-    latency_s: float
-    usage_reported: bool
-    error: str | None
-
-    def to_json(self) -> str:
-        """The entry as one compact JSON line (no trailing newline)."""
-        # Not dataclasses.asdict: its recursive deep copy is a measurable share of proxy overhead.
-        record = {name: getattr(self, name) for name in _FIELD_TYPES}
-        return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
-
-    @classmethod
-    def from_dict(cls, raw: Any) -> LedgerEntry:
-        """Validate a decoded JSON object; ValueError names the first bad field."""
-        if not isinstance(raw, dict):
-            raise ValueError("line is not a JSON object")
-        missing = [name for name in _FIELD_TYPES if name not in raw]
-        if missing:
-            raise ValueError(f"missing field(s): {', '.join(missing)}")
-        for name, (types, nullable) in _FIELD_TYPES.items():
-            value = raw[name]
-            if value is None and nullable:
-                continue
-            # bool is an int subclass; a token count of `true` is corruption, not a number.
-            if isinstance(value, bool) and bool not in types:
-                raise ValueError(f"field {name!r} has the wrong type ({type(value).__name__})")
-            if not isinstance(value, types):
-                raise ValueError(f"field {name!r} has the wrong type ({type(value).__name__})")
-        # Newer writers may add fields; this reader keeps the ones it knows.
-        return cls(**{name: raw[name] for name in _FIELD_TYPES})
-
-
-_STR, _INT, _NUM, _BOOL = (str,), (int,), (int, float), (bool,)
-_FIELD_TYPES: dict[str, tuple[tuple[type, ...], bool]] = {
-    "ts_start": (_STR, False),
-    "ts_end": (_STR, False),
-    "run_id": (_STR, False),
-    "step": (_STR, False),
-    "endpoint": (_STR, False),
-    "model_requested": (_STR, True),
-    "model_served": (_STR, True),
-    "status_code": (_INT, False),
-    "stream": (_BOOL, False),
-    "input_tokens": (_INT, True),
-    "output_tokens": (_INT, True),
-    "cached_tokens": (_INT, True),
-    "reasoning_tokens": (_INT, True),
-    "latency_s": (_NUM, False),
-    "usage_reported": (_BOOL, False),
-    "error": (_STR, True),
-}
-assert list(_FIELD_TYPES) == [f.name for f in fields(LedgerEntry)]
 
 # One threading lock per file (keyed by device and inode, so two paths to one file share it).
 _file_locks: dict[tuple[int, int], threading.Lock] = {}
@@ -146,7 +79,7 @@ class LedgerWriter:
 
     def append(self, entry: LedgerEntry) -> None:
         """Write one line and hand it to the kernel before returning."""
-        data = (entry.to_json() + "\n").encode("utf-8")
+        data = (entry.model_dump_json() + "\n").encode("utf-8")
         with self._lock:
             fd = self._fd
             if fd is None:
@@ -226,8 +159,8 @@ def read_ledger(path: str | os.PathLike[str]) -> LedgerEntries:
             continue
         is_last = number == len(lines)
         try:
-            entries.append(LedgerEntry.from_dict(json.loads(raw)))
-        except (ValueError, UnicodeDecodeError) as exc:
+            entries.append(load_record(LedgerLine, raw, "ledger line"))
+        except (RecordError, NewerRecordError) as exc:
             truncated = is_last and ends_without_newline
             reason = (
                 "truncated last line (the writer was killed mid-write)" if truncated else str(exc)

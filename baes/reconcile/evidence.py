@@ -14,19 +14,19 @@ a full disk or a crash and leave a fragment behind.)
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from baes.reconcile.usage_client import ProviderBucket
+from baes.records.base import RecordError, load_record
+from baes.records.evidence import EvidenceRecord
 from baes.store.atomic import atomic_write_bytes, file_lock
 from baes.store.paths import ExperimentPaths
 
 log = logging.getLogger(__name__)
 
-EVIDENCE_SCHEMA_VERSION = 1
+EVIDENCE_SCHEMA_VERSION = EvidenceRecord.SCHEMA_VERSION
 EVIDENCE_FILE = "reconcile.jsonl"
 
 
@@ -49,14 +49,14 @@ class PastRead:
         return self.window[0] <= start and end <= self.window[1]
 
 
-def _past_read(record: dict[str, Any]) -> PastRead:
-    window = record["window"]
+def _past_read(record: EvidenceRecord) -> PastRead:
+    start, end = record.window
     return PastRead(
-        read_id=str(record["read_id"]),
-        at=float(record["t"]),
-        window=(int(window[0]), int(window[1])),
-        scope=str(record["scope"]),
-        buckets=[ProviderBucket.from_json(b) for b in record["buckets"]],
+        read_id=record.read_id,
+        at=record.t,
+        window=(start, end),
+        scope=record.scope,
+        buckets=[ProviderBucket.from_json(b) for b in record.buckets or []],
     )
 
 
@@ -66,9 +66,9 @@ class EvidenceLog:
     def __init__(self, path: Path):
         self.path = path
 
-    def append(self, record: dict[str, Any]) -> None:
+    def append(self, record: EvidenceRecord) -> None:
         """Add one read's record; readers see the file with or without it, nothing in between."""
-        line = json.dumps(record, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        line = record.model_dump_json()
         with file_lock(self.path):
             try:
                 existing = self.path.read_bytes()
@@ -78,8 +78,9 @@ class EvidenceLog:
                 existing += b"\n"  # a hand-edited file; keep its last line whole
             atomic_write_bytes(self.path, existing + line.encode("utf-8") + b"\n")
 
-    def records(self) -> list[dict[str, Any]]:
-        """Every readable record, oldest first (damaged lines are skipped and logged)."""
+    def records(self) -> list[EvidenceRecord]:
+        """Every readable record, oldest first (damaged lines are skipped and logged; a line of
+        a newer baes raises NewerRecordError: its reads must not be judged by an older one)."""
         try:
             lines = self.path.read_bytes().split(b"\n")
         except FileNotFoundError:
@@ -89,22 +90,19 @@ class EvidenceLog:
             if not raw.strip():
                 continue
             try:
-                record = json.loads(raw)
-            except (ValueError, UnicodeDecodeError) as exc:
+                records.append(load_record(EvidenceRecord, raw, "reconcile evidence line"))
+            except RecordError as exc:
                 log.warning("%s line %d skipped: %s", self.path, number, exc)
-                continue
-            if isinstance(record, dict):
-                records.append(record)
         return records
 
     def reads(self, scope: str) -> list[PastRead]:
         """The successful reads made with the same query scope, oldest first."""
         reads = []
         for record in self.records():
-            if not record.get("ok") or record.get("scope") != scope:
+            if not record.ok or record.scope != scope:
                 continue
             try:
                 reads.append(_past_read(record))
-            except (KeyError, TypeError, ValueError) as exc:
-                log.warning("%s: read %s skipped: %s", self.path, record.get("read_id"), exc)
+            except ValueError as exc:
+                log.warning("%s: read %s skipped: %s", self.path, record.read_id, exc)
         return sorted(reads, key=lambda r: r.at)

@@ -31,6 +31,7 @@ from baes.reconcile.run_records import RunRef, find_runs, write_verification
 from baes.reconcile.source import Scope, read_scope, usage_client_for
 from baes.reconcile.states import judge_failure, judge_without_calls
 from baes.reconcile.usage_client import UsageApiError, UsageReport
+from baes.records.evidence import EvidenceRecord
 from baes.store.atomic import file_lock
 from baes.store.paths import ExperimentPaths
 
@@ -88,7 +89,7 @@ MAX_MATCHES_SHOWN = 8
 
 
 def _stored_message(ref: RunRef) -> str:
-    summary = ref.verification.get("summary")
+    summary = ref.verification.summary
     if isinstance(summary, dict) and isinstance(summary.get("message"), str):
         return summary["message"]
     return "never checked against the provider" if ref.state == "unverified" else ""
@@ -101,7 +102,7 @@ def _as_stored(ref: RunRef, message: str | None = None) -> RunCheck:
         status=ref.status,
         previous_state=ref.state,
         state=ref.state,
-        changed_at=ref.verification.get("changed_at"),
+        changed_at=ref.verification.changed_at,
         message=message if message is not None else _stored_message(ref),
         checked=False,
     )
@@ -221,7 +222,7 @@ def _judge_and_record(
         run_units = view.units_by_run.get(ref.run_id, [])
         comparisons: list[GroupComparison] = []
         waiting_helps = True
-        if ref.run_id in ledger.missing and (ref.totals.get("calls") or 0) > 0:
+        if ref.run_id in ledger.missing and (ref.totals.calls or 0) > 0:
             judgment = judge_failure(
                 ref.state, f"the run's ledger {ref.ledger} is missing; its calls cannot be checked"
             )
@@ -268,7 +269,7 @@ def _judge_and_record(
             "differences": list(check.differences),
         }
         verification = write_verification(paths, ref, check.state, summary, checked_at)
-        check.changed_at = verification["changed_at"]
+        check.changed_at = verification.changed_at
     registry_for(paths.root).refresh(paths.name)
     ordered = [
         checks.get(ref.run_id) or _as_stored(ref, "still running: checked once it has ended")
@@ -344,5 +345,5 @@ def _record_evidence(
         }
         for run_id, check in checks.items()
     }
-    evidence.append(record)
+    evidence.append(EvidenceRecord.model_validate(record))
     return read

@@ -3,16 +3,15 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from baes.store.atomic import atomic_write_json
+from baes.records.run import Totals, Verification
 from baes.store.errors import RunRecordError
 from baes.store.manifest import Manifest
 from baes.store.paths import LEDGER_FILE, NAME_RE, ExperimentPaths
-from baes.store.run_folders import load_run_record
+from baes.store.run_folders import load_run_record, write_run_record
 
 
 @dataclass(frozen=True)
@@ -22,8 +21,8 @@ class RunRef:
     framework: str
     run_id: str
     status: str
-    verification: dict[str, Any]
-    totals: dict[str, Any]
+    verification: Verification
+    totals: Totals
     path: Path
 
     @property
@@ -32,13 +31,7 @@ class RunRef:
 
     @property
     def state(self) -> str:
-        state = self.verification.get("state")
-        return state if isinstance(state, str) else "unverified"
-
-
-def _verification(record: dict[str, Any]) -> dict[str, Any]:
-    value = record.get("verification")
-    return value if isinstance(value, dict) else {}
+        return self.verification.state
 
 
 def find_runs(paths: ExperimentPaths) -> tuple[list[RunRef], list[str]]:
@@ -52,39 +45,41 @@ def find_runs(paths: ExperimentPaths) -> tuple[list[RunRef], list[str]]:
             continue
         try:
             record = load_run_record(run_json)
-            ref = RunRef(
-                framework=str(record["framework"]),
-                run_id=str(record["run_id"]),
-                status=str(record["status"]),
-                verification=_verification(record),
-                totals=record.get("totals") if isinstance(record.get("totals"), dict) else {},
-                path=run_json,
-            )
         except RunRecordError as exc:
             problems.append(exc.message)
             continue
-        runs.append((str(record.get("started_at") or ""), ref))
+        ref = RunRef(
+            framework=record.framework,
+            run_id=record.run_id,
+            status=record.status,
+            verification=record.verification,
+            totals=record.totals,
+            path=run_json,
+        )
+        runs.append((record.started_at, ref))
     return [ref for _, ref in sorted(runs, key=lambda item: (item[0], item[1].run_id))], problems
 
 
 def write_verification(
     paths: ExperimentPaths, ref: RunRef, state: str, summary: dict[str, Any], now: str
-) -> dict[str, Any]:
+) -> Verification:
     """Set the run's verification (changed_at moves only when the state changes); returns it.
 
     The caller holds the experiment's reconcile lock, so no other reconcile rewrites the record
     meanwhile (and `baes run` only writes records of runs in flight, which are never judged).
-    Every other field is written back exactly as read.
+    Every other field is written back as read (a record of an older schema_version is written
+    in the current one).
     """
-    record = json.loads(ref.path.read_text("utf-8"))
-    previous = _verification(record)
-    changed = previous.get("state", "unverified") != state
-    verification = {
-        "state": state,
-        "changed_at": now if changed else previous.get("changed_at"),
-        "summary": summary,
-    }
-    record["verification"] = verification
-    atomic_write_json(ref.path, record)
+    record = load_run_record(ref.path)
+    previous = record.verification
+    verification = Verification.model_validate(
+        {
+            "state": state,
+            "changed_at": now if previous.state != state else previous.changed_at,
+            "summary": summary,
+        }
+    )
+    record = record.model_copy(update={"verification": verification})
+    write_run_record(ref.path, record)
     Manifest(paths).record(record)
     return verification

@@ -1,23 +1,29 @@
 """Run folders, `runs/<framework>/<run_id>/`: which hold a usable run record, and what is left over.
 
-A run counts only through its run.json, and only when the record belongs to its folder: a JSON
-object whose run_id and framework are the folder's names and whose status is a known one. A
+A run counts only through its run.json, and only when the record belongs to its folder: a valid
+run record (baes.records.run) whose run_id and framework are the folder's names. A
 record copied into another folder, or damaged, would otherwise be counted twice or wrongly.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from baes.errors import WorkError
+from baes.records.base import NewerRecordError, RecordError, describe_validation, load_record
+from baes.records.run import RunRecord
+from baes.redaction import redact
+from baes.store.atomic import atomic_write_json
 from baes.store.errors import RunRecordError
 from baes.store.paths import NAME_RE, RUN_RECORD_FILE
 
-RUN_STATUSES = ("running", "completed", "failed", "interrupted")
 # Files of the manifest that live in runs/ beside the framework folders.
 _RUNS_DIR_FILES = {"manifest.json", "manifest.json.lock"}
 DAMAGED_RUN_HINT = (
@@ -26,39 +32,66 @@ DAMAGED_RUN_HINT = (
 )
 
 
-def record_problem(record: Any, framework: str, run_id: str) -> str | None:
+def record_problem(record: RunRecord, framework: str, run_id: str) -> str | None:
     """Why `record` is not the run record of runs/<framework>/<run_id>/, or None when it is."""
-    if not isinstance(record, dict):
-        return f"not a run record (a JSON {type(record).__name__}, not an object)"
-    if record.get("run_id") != run_id:
-        return f"its run_id {record.get('run_id')!r} is not its folder's name {run_id!r}"
-    if record.get("framework") != framework:
-        return f"its framework {record.get('framework')!r} is not its folder's name {framework!r}"
-    if record.get("status") not in RUN_STATUSES:
-        return f"unknown status {record.get('status')!r} (one of {', '.join(RUN_STATUSES)})"
+    if record.run_id != run_id:
+        return f"its run_id {record.run_id!r} is not its folder's name {run_id!r}"
+    if record.framework != framework:
+        return f"its framework {record.framework!r} is not its folder's name {framework!r}"
     return None
 
 
-def load_run_record(run_json: Path) -> dict[str, Any]:
+def parse_run_record(run_json: Path | str, data: bytes) -> RunRecord:
+    """The run record in `data` (the bytes of `run_json`), migrated to the current version;
+    RunRecordError naming the file when it is not one (a newer baes's record says so)."""
+    try:
+        return load_record(RunRecord, data, "run record")
+    except RecordError as exc:
+        raise RunRecordError(
+            f"{run_json}: not a run record ({exc})", hint=DAMAGED_RUN_HINT
+        ) from None
+    except NewerRecordError as exc:
+        raise RunRecordError(f"{run_json}: {exc.message}", hint=exc.hint) from None
+
+
+def load_run_record(run_json: Path) -> RunRecord:
     """The run record in `run_json`, checked against its folder; RunRecordError naming the file."""
     try:
-        record = json.loads(run_json.read_text("utf-8"))
-    except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+        data = run_json.read_bytes()
+    except OSError as exc:
         raise RunRecordError(
-            f"{run_json}: unreadable run record ({getattr(exc, 'strerror', None) or exc})",
-            hint=DAMAGED_RUN_HINT,
+            f"{run_json}: unreadable run record ({exc.strerror or exc})", hint=DAMAGED_RUN_HINT
         ) from None
+    record = parse_run_record(run_json, data)
     problem = record_problem(record, run_json.parent.parent.name, run_json.parent.name)
     if problem:
         raise RunRecordError(f"{run_json}: {problem}", hint=DAMAGED_RUN_HINT)
     return record
 
 
+def write_run_record(path: Path, record: RunRecord | Mapping[str, Any]) -> RunRecord:
+    """Write run.json from the typed record (a dict is validated into one first: a record that
+    breaks the contract is never written); its error message never holds a key
+    (baes.redaction), whoever wrote it. Returns the record as written."""
+    try:
+        typed = record if isinstance(record, RunRecord) else RunRecord.model_validate(record)
+    except ValidationError as exc:
+        raise WorkError(
+            f"{path}: the run record breaks its contract ({describe_validation(exc)}); not written",
+            hint="this is a bug in baes; please report it with the command you ran",
+        ) from None
+    if typed.error is not None:
+        error = typed.error.model_copy(update={"message": redact(typed.error.message)})
+        typed = typed.model_copy(update={"error": error})
+    atomic_write_json(path, typed.model_dump(mode="json"))
+    return typed
+
+
 @dataclass
 class RunFolderScan:
     """The usable records by run id, what is wrong elsewhere, and leftovers of killed runs."""
 
-    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    records: dict[str, RunRecord] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     # Run folders with no run.json and nothing but temp files in them: `baes run` was killed
     # between creating the folder and writing the record. They never count as runs.

@@ -7,55 +7,50 @@ about those, so each write merges: the other frameworks keep the state their las
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
+from baes.records.base import RecordError, load_record
+from baes.records.progress import FrameworkProgress, RunProgressRecord
 from baes.store.atomic import atomic_write_json, remove_stale_temp_files
 from baes.store.registry import utc_now
 
-RUN_PROGRESS_SCHEMA_VERSION = 1
+RUN_PROGRESS_SCHEMA_VERSION = RunProgressRecord.SCHEMA_VERSION
 
 
-def read_run_progress(path: Path) -> dict[str, Any] | None:
-    """The file's content when it is a run-progress object; None when missing or unusable."""
+def read_run_progress(path: Path) -> RunProgressRecord | None:
+    """The file's record; None when missing or unusable (a cache: the run records decide).
+
+    NewerRecordError when a newer baes wrote it.
+    """
     try:
-        value = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
+        return load_record(RunProgressRecord, path.read_bytes(), "run-progress file")
+    except (OSError, RecordError):
         return None
-    if not isinstance(value, dict) or not isinstance(value.get("frameworks"), dict):
-        return None
-    value["frameworks"] = {
-        name: state for name, state in value["frameworks"].items() if isinstance(state, dict)
-    }
-    return value
 
 
 def merge_run_progress(
-    previous: dict[str, Any] | None,
-    frameworks: dict[str, dict[str, Any]],
+    previous: RunProgressRecord | None,
+    frameworks: dict[str, FrameworkProgress],
     budget_exhausted: bool,
-) -> dict[str, Any]:
+) -> RunProgressRecord:
     """The new file content: `frameworks` over the previous per-framework states.
 
     `budget_exhausted` is not merged: every `baes run` measures the whole experiment's spending.
     """
-    merged = dict(previous["frameworks"]) if previous else {}
+    merged = dict(previous.frameworks) if previous else {}
     merged.update(frameworks)
-    return {
-        "schema_version": RUN_PROGRESS_SCHEMA_VERSION,
-        "updated_at": utc_now(),
-        "budget_exhausted": budget_exhausted,
-        "frameworks": {name: merged[name] for name in sorted(merged)},
-    }
+    return RunProgressRecord(
+        updated_at=utc_now(),
+        budget_exhausted=budget_exhausted,
+        frameworks={name: merged[name] for name in sorted(merged)},
+    )
 
 
 def write_run_progress(
-    path: Path, frameworks: dict[str, dict[str, Any]], budget_exhausted: bool
+    path: Path, frameworks: dict[str, FrameworkProgress], budget_exhausted: bool
 ) -> None:
     """Merge this run's per-framework states into the file (call while holding the run lock)."""
-    atomic_write_json(
-        path, merge_run_progress(read_run_progress(path), frameworks, budget_exhausted)
-    )
+    record = merge_run_progress(read_run_progress(path), frameworks, budget_exhausted)
+    atomic_write_json(path, record.model_dump(mode="json"))
     # Under the run lock no other writer exists: a temp file of ours is left by a killed run.
     remove_stale_temp_files(path)

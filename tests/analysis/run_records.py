@@ -164,7 +164,13 @@ def run_record(
             "checks_total": checks_total,
         },
         "verification": None if verification is None else {"state": verification},
-        "archive": {"path": "workspace.tar.gz", "sha256": "0" * 64},
+        "archive": {
+            "path": "workspace.tar.gz",
+            "sha256": "0" * 64,
+            "bytes": 1024,
+            "files": 3,
+            "kept_workspace": False,
+        },
         "environment": {"baes": "0.1.0", "python": "3.11", "platform": "linux"},
     }
 

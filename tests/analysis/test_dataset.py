@@ -116,7 +116,7 @@ def test_unusable_records_are_reported_with_their_path(tmp_path):
     write_run(paths, run_record(config, "aider", 11), manifest=False)
     dataset = _dataset(paths, config)
     problems = "\n".join(dataset.problems)
-    assert "run-broken/run.json: unreadable run record" in problems
+    assert "run-broken/run.json: not a run record (invalid JSON" in problems
     assert "recorded under another design" in problems
     assert "does not match its folder" in problems
     assert "framework 'aider' is not in the design" in problems

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from baes.engine.run_lock import RunLock
+from baes.engine.run_record import RUN_SCHEMA_VERSION
 from baes.llm.ledger import read_ledger
 from baes.simulator import SimulatorOptions, start_simulator
 from baes.store.paths import ExperimentPaths
@@ -99,7 +100,7 @@ def test_run_writes_records_whose_totals_match_the_ledger_and_the_provider(cli, 
         assert len(records) == 4 and {r["status"] for r in records} == {"completed"}
         ledger_totals = {"input_tokens": 0, "output_tokens": 0, "cached_tokens": 0, "calls": 0}
         for record in records:
-            assert set(record) >= RUN_KEYS and record["schema_version"] == 1
+            assert set(record) >= RUN_KEYS and record["schema_version"] == RUN_SCHEMA_VERSION == 2
             assert record["config_hash"] == (root / "exp2/.meta/config.hash").read_text().strip()
             assert [s["id"] for s in record["steps"]] == ["greet", "farewell"]
             for step in record["steps"]:

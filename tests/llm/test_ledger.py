@@ -7,7 +7,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-from dataclasses import replace
 
 import pytest
 
@@ -22,7 +21,7 @@ from baes.llm.ledger import (
 )
 
 FIELDS = (
-    "ts_start ts_end run_id step endpoint model_requested model_served status_code stream "
+    "schema_version ts_start ts_end run_id step endpoint model_requested model_served status_code stream "
     "input_tokens output_tokens cached_tokens reasoning_tokens latency_s usage_reported error"
 ).split()
 
@@ -46,7 +45,7 @@ def entry(**changes) -> LedgerEntry:
         usage_reported=True,
         error=None,
     )
-    return replace(base, **changes)
+    return base.model_copy(update=changes)
 
 
 def test_an_entry_is_one_json_line_with_exactly_the_design_fields(tmp_path):
@@ -95,14 +94,17 @@ def test_processes_appending_to_one_file_never_interleave_lines(tmp_path):
     script = textwrap.dedent(
         """
         import sys
-        from dataclasses import replace
         from baes.llm.ledger import LedgerEntry, LedgerWriter
         path, name = sys.argv[1], sys.argv[2]
-        base = LedgerEntry("a", "b", name, "s", "/v1/chat/completions", None, None, 200, False,
-                           1, 1, 0, 0, 0.1, True, None)
+        base = LedgerEntry(
+            ts_start="a", ts_end="b", run_id=name, step="s", endpoint="/v1/chat/completions",
+            model_requested=None, model_served=None, status_code=200, stream=False,
+            input_tokens=1, output_tokens=1, cached_tokens=0, reasoning_tokens=0,
+            latency_s=0.1, usage_reported=True, error=None,
+        )
         with LedgerWriter(path) as writer:
             for n in range(150):
-                writer.append(replace(base, step=str(n), error="y" * (9000 if n % 5 == 0 else 10)))
+                writer.append(base.model_copy(update=dict(step=str(n), error="y" * (9000 if n % 5 == 0 else 10))))
         """
     )
     workers = [
@@ -121,7 +123,7 @@ def test_a_truncated_last_line_is_reported_not_raised(tmp_path):
     for n in range(3):
         append_entry(path, entry(step=str(n)))
     with path.open("a") as killed_writer:
-        killed_writer.write(entry(step="3").to_json()[:57])
+        killed_writer.write(entry(step="3").model_dump_json()[:57])
 
     entries = read_ledger(path)
     assert [e.step for e in entries] == ["0", "1", "2"]
@@ -146,7 +148,7 @@ def test_appending_after_a_killed_writer_starts_on_a_fresh_line(tmp_path):
 
 def test_lines_that_are_not_entries_are_reported_with_a_reason(tmp_path):
     path = tmp_path / "usage.jsonl"
-    good = json.loads(entry().to_json())
+    good = json.loads(entry().model_dump_json())
     lines = [
         json.dumps(good),
         json.dumps({k: v for k, v in good.items() if k != "status_code"}),
@@ -154,6 +156,7 @@ def test_lines_that_are_not_entries_are_reported_with_a_reason(tmp_path):
         json.dumps({**good, "stream": "yes"}),
         "[1, 2]",
         json.dumps({**good, "future_field": 1}),  # newer writers may add fields
+        json.dumps({**good, "schema_version": 9}),  # a newer format: not mis-read
     ]
     path.write_text("\n".join(lines) + "\n")
 
@@ -161,10 +164,11 @@ def test_lines_that_are_not_entries_are_reported_with_a_reason(tmp_path):
     assert len(entries) == 2
     reasons = [d.reason for d in entries.damaged]
     assert reasons == [
-        "missing field(s): status_code",
-        "field 'input_tokens' has the wrong type (bool)",
-        "field 'stream' has the wrong type (str)",
-        "line is not a JSON object",
+        "status_code: Field required",
+        "input_tokens: Input should be a valid integer, not True",
+        "stream: Input should be a valid boolean, not 'yes'",
+        "a JSON list, not an object",
+        "a ledger line of schema_version 9, written by a newer baes (this baes reads up to 1)",
     ]
 
 

@@ -35,6 +35,7 @@ REAL_KEY = "sk-real-secret-key-0123456789abcdef"
 MODEL = "exp-model"
 PRICES = {MODEL: ModelPrice(input=1000.0, cached_input=100.0, output=2000.0)}
 LEDGER_FIELDS = [
+    "schema_version",
     "ts_start",
     "ts_end",
     "run_id",

@@ -14,6 +14,7 @@ from baes.reconcile.evidence import EvidenceLog
 from baes.reconcile.quantities import Quantities
 from baes.reconcile.reconcile import reconcile_experiment
 from baes.reconcile.states import stable_since
+from baes.records.evidence import EvidenceRecord
 from tests.reconcile.conftest import evidence, run_records
 
 T0 = 1_767_225_600  # a minute boundary
@@ -57,9 +58,27 @@ def test_data_is_stable_since_the_first_of_the_latest_identical_reads():
     assert stable_since("a", 5.0, []) == 5.0
 
 
+def _read(read_id: str, buckets: list) -> EvidenceRecord:
+    return EvidenceRecord(
+        read_id=read_id,
+        experiment="exp",
+        at="2026-06-21T10:00:00.000000Z",
+        t=float(T0),
+        scope="openai:key",
+        window=(T0, T0 + 60),
+        ok=True,
+        pages=1,
+        attempts=1,
+        error=None,
+        buckets=buckets,
+        comparisons=[],
+        runs={},
+    )
+
+
 def test_an_interrupted_evidence_append_leaves_the_file_as_it_was(tmp_path, monkeypatch):
     log = EvidenceLog(tmp_path / ".meta" / "reconcile.jsonl")
-    log.append({"read_id": "one", "ok": True})
+    log.append(_read("one", []))
     before = log.path.read_bytes()
 
     def killed(*args, **kwargs):
@@ -67,10 +86,10 @@ def test_an_interrupted_evidence_append_leaves_the_file_as_it_was(tmp_path, monk
 
     monkeypatch.setattr(os, "replace", killed)
     with pytest.raises(KeyboardInterrupt):
-        log.append({"read_id": "two", "ok": True, "buckets": [[T0, "m", None, 1, 2, 0, 3]] * 500})
+        log.append(_read("two", [[T0, "m", None, 1, 2, 0, 3]] * 500))
     monkeypatch.undo()
     assert log.path.read_bytes() == before
-    assert [r["read_id"] for r in log.records()] == ["one"]
+    assert [r.read_id for r in log.records()] == ["one"]
 
 
 def test_a_reconcile_interrupted_while_writing_states_is_completed_by_the_next(

@@ -193,11 +193,11 @@ CASES = {
     ),
     "manifest entry is a string": Case(
         manifest_entry("completed"),
-        {"show": (0, "has no framework or no known status"), "dry-run": (0, None)},
+        {"show": (0, "Input should be an object, not 'completed'"), "dry-run": (0, None)},
     ),
     "manifest entry lacks status": Case(
         manifest_entry({"framework": "a"}),
-        {"show": (0, "has no framework or no known status"), "dry-run": (0, None)},
+        {"show": (0, ".status: Field required"), "dry-run": (0, None)},
     ),
     "run.json is []": Case(
         run_json(lambda r: []),
@@ -212,11 +212,26 @@ CASES = {
     "run.json has an unknown status": Case(
         run_json(lambda r: {**r, "status": "done"}),
         {
-            "show": (0, "unknown status 'done'"),
-            "dry-run": (2, "unknown status 'done'"),
-            "run": (2, "unknown status 'done'"),
-            "analyze": (0, "unknown status 'done'"),
-            "reconcile": (0, "unknown status 'done'"),
+            "show": (
+                0,
+                "Input should be 'running', 'completed', 'failed' or 'interrupted', not 'done'",
+            ),
+            "dry-run": (
+                2,
+                "Input should be 'running', 'completed', 'failed' or 'interrupted', not 'done'",
+            ),
+            "run": (
+                2,
+                "Input should be 'running', 'completed', 'failed' or 'interrupted', not 'done'",
+            ),
+            "analyze": (
+                0,
+                "Input should be 'running', 'completed', 'failed' or 'interrupted', not 'done'",
+            ),
+            "reconcile": (
+                0,
+                "Input should be 'running', 'completed', 'failed' or 'interrupted', not 'done'",
+            ),
         },
     ),
     "run.json names another run": Case(

@@ -13,13 +13,33 @@ from baes.store.paths import ExperimentPaths
 
 def _write_run(paths: ExperimentPaths, framework: str, run_id: str, status: str) -> dict:
     record = {
-        "schema_version": 1,
+        "schema_version": 2,
         "run_id": run_id,
         "experiment": paths.name,
         "framework": framework,
+        "config_hash": "0" * 64,
+        "model": "sim-small",
         "status": status,
+        "error": None,
         "started_at": "2026-01-01T00:00:00Z",
         "ended_at": None,
+        "steps": [],
+        "totals": {
+            "input_tokens": 0,
+            "output_tokens": 0,
+            "cached_tokens": 0,
+            "calls": 0,
+            "llm_seconds": 0.0,
+            "wall_seconds": None,
+            "checks_passed": 0,
+            "checks_total": 0,
+            "checks_errored": 0,
+        },
+        "verification": {"state": "unverified", "changed_at": None, "summary": None},
+        "archive": None,
+        "environment": {},
+        "seed": None,
+        "executor": {"kind": "local", "worker": None},
     }
     folder = paths.run_dir(framework, run_id)
     folder.mkdir(parents=True)
