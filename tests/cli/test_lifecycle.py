@@ -385,13 +385,13 @@ def test_a_failed_run_and_a_damaged_record_are_shown_not_hidden(cli, copy):
     assert "input tokens not reported" in row["reasons"]["cost_usd"]
     assert row["reasons"]["tokens"] == "not recorded"
     broken = rows[damaged.parent.name]
-    assert broken["input_tokens"] is None and "unreadable run record" in broken["reasons"]["record"]
-    assert any("unreadable run record" in p for p in listed["problems"])
+    assert broken["input_tokens"] is None and "not a run record (invalid JSON" in broken["reasons"]["record"]
+    assert any("not a run record (invalid JSON" in p for p in listed["problems"])
 
     text = cli("runs", "exp")
     assert f"{failed['run_id']}: step_failed: step greet exited 1" in text.stdout
     assert "Traceback" not in text.stdout  # the first line of the message only
-    assert "unreadable run record" in text.stderr
+    assert "not a run record (invalid JSON" in text.stderr
     assert json.loads(cli("runs", "exp", "--status", "failed", "--json").stdout)["runs"] == [row]
 
     export = cli("export", "exp")
