@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from baes.clock import utc_now
 from baes.config.models import ExperimentConfig
 from baes.engine.environment import capture_environment
 from baes.engine.executors import LocalThreadExecutor
@@ -48,7 +49,6 @@ from baes.frameworks.check_envs import CheckEnvironments, prepare_check_environm
 from baes.redaction import key_env_names
 from baes.store.manifest import Manifest
 from baes.store.paths import LEDGER_FILE, RUN_RECORD_FILE, ExperimentPaths
-from baes.store.registry import utc_now
 from baes.store.run_progress import write_run_progress
 
 # How a framework's part of a `baes run` ended. The first two are the design's targets; the

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from baes.clock import utc_now
 from baes.config.models import ExperimentConfig
 from baes.engine.archive import archive_workspace
 from baes.engine.run_record import RunIdentity, run_totals, step_label, step_usage
@@ -25,7 +26,6 @@ from baes.frameworks.contract import CheckResult, FrameworkAdapter, StepContext,
 from baes.llm.ledger import read_ledger
 from baes.redaction import key_env_names, key_values, redact, redact_file
 from baes.store.paths import LEDGER_FILE
-from baes.store.registry import utc_now
 
 
 def run_seed(experiment_seed: int, framework: str, repetition: int) -> int:

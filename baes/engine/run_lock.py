@@ -7,8 +7,8 @@ import os
 import socket
 from pathlib import Path
 
+from baes.clock import utc_now
 from baes.errors import InputError
-from baes.store.registry import utc_now
 
 
 class ExperimentBusyError(InputError):

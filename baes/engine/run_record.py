@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from baes.clock import utc_now
 from baes.llm.ledger import LedgerEntry
 from baes.redaction import redact
 from baes.store.atomic import atomic_write_json
-from baes.store.registry import utc_now
 from baes.store.run_folders import load_run_record
 
 RUN_SCHEMA_VERSION = 1

@@ -26,7 +26,6 @@ import portalocker
 
 from baes.errors import InputError, WorkError
 from baes.store.append_only import append_line
-from baes.store.registry import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +36,6 @@ class LedgerWriteError(WorkError):
 
 class LedgerNotFoundError(InputError):
     """The ledger file to read does not exist."""
-
-
-# The name the ledger tests import; one implementation lives in the registry.
-utc_timestamp = utc_now
 
 
 @dataclass(frozen=True, slots=True)

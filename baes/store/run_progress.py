@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from baes.clock import utc_now
 from baes.store.atomic import atomic_write_json, remove_stale_temp_files
-from baes.store.registry import utc_now
 
 RUN_PROGRESS_SCHEMA_VERSION = 1
 
