@@ -412,8 +412,8 @@ class _Coordinator:
 
     def prepare_adapters(self, frameworks: list[str]) -> None:
         """Set up each framework (a command framework's cached environment) with live progress."""
-        from baes.frameworks.contract import adapter_for
         from baes.frameworks.environments import default_cache_dir
+        from baes.frameworks.registry import adapter_for
 
         cache_dir = default_cache_dir()
         # The checks' environment first: a problem with it is reported before any long setup.
