@@ -190,7 +190,8 @@ def contrast_families(
     names = list(configs)
     present = set(groups)
     ordered = dict.fromkeys(f for c in configs.values() for f in c.frameworks)
-    families, not_compared = [], []
+    families: list[ContrastFamily] = []
+    not_compared: list[dict[str, str]] = []
     for framework in ordered:
         designed = [n for n in names if framework in configs[n].frameworks]
         members = tuple(f"{n}/{framework}" for n in designed if f"{n}/{framework}" in present)

@@ -338,10 +338,7 @@ def forest_plot(inputs: FigureInputs, key: str, file_part: str) -> DrawnFigure:
             skipped="fewer than two groups with values",
             metric=key,
         )
-    pairs = [
-        {"a": names[i], "b": names[j], "cliffs_delta": cliffs_delta(samples[i], samples[j]).delta}
-        for i, j in index_pairs
-    ]
+    deltas_of_pairs = [cliffs_delta(samples[i], samples[j]).delta for i, j in index_pairs]
     resamples = forest_resamples(plan)
     intervals = cliffs_delta_intervals(
         samples,
@@ -352,12 +349,12 @@ def forest_plot(inputs: FigureInputs, key: str, file_part: str) -> DrawnFigure:
     )
     rows = [
         (
-            f"{p['a']} (N={samples[i].size}) vs {p['b']} (N={samples[j].size})",
-            p["cliffs_delta"],
+            f"{names[i]} (N={samples[i].size}) vs {names[j]} (N={samples[j].size})",
+            delta,
             low,
             high,
         )
-        for p, (i, j), (low, high) in zip(pairs, index_pairs, intervals, strict=True)
+        for delta, (i, j), (low, high) in zip(deltas_of_pairs, index_pairs, intervals, strict=True)
     ]
     figure = _figure(
         6.8,

@@ -123,7 +123,9 @@ def _render(report: ReconcileReport, listing: bool) -> None:
                 f"minute(s) in {read.pages} page(s) (read {read.read_id})"
             )
         elif read is not None:
-            out.print(f"[bold red]the usage read failed[/]: {escape(read.error)}")
+            out.print(
+                f"[bold red]the usage read failed[/]: {escape(read.error or 'no reason recorded')}"
+            )
         for check in report.runs:
             _run_table(check)
     for framework in report.frameworks:

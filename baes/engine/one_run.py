@@ -126,6 +126,7 @@ def execute_run(
             env: dict[str, str] = check_env,
             step_id: str = step.id,
         ) -> CheckResult:
+            assert command is not None  # handed to the adapter only when the step has a check
             return run_check(
                 command,
                 workspace,

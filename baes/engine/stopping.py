@@ -33,8 +33,9 @@ def metric_values(
     for record in records:
         measured = measure_run(record, context)
         for key in keys:
-            if measured[key].value is not None:
-                values[key].append(measured[key].value)
+            value = measured[key].value
+            if value is not None:
+                values[key].append(value)
     return values
 
 

@@ -80,13 +80,16 @@ def check_counts(
     An `error` is a check the harness could not run: no verdict on the framework. Records that
     cannot be read are skipped here (`baes analyze` reports them).
     """
-    result = {fw: {"passed": 0, "failed": 0, "error": 0, "error_reasons": {}} for fw in frameworks}
+    result: dict[str, dict[str, Any]] = {
+        fw: {"passed": 0, "failed": 0, "error": 0, "error_reasons": {}} for fw in frameworks
+    }
     for run_id, summary in runs.items():
-        counts = result.get(summary.get("framework"))
-        if counts is None:
+        framework = summary.get("framework")
+        if not isinstance(framework, str) or framework not in result:
             continue
+        counts = result[framework]
         try:
-            record_path = paths.run_dir(summary["framework"], run_id) / RUN_RECORD_FILE
+            record_path = paths.run_dir(framework, run_id) / RUN_RECORD_FILE
             record = json.loads(record_path.read_text("utf-8"))
             steps = record.get("steps") or []
         except (OSError, ValueError, TypeError, AttributeError):

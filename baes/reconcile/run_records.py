@@ -57,7 +57,7 @@ def find_runs(paths: ExperimentPaths) -> tuple[list[RunRef], list[str]]:
                 run_id=str(record["run_id"]),
                 status=str(record["status"]),
                 verification=_verification(record),
-                totals=record.get("totals") if isinstance(record.get("totals"), dict) else {},
+                totals=totals if isinstance(totals := record.get("totals"), dict) else {},
                 path=run_json,
             )
         except RunRecordError as exc:

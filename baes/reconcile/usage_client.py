@@ -22,6 +22,8 @@ from baes.reconcile.quantities import Quantities
 from baes.redaction import redact
 
 BUCKET_SECONDS = 60
+# Query items as httpx types them (a list, since group_by[] repeats; lists are invariant).
+Query = list[tuple[str, str | int | float | bool | None]]
 MAX_BUCKETS_PER_PAGE = 1440  # OpenAI's maximum `limit` for bucket_width=1m
 # Retried until the caller's deadline (reconcile.retry_deadline_s): 0.5, 1, 2, 4, 8, 8 … s without
 # a Retry-After; a Retry-After over a minute is cut to one. The rules are baes.http_retry's.
@@ -184,7 +186,7 @@ class UsageClient:
         if start % BUCKET_SECONDS or end % BUCKET_SECONDS or end <= start:
             raise ValueError("the window must be whole minutes, start before end")
         deadline = self._monotonic() + self._deadline_s
-        params: list[tuple[str, str | int]] = [
+        params: Query = [
             ("start_time", start),
             ("end_time", end),
             ("bucket_width", "1m"),
@@ -229,9 +231,7 @@ class UsageClient:
                     )
         return UsageReport(start, end, buckets, pages, attempts)
 
-    def _get(
-        self, client: httpx.Client, params: list[tuple[str, str | int]], deadline: float
-    ) -> tuple[Any, int]:
+    def _get(self, client: httpx.Client, params: Query, deadline: float) -> tuple[Any, int]:
         """One page, retried on 429/5xx/network errors until the deadline; (body, attempts)."""
         started = self._monotonic()
         timeouts: list[float] = []

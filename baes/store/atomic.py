@@ -62,7 +62,7 @@ def remove_stale_temp_files(
     `path`): its modification time is "now" by the file system's clock, which on a network share
     may differ from ours.
     """
-    removed = []
+    removed: list[Path] = []
     try:
         cutoff = (clock or path).stat().st_mtime - older_than_s
         with os.scandir(path.parent) as entries:
