@@ -1,4 +1,6 @@
-"""No import cycles in baes: the module graph, function-level imports included, is acyclic.
+"""The import rules of docs/architecture.md: no cycles, and every import points down the layers.
+
+No cycles: the module graph, function-level imports included, is acyclic.
 
 A function-level import hides a cycle from Python but not from a reader: the two modules still
 cannot be understood (or moved) one without the other. Imports under `if TYPE_CHECKING:` are
@@ -15,6 +17,39 @@ import baes
 
 PACKAGE = Path(baes.__file__).parent
 EXEMPT = ("baes.llm.simulator",)
+
+# The layers of docs/architecture.md, bottom up. A module may import a module of a lower layer, or
+# one of its own package (the longest prefix listed here). A new package needs a line here.
+LAYERS = {
+    # Leaves: import nothing of baes.
+    "baes": 0,  # the package itself (__version__), not its subpackages
+    "baes.errors": 0,
+    "baes.clock": 0,
+    "baes.file_blocks": 0,
+    "baes.http_retry": 0,
+    "baes.redaction": 0,
+    # The typed on-disk records.
+    "baes.records": 10,
+    # The design, and the folders and files of experiments.
+    "baes.config": 20,
+    "baes.store": 20,
+    # The LLM plumbing the proxy and the simulator share: ledger, loopback server, error envelope.
+    "baes.llm": 30,
+    # What a run is made of: experiments, framework adapters, the proxy, the simulator.
+    "baes.experiment": 40,
+    "baes.frameworks": 40,
+    "baes.llm.proxy": 40,
+    "baes.llm.simulator": 40,
+    "baes.simulator": 40,
+    # The statistics (the engine's stopping rule uses them).
+    "baes.analysis": 50,
+    # The two jobs: running experiments, reconciling their usage.
+    "baes.engine": 60,
+    "baes.reconcile": 60,
+    # The command line, and `python -m baes`.
+    "baes.cli": 70,
+    "baes.__main__": 80,
+}
 
 
 def module_name(path: Path) -> str:
@@ -107,6 +142,14 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+def layer_of(module: str) -> str | None:
+    """The LAYERS entry a module belongs to: the longest listed prefix (`baes` only itself)."""
+    matches = [
+        key for key in LAYERS if module == key or (key != "baes" and module.startswith(key + "."))
+    ]
+    return max(matches, key=len, default=None)
+
+
 def _exempt(module: str) -> bool:
     return any(module == prefix or module.startswith(prefix + ".") for prefix in EXEMPT)
 
@@ -129,3 +172,41 @@ def test_the_framework_adapters_do_not_import_the_simulator():
     graph = import_graph()
     for module in ("baes.frameworks.builtin", "baes.frameworks.contract"):
         assert not any(_exempt(target) for target in graph[module]), module
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    """Imports of a module of the same or a higher layer, outside the importer's own package."""
+    upward = []
+    for module, targets in sorted(graph.items()):
+        own = layer_of(module)
+        for target in sorted(targets):
+            theirs = layer_of(target)
+            assert own is not None and theirs is not None
+            if theirs != own and LAYERS[theirs] >= LAYERS[own]:
+                upward.append(f"{module} ({own}) -> {target} ({theirs})")
+    return upward
+
+
+def test_every_import_points_down_the_layers():
+    graph = import_graph()
+    unranked = sorted(m for m in graph if layer_of(m) is None)
+    assert not unranked, f"add these to LAYERS in {__name__}: {', '.join(unranked)}"
+    upward = upward_imports(graph)
+    assert not upward, "imports that do not point down the layers:\n" + "\n".join(upward)
+
+
+def test_the_layer_rule_catches_upward_and_sideways_imports():
+    assert layer_of("baes.llm.proxy.app") == "baes.llm.proxy"
+    assert layer_of("baes.llm.ledger") == "baes.llm"
+    assert layer_of("baes") == "baes" and layer_of("baes.nothing") is None
+    graph = {
+        "baes.store.paths": {"baes.errors", "baes.store.atomic"},  # down, and its own package
+        "baes.store.atomic": {"baes.engine.one_run"},  # up
+        "baes.engine.one_run": {"baes.reconcile.judge"},  # sideways: same layer, other package
+        "baes.reconcile.judge": set(),
+        "baes.errors": set(),
+    }
+    assert upward_imports(graph) == [
+        "baes.engine.one_run (baes.engine) -> baes.reconcile.judge (baes.reconcile)",
+        "baes.store.atomic (baes.store) -> baes.engine.one_run (baes.engine)",
+    ]

@@ -24,7 +24,8 @@ from baes.frameworks.check_envs import CheckEnvironments, prepare_check_environm
 from baes.frameworks.checks import run_check
 from baes.frameworks.contract import CheckResult, FrameworkAdapter, StepContext, StepOutcome
 from baes.llm.ledger import read_ledger
-from baes.redaction import key_env_names, key_values, redact, redact_file
+from baes.redaction import key_env_names, key_values, redact
+from baes.store.atomic import rewrite_text_file
 from baes.store.paths import LEDGER_FILE
 
 
@@ -229,7 +230,7 @@ def _redact_logs(log_dir: Path, keys: list[str]) -> None:
     belt, for everything else that ends up in the logs)."""
     for path in log_dir.iterdir():
         if path.is_file():
-            redact_file(path, *keys)
+            rewrite_text_file(path, lambda text: redact(text, *keys))
 
 
 def _skipped(index: int, step_id: str) -> dict[str, Any]:
