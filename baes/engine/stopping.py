@@ -1,4 +1,4 @@
-"""The stopping rule (DESIGN.md): how many more runs a framework needs.
+"""The stopping rule (docs/running.md, "How many runs"): how many more runs a framework needs.
 
 Each framework first reaches `runs.min` completed runs. After that, with the rule enabled, it
 stops once every stopping metric's bootstrap CI half-width is within `max_half_width_pct` % of

@@ -1,6 +1,6 @@
 """`.registry.json`: an index of the experiments under a root, rebuildable from their folders.
 
-The registry is a cache (DESIGN.md, principle 1). A missing, corrupt or stale registry is never
+The registry is a cache (docs/architecture.md, principle 1). A missing, corrupt or stale registry is never
 fatal: readers get the problem described and the registry rebuilt from the folders.
 """
 
