@@ -21,6 +21,7 @@ from baes.analysis.dataset import (
     tidy_csv,
     verification_coverage,
 )
+from baes.analysis.mean_interval import is_bounded_fraction
 from baes.analysis.metrics import MetricContext, metric_info, resolve_metric_keys
 from baes.config.models import (
     CI_METHODS,
@@ -31,7 +32,7 @@ from baes.config.models import (
 )
 from baes.errors import InputError, WorkError
 
-STATS_SCHEMA_VERSION = 1
+STATS_SCHEMA_VERSION = 2
 
 Progress = Callable[[str], None]
 
@@ -52,6 +53,8 @@ class AnalysisPlan:
     seed: int
     max_half_width_pct: float
     stopping_metrics: tuple[str, ...]
+    max_half_width_abs: float = StoppingRuleConfig().max_half_width_abs
+    primary_contrast: tuple[str, str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The `plan` block of stats.json."""
@@ -63,7 +66,11 @@ class AnalysisPlan:
             "confidence": self.confidence,
             "seed": self.seed,
             "max_half_width_pct": self.max_half_width_pct,
+            "max_half_width_abs": self.max_half_width_abs,
             "stopping_metrics": list(self.stopping_metrics),
+            "primary_contrast": (
+                None if self.primary_contrast is None else list(self.primary_contrast)
+            ),
         }
 
 
@@ -78,6 +85,12 @@ def plan_from_config(config: ExperimentConfig) -> AnalysisPlan:
         seed=config.seed,
         max_half_width_pct=config.stopping_rule.max_half_width_pct,
         stopping_metrics=tuple(config.stopping_rule.metrics),
+        max_half_width_abs=config.stopping_rule.max_half_width_abs,
+        primary_contrast=(
+            None
+            if config.analysis.primary_contrast is None
+            else (config.analysis.primary_contrast[0], config.analysis.primary_contrast[1])
+        ),
     )
 
 
@@ -93,6 +106,7 @@ def default_plan(metrics: Sequence[str]) -> AnalysisPlan:
         seed=0,
         max_half_width_pct=stopping.max_half_width_pct,
         stopping_metrics=tuple(metrics),
+        max_half_width_abs=stopping.max_half_width_abs,
     )
 
 
@@ -187,11 +201,24 @@ def analysis_dir(full_dir: Path, slug: str | None, out_dir: Path | None) -> Path
     return full_dir if slug is None else full_dir / f"{PARTIAL_PREFIX}{slug}"
 
 
-def metric_statistics(values: Mapping[str, Sequence[float]], plan: AnalysisPlan) -> dict[str, Any]:
-    """The stats.json block of one metric; groups without values are described, not tested."""
+def metric_statistics(
+    values: Mapping[str, Sequence[float]],
+    plan: AnalysisPlan,
+    metric: str | None = None,
+    pairs: Sequence[tuple[str, str]] | None = None,
+) -> dict[str, Any]:
+    """The stats.json block of one metric; groups without values are described, not tested.
+
+    `metric` (the catalog key) decides whether the values are bounded fractions (Wilson
+    intervals, absolute stopping rule); an unknown or missing key means an unbounded metric.
+    `pairs` limits the tested family (compare's planned contrasts); pairs naming a group
+    without values of this metric are left out of it.
+    """
     from baes.analysis.stats import analyze_metric
 
     present = {group: list(v) for group, v in values.items() if len(v) > 0}
+    if pairs is not None:
+        pairs = [(a, b) for a, b in pairs if a in present and b in present]
     block = analyze_metric(
         present,
         alpha=plan.alpha,
@@ -201,7 +228,16 @@ def metric_statistics(values: Mapping[str, Sequence[float]], plan: AnalysisPlan)
         confidence=plan.confidence,
         seed=plan.seed,
         max_half_width_pct=plan.max_half_width_pct,
+        max_half_width_abs=plan.max_half_width_abs,
+        bounded_fraction=is_bounded_fraction(metric),
+        primary_contrast=plan.primary_contrast,
+        pairs=pairs,
     )
+    if plan.primary_contrast is not None and block["primary_contrast"] is None:
+        block["primary_contrast_reason"] = (
+            f"the planned contrast {' vs '.join(plan.primary_contrast)} names a group that is "
+            "not among the groups analysed for this metric"
+        )
     if len(present) == len(values):
         return block
     # A group with no measurable value would make every test "skipped"; it is described as
@@ -224,10 +260,13 @@ def metric_statistics(values: Mapping[str, Sequence[float]], plan: AnalysisPlan)
                 "max": None,
                 "ci_low": None,
                 "ci_high": None,
+                "ci_method": None,
                 "outliers": [],
                 "reason": reason,
+                "ci_reason": reason,
             }
-            stopping[group] = {"half_width_pct": None, "converged": False, "reason": reason}
+            half_width = "half_width_abs" if is_bounded_fraction(metric) else "half_width_pct"
+            stopping[group] = {half_width: None, "converged": False, "reason": reason}
     block["descriptives"], block["stopping"] = descriptives, stopping
     return block
 
@@ -242,7 +281,7 @@ def compute_metrics(
     result = {}
     for index, key in enumerate(metric_keys, start=1):
         progress(f"statistics for {key} ({index}/{len(metric_keys)})")
-        result[key] = metric_statistics(values_of(key), plan)
+        result[key] = metric_statistics(values_of(key), plan, key)
     return result
 
 
@@ -273,6 +312,7 @@ def design_block(config: ExperimentConfig, config_hash: str) -> dict[str, Any]:
         "frameworks": list(config.frameworks),
         "scenario": {"name": config.scenario.name, "steps": [s.id for s in config.scenario.steps]},
         "runs": {"min": config.runs.min, "max": config.runs.max},
+        "stopping_rule": config.stopping_rule.model_dump(mode="json"),
         "config_hash": config_hash,
         "pricing": {
             model: {**price.model_dump(mode="json"), "fictional": _fictional_price(model, price)}
@@ -477,6 +517,7 @@ def add_dataset_facts(stats: dict[str, Any], dataset: Dataset, all_groups: Seque
     }
     stats["problems"] = list(dataset.problems)
     stats["check_errors"] = dataset.check_errors
+    stats["step_checks"] = dataset.check_counts()
 
 
 def finish_analysis(
@@ -503,8 +544,9 @@ def finish_analysis(
     `partial` is the slug of a partial analysis (recorded in `selection.partial`). Every file is
     written atomically under `out_dir`; with `write=False` nothing is drawn or written.
     """
+    from baes.analysis.figures import write_figures
     from baes.analysis.report import render_report
-    from baes.store.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
+    from baes.store.atomic import atomic_write_json, atomic_write_text
 
     stats["selection"]["partial"] = partial
     metric_keys = list(stats["metric_info"])
@@ -528,7 +570,7 @@ def finish_analysis(
         stats["metrics"] = statistics(values.__getitem__, metric_keys, plan, progress)
         if job is not None:
             progress("drawing the figures")
-        drawn = job.result() if job is not None else []
+        drawn = job.result(stats["metrics"]) if job is not None else []
     finally:
         if job is not None:
             job.close()
@@ -553,14 +595,7 @@ def finish_analysis(
         )
     progress("writing the report")
     report = render_report(stats)
-    figure_dir = out_dir / "figures"
-    written = []
-    for figure in drawn:
-        if figure.png is not None:
-            path = figure_dir / figure.filename
-            atomic_write_bytes(path, figure.png)
-            written.append(path)
-    _remove_stale_figures(figure_dir, {p.name for p in written})
+    written = write_figures(drawn, out_dir / "figures")
     stats_path, report_path = out_dir / "stats.json", out_dir / "report.md"
     atomic_write_json(stats_path, stats)
     atomic_write_text(report_path, report)
@@ -569,15 +604,6 @@ def finish_analysis(
     return AnalysisOutcome(
         stats, out_dir, report_path, stats_path, written, analysis_warnings(stats), partial
     )
-
-
-def _remove_stale_figures(figure_dir: Path, keep: set[str]) -> None:
-    # Figures of an earlier analysis (another --metric selection) would contradict this report.
-    if not figure_dir.is_dir():
-        return
-    for png in figure_dir.glob("*.png"):
-        if png.name not in keep:
-            png.unlink(missing_ok=True)
 
 
 def analysis_warnings(stats: Mapping[str, Any]) -> list[str]:

@@ -2,7 +2,7 @@
 
 The contract: UTF-8 (a BOM is allowed), comma-separated, a header naming the columns `group`,
 `metric` and `value` in any order, optionally `run` (ignored); one row per observation; every
-value a finite number. Groups and metrics are ordered by first appearance. Blank lines are
+value a finite number within ±1e150. Groups and metrics are ordered by first appearance. Blank lines are
 skipped. Anything else is an error naming the file and the line, so it can be fixed.
 """
 
@@ -16,6 +16,9 @@ from pathlib import Path
 from baes.errors import InputError
 
 REQUIRED_COLUMNS = ("group", "metric", "value")
+# Squares and sums of squares (variances, intervals, figure axes) must stay finite: 1e150 squared
+# is 1e300, below the float limit of 1.8e308. No measurement comes anywhere near it.
+MAX_ABS_VALUE = 1e150
 OPTIONAL_COLUMNS = ("run",)
 
 
@@ -99,6 +102,12 @@ def _value(path: Path, line: int, text: str) -> float:
         raise _fail(path, line, f"value {stripped!r} is not a number") from None
     if not math.isfinite(value):
         raise _fail(path, line, f"value {stripped!r} is not a finite number")
+    if abs(value) > MAX_ABS_VALUE:
+        raise _fail(
+            path,
+            line,
+            f"value {stripped!r} is too large to analyse; values must lie within ±1e150",
+        )
     return value
 
 

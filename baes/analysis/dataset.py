@@ -22,6 +22,7 @@ from baes.store.manifest import RUN_STATUSES
 from baes.store.paths import NAME_RE, RUN_RECORD_FILE, ExperimentPaths
 
 VERIFICATION_STATES = ("unverified", "pending", "verified", "mismatch", "unavailable")
+CHECK_OUTCOMES = ("passed", "failed", "error")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,16 @@ class StepUsage:
     step: str
     input_tokens: int | None
     output_tokens: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class StepCheck:
+    """How the check of one scenario step of one analysed run ended: passed, failed or error."""
+
+    run_id: str
+    group: str
+    step: str
+    outcome: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +85,7 @@ class Dataset:
     excluded_groups: dict[str, str] = field(default_factory=dict)
     # Per group, the analysed runs' checks the harness could not run (see check_errors()).
     check_errors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    step_checks: list[StepCheck] = field(default_factory=list)
 
     def values(self, metric: str) -> dict[str, list[float]]:
         """The measurable values of `metric` per group (every group, possibly empty)."""
@@ -103,6 +115,16 @@ class Dataset:
                 result[group].append((values[metric_x], values[metric_y]))
         return result
 
+    def check_counts(self) -> dict[str, dict[str, dict[str, int]]]:
+        """Per group and step (in run order), the analysed runs' checks by outcome."""
+        result: dict[str, dict[str, dict[str, int]]] = {group: {} for group in self.groups}
+        for check in self.step_checks:
+            counts = result[check.group].setdefault(
+                check.step, {outcome: 0 for outcome in CHECK_OUTCOMES}
+            )
+            counts[check.outcome] += 1
+        return result
+
     def analysed_counts(self) -> dict[str, int]:
         """Analysed runs per group."""
         runs: dict[str, set[str]] = {group: set() for group in self.groups}
@@ -122,6 +144,7 @@ def combine_datasets(datasets: Sequence[Dataset]) -> Dataset:
         combined.problems.extend(dataset.problems)
         combined.excluded_groups.update(dataset.excluded_groups)
         combined.check_errors.update(dataset.check_errors)
+        combined.step_checks.extend(dataset.step_checks)
     return combined
 
 
@@ -210,6 +233,7 @@ def build_dataset(
     specs = [spec for spec in CATALOG if metric_keys is None or spec.key in metric_keys]
     observations: list[Observation] = []
     step_usage: list[StepUsage] = []
+    step_checks: list[StepCheck] = []
     runs: list[RunInfo] = []
     analysed: Counter[str] = Counter()
     analysed_records: list[Mapping[str, Any]] = []
@@ -237,6 +261,7 @@ def build_dataset(
                 Observation(record["run_id"], group, spec.key, measured.value, measured.reason)
             )
         step_usage.extend(_step_usage(record, group))
+        step_checks.extend(_step_checks(record, group))
 
     all_groups = [group_prefix + f for f in frameworks]
     groups = [g for g in all_groups if analysed[g] > 0]
@@ -252,6 +277,7 @@ def build_dataset(
         runs,
         excluded_groups=excluded,
         check_errors=check_errors(analysed_records, group_prefix),
+        step_checks=step_checks,
     )
 
 
@@ -307,6 +333,30 @@ def _step_usage(record: Mapping[str, Any], group: str) -> list[StepUsage]:
                 _tokens(usage, "output_tokens"),
             )
         )
+    return rows
+
+
+def _check_outcome(check: Mapping[str, Any]) -> str | None:
+    """passed | failed | error of a step's check record; None when the record is unreadable.
+
+    Records written before harness errors were told apart carry only `passed`.
+    """
+    status = check.get("status")
+    if status in CHECK_OUTCOMES:
+        return status
+    if "status" not in check and isinstance(check.get("passed"), bool):
+        return "passed" if check["passed"] else "failed"
+    return None
+
+
+def _step_checks(record: Mapping[str, Any], group: str) -> list[StepCheck]:
+    rows = []
+    for step in record.get("steps") or []:
+        if not isinstance(step, Mapping) or not isinstance(step.get("id"), str):
+            continue
+        check = step.get("check")
+        if isinstance(check, Mapping) and (outcome := _check_outcome(check)) is not None:
+            rows.append(StepCheck(record["run_id"], group, step["id"], outcome))
     return rows
 
 

@@ -1,47 +1,55 @@
-"""The figures of an analysis, drawn with matplotlib's object API on the Agg canvas (PNG bytes).
+"""The figures of an analysis, drawn with matplotlib's object API on the Agg canvas.
 
-No pyplot: figures are plain objects, so nothing global (backend, open figures) leaks between
-analyses. Every figure has a title, units, and N per group in its legend or labels. Random
-jitter and the Cliff's δ bootstrap are seeded from the analysis plan, so a rerun draws the same
-pixels.
+Each figure is written twice: a PNG at 200 dpi and an SVG beside it (vector, for a paper). No
+pyplot: figures are plain objects, so nothing global (backend, open figures) leaks between
+analyses. Every figure has a title from the metric catalog's readable name with its unit, and N
+per group in its labels. Random jitter is seeded from the analysis plan and the SVG carries no
+date or random ids, so a rerun writes the same bytes.
 
-Figures need the measured values, not the statistics (Cliff's δ is recomputed with the same
-exact function), so `FigureJob` can draw them in a second process while the statistics are
-computed: on a 2-core machine that hides matplotlib's import and most of the drawing.
+Most figures need only the measured values, so `FigureJob` draws them in a second process while
+the statistics are computed (on a 2-core machine that hides matplotlib's import and most of the
+drawing); the forest plots show the Cliff's δ intervals of stats.json and are drawn once the
+statistics are handed over with `FigureJob.result(metrics)`.
 """
 
 from __future__ import annotations
 
 import io
-import itertools
 import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from baes.analysis.dataset import StepUsage
-from baes.analysis.effect_size import MAGNITUDE_THRESHOLDS, cliffs_delta
+from baes.analysis.effect_size import MAGNITUDE_THRESHOLDS
 
-DPI = 110
-# The δ intervals are a visual aid (the tests and p-values are in stats.json); 2,000 percentile
-# resamples are plenty for a drawn interval and keep many pairs fast.
-FOREST_MAX_RESAMPLES = 2_000
-# Beyond this many values per batch the δ bootstrap works in slices (memory, not results).
-_MAX_BATCH_VALUES = 2_000_000
+DPI = 200  # print quality for the PNGs; the SVGs are resolution-free
+FORMATS = ("png", "svg")
+# Fixed SVG ids (matplotlib salts them randomly otherwise), so reruns write identical files.
+_SVG_HASH_SALT = "baes"
 
 
 @dataclass(frozen=True)
 class DrawnFigure:
-    """One figure: its file name and title, and the PNG (None when skipped, with the reason)."""
+    """One figure: its PNG file name and title, and the PNG and SVG bytes.
+
+    Both are None when the figure was skipped, with the reason in `skipped`.
+    """
 
     filename: str
     title: str
     png: bytes | None
+    svg: bytes | None = None
     skipped: str | None = None
     metric: str | None = None  # the metric a per-metric figure belongs to
+
+    @property
+    def svg_filename(self) -> str:
+        return self.filename.removesuffix(".png") + ".svg"
 
 
 @dataclass
@@ -64,8 +72,10 @@ class FigureInputs:
 class FigureJob:
     """Figures being drawn: in a worker process when there are 2+ CPUs, else on `result()`.
 
-    Any failure of the worker (it could not start, died, or raised) falls back to drawing here,
-    so a real error surfaces with its own traceback and nothing is lost.
+    The worker draws every figure that needs only the values, then waits for the statistics
+    (`result(metrics)`) to draw the forest plots. Any failure of the worker (it could not
+    start, died, or raised) falls back to drawing here, so a real error surfaces with its own
+    traceback and nothing is lost.
     """
 
     def __init__(self, inputs: FigureInputs):
@@ -80,21 +90,22 @@ class FigureJob:
         # process can leave the child holding a lock forever.
         context = multiprocessing.get_context("spawn")
         try:
-            receiver, sender = context.Pipe(duplex=False)
+            here, there = context.Pipe(duplex=True)
             process = context.Process(
-                target=_draw_into, args=(inputs, sender), daemon=True, name="baes-figures"
+                target=_draw_into, args=(inputs, there), daemon=True, name="baes-figures"
             )
             process.start()
         except (OSError, RuntimeError):
             return
-        sender.close()  # only the worker holds the sending end: its death reads as EOF here
-        self._process, self._connection = process, receiver
+        there.close()  # only the worker holds the other end: its death reads as EOF here
+        self._process, self._connection = process, here
 
-    def result(self) -> list[DrawnFigure]:
-        """The drawn figures."""
+    def result(self, metrics: Mapping[str, Mapping[str, Any]]) -> list[DrawnFigure]:
+        """Every figure, given the `metrics` block of stats.json (for the forest plots)."""
         if self._process is None:
-            return draw_figures(self._inputs)
+            return draw_figures(self._inputs, metrics)
         try:
+            self._connection.send(dict(metrics))
             outcome = self._connection.recv()
         except (EOFError, OSError):
             outcome = None
@@ -102,7 +113,7 @@ class FigureJob:
             self.close()
         if isinstance(outcome, list):
             return outcome
-        return draw_figures(self._inputs)
+        return draw_figures(self._inputs, metrics)
 
     def close(self) -> None:
         """Stop the worker if it is still drawing (an error or Ctrl-C in the main process)."""
@@ -115,9 +126,12 @@ class FigureJob:
 
 
 def _draw_into(inputs: FigureInputs, connection: Any) -> None:
-    """Worker entry point: send the figures, or None when drawing failed."""
+    """Worker entry point: draw what needs no statistics, then the rest; None when it failed."""
+    figures: list[DrawnFigure] | None
     try:
-        figures: list[DrawnFigure] | None = draw_figures(inputs)
+        values_only = draw_value_figures(inputs)
+        metrics = connection.recv()
+        figures = _in_report_order(inputs, values_only, metrics)
     except Exception:  # noqa: BLE001 - the parent draws again and gets the real traceback
         figures = None
     connection.send(figures)
@@ -130,89 +144,83 @@ def _spawnable_main() -> bool:
     return main_file is None or os.path.exists(main_file)
 
 
-def cliffs_delta_intervals(
-    samples: Sequence[np.ndarray],
-    pairs: Sequence[tuple[int, int]],
-    *,
-    n_resamples: int,
-    confidence: float,
-    seed: int,
-) -> list[tuple[float, float]]:
-    """Percentile bootstrap intervals of Cliff's δ(a, b) for index pairs of `samples`.
+def draw_figures(
+    inputs: FigureInputs, metrics: Mapping[str, Mapping[str, Any]]
+) -> list[DrawnFigure]:
+    """Every figure of the analysis, in the order the report lists them.
 
-    Each group is resampled independently (with replacement) as multinomial weights over its
-    sorted values; one set of weights per group and resample serves every pair. With b sorted,
-    the weighted count of b below (above) each a_i is a cumulative sum read at positions fixed
-    in advance, so a resample of a pair costs O(n_a + n_b) instead of O(n_a · n_b).
+    `metrics` is the stats.json block of that name: the forest plots show its δ intervals.
     """
-    rng = np.random.default_rng(seed)
-    ordered = [np.sort(np.asarray(s, dtype=float)) for s in samples]
-    sizes = [s.size for s in ordered]
-    positions = {
-        (i, j): (
-            np.searchsorted(ordered[j], ordered[i], side="left"),
-            np.searchsorted(ordered[j], ordered[i], side="right"),
-        )
-        for i, j in pairs
-    }
-    used = sorted({g for pair in pairs for g in pair})
-    batch = max(1, min(n_resamples, _MAX_BATCH_VALUES // max(1, sum(sizes[g] for g in used))))
-    deltas: dict[tuple[int, int], list[np.ndarray]] = {pair: [] for pair in pairs}
-    done = 0
-    while done < n_resamples:
-        size = min(batch, n_resamples - done)
-        weights = {g: _resample_counts(rng, sizes[g], size) for g in used}
-        cumulative = {}
-        for g in used:
-            sums = np.zeros((size, sizes[g] + 1), dtype=np.int64)
-            np.cumsum(weights[g], axis=1, out=sums[:, 1:])
-            cumulative[g] = sums
-        for i, j in pairs:
-            below_at, not_above_at = positions[(i, j)]
-            below = cumulative[j][:, below_at]
-            above = sizes[j] - cumulative[j][:, not_above_at]
-            dominance = (weights[i] * (below - above)).sum(axis=1)
-            deltas[(i, j)].append(dominance / (sizes[i] * sizes[j]))
-        done += size
-    tail = (1.0 - confidence) / 2.0 * 100.0
-    intervals = []
-    for pair in pairs:
-        low, high = np.percentile(np.concatenate(deltas[pair]), [tail, 100.0 - tail])
-        intervals.append((float(low), float(high)))
-    return intervals
+    return _in_report_order(inputs, draw_value_figures(inputs), metrics)
 
 
-def _resample_counts(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
-    """`size` bootstrap resamples of n items as counts per item (each row sums to n)."""
-    # Drawing indices and counting them is several times faster than rng.multinomial.
-    picks = rng.integers(0, n, size=(size, n)) + (np.arange(size) * n)[:, None]
-    return np.bincount(picks.ravel(), minlength=size * n).reshape(size, n)
-
-
-def draw_figures(inputs: FigureInputs) -> list[DrawnFigure]:
-    """Every figure of the analysis, in the order the report lists them."""
+def draw_value_figures(inputs: FigureInputs) -> dict[str, DrawnFigure]:
+    """The figures drawn from the values alone, by file name."""
     figures: list[DrawnFigure] = []
     metrics = list(inputs.values)
     parts = _file_parts(metrics)
     for key in metrics:
         figures.append(box_plot(inputs, key, parts[key]))
-        figures.append(forest_plot(inputs, key, parts[key]))
     if inputs.step_ids:
         figures.append(tokens_per_step(inputs))
     if "COST_USD" in metrics and "CHECK_PASS_RATE" in metrics and inputs.cost_vs_pass_rate:
         figures.append(cost_vs_pass_rate(inputs))
+    return {f.filename: f for f in figures}
+
+
+def _in_report_order(
+    inputs: FigureInputs,
+    values_only: Mapping[str, DrawnFigure],
+    metrics: Mapping[str, Mapping[str, Any]],
+) -> list[DrawnFigure]:
+    figures: list[DrawnFigure] = []
+    parts = _file_parts(list(inputs.values))
+    for key in inputs.values:
+        figures.append(values_only[f"box_{parts[key]}.png"])
+        figures.append(forest_plot(inputs, key, parts[key], metrics[key]))
+    figures += [f for name, f in values_only.items() if not name.startswith("box_")]
     return figures
 
 
-def forest_resamples(plan: Mapping[str, Any]) -> int:
-    """Resamples behind the forest plot's δ intervals: the plan's count, at most 2,000."""
-    return min(int(plan["bootstrap_samples"]), FOREST_MAX_RESAMPLES)
+def write_figures(figures: Sequence[DrawnFigure], figure_dir: Path) -> list[Path]:
+    """Write each drawn figure as PNG and SVG (atomically); the PNG paths, in order.
+
+    Figure files of an earlier analysis that this one did not draw are removed: they would
+    contradict the report next to them (another --metric selection, a metric now constant).
+    """
+    from baes.store.atomic import atomic_write_bytes
+
+    written, kept = [], set()
+    for figure in figures:
+        if figure.png is None or figure.svg is None:
+            continue
+        png, svg = figure_dir / figure.filename, figure_dir / figure.svg_filename
+        atomic_write_bytes(png, figure.png)
+        atomic_write_bytes(svg, figure.svg)
+        written.append(png)
+        kept |= {png.name, svg.name}
+    if figure_dir.is_dir():
+        for extension in FORMATS:
+            for stale in figure_dir.glob(f"*.{extension}"):
+                if stale.name not in kept:
+                    stale.unlink(missing_ok=True)
+    return written
 
 
-def _png(figure: Any) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI)
-    return buffer.getvalue()
+def _rendered(figure: Any) -> dict[str, bytes]:
+    """The figure as PNG (at DPI) and SVG (no date, fixed ids)."""
+    from matplotlib import rc_context
+
+    png, svg = io.BytesIO(), io.BytesIO()
+    figure.savefig(png, format="png", dpi=DPI)
+    with rc_context({"svg.hashsalt": _SVG_HASH_SALT}):
+        figure.savefig(svg, format="svg", metadata={"Date": None})
+    return {"png": png.getvalue(), "svg": svg.getvalue()}
+
+
+def _drawn(filename: str, title: str, figure: Any, metric: str | None = None) -> DrawnFigure:
+    files = _rendered(figure)
+    return DrawnFigure(filename, title, files["png"], files["svg"], metric=metric)
 
 
 # Margins are laid out in inches from the label lengths instead of by matplotlib's layout
@@ -264,12 +272,60 @@ def _colors(count: int) -> list[Any]:
     return [cmap(i % cmap.N) for i in range(count)]
 
 
-def _label(inputs: FigureInputs, key: str) -> tuple[str, str]:
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+_HATCHES = ("", "//", "..", "xx", "\\\\", "--", "++", "oo")
+
+
+@dataclass(frozen=True)
+class _GroupStyle:
+    """Where and how a group is drawn: compare's `experiment/framework` groups are split, so the
+    colour says the framework and the block (or marker, or hatch) the experiment."""
+
+    position: float
+    name: str  # the framework part (the whole group name when groups are not split)
+    block: str | None  # the experiment part, None when groups are not split
+    color: Any
+    marker: str
+    hatch: str
+
+
+def _group_styles(groups: Sequence[str]) -> list[_GroupStyle]:
+    split = len(groups) > 0 and all("/" in g for g in groups)
+    parts: list[tuple[str | None, str]] = [
+        (g.partition("/")[0], g.partition("/")[2]) if split else (None, g) for g in groups
+    ]
+    names = list(dict.fromkeys(name for _, name in parts))
+    blocks = list(dict.fromkeys(block for block, _ in parts))
+    colors = dict(zip(names, _colors(len(names)), strict=True))
+    styles, position, previous = [], 0.0, object()
+    for block, name in parts:
+        position += 1.0 if block == previous or position == 0 else 1.6  # a gap between blocks
+        previous = block
+        index = blocks.index(block)
+        styles.append(
+            _GroupStyle(
+                position,
+                name,
+                block,
+                colors[name],
+                _MARKERS[index % len(_MARKERS)],
+                _HATCHES[index % len(_HATCHES)],
+            )
+        )
+    return styles
+
+
+def _legend_label(style: _GroupStyle, group: str, n: int) -> str:
+    """ "reference · demo-a (N=5)" for compare's split groups, "reference (N=5)" otherwise."""
+    return f"{style.name} · {style.block} (N={n})" if style.block else f"{group} (N={n})"
+
+
+def _names(inputs: FigureInputs, key: str) -> tuple[str, str]:
+    """(readable name, "name [unit]") of a metric from the catalog; the key for unknown ones."""
     info = inputs.metric_info[key]
-    unit = info.get("unit")
     name = info.get("name") or key
-    title = f"{name} ({key})" if name != key else key
-    return title, f"{name} [{unit}]" if unit else name
+    unit = info.get("unit")
+    return name, f"{name} [{unit}]" if unit else name
 
 
 def _seed(inputs: FigureInputs) -> int:
@@ -277,25 +333,30 @@ def _seed(inputs: FigureInputs) -> int:
 
 
 def box_plot(inputs: FigureInputs, key: str, file_part: str) -> DrawnFigure:
-    """One box per group with every run drawn as a (jittered) point."""
+    """One box per group with every run drawn as a (jittered) point; N under each box."""
     filename = f"box_{file_part}.png"
-    title, ylabel = _label(inputs, key)
+    _, with_unit = _names(inputs, key)
+    title = f"{with_unit}: distribution per group"
     groups = list(inputs.groups)
     data = [np.asarray(inputs.values[key].get(g, []), dtype=float) for g in groups]
     if not any(d.size for d in data):
         return DrawnFigure(filename, title, None, skipped="no measurable value", metric=key)
-    labels = [f"{g} (N={d.size})" for g, d in zip(groups, data, strict=True)]
-    rotate = len(groups) > 4 or max(len(g) for g in groups) * len(groups) > 60
-    longest = max(len(g) for g in groups)
+    styles = _group_styles(groups)
+    ticks = [f"{s.name} (N={d.size})" for s, d in zip(styles, data, strict=True)]
+    longest = max(len(t) for t in ticks)
+    rotate = len(groups) > 4 or longest * len(groups) > 60
+    split = styles[0].block is not None
+    span = styles[-1].position + 0.6
     figure = _figure(
-        max(4.5, 0.75 * len(groups)),
-        max(3.6, _LEGEND_ENTRY_IN * len(groups) + 0.3),
+        max(4.5, 0.75 * span),
+        3.6,
         left=1.05,
-        right=_legend_width(labels),
+        right=0.3,
         bottom=(0.35 + 0.5 * _CHAR_IN * longest + 0.1) if rotate else 0.5,
+        top=0.8 if split else 0.5,
     )
     axes = figure.add_subplot()
-    positions = np.arange(1, len(groups) + 1)
+    positions = np.array([s.position for s in styles])
     shown = [(p, d) for p, d in zip(positions, data, strict=True) if d.size]
     axes.boxplot(
         [d for _, d in shown],
@@ -305,93 +366,119 @@ def box_plot(inputs: FigureInputs, key: str, file_part: str) -> DrawnFigure:
         medianprops={"color": "black"},
     )
     rng = np.random.default_rng(_seed(inputs))
-    for position, sample, label, color in zip(
-        positions, data, labels, _colors(len(groups)), strict=True
-    ):
+    for style, sample in zip(styles, data, strict=True):
         jitter = rng.uniform(-0.18, 0.18, sample.size)
-        axes.scatter(position + jitter, sample, s=10, alpha=0.6, color=color, label=label, zorder=3)
+        axes.scatter(style.position + jitter, sample, s=10, alpha=0.6, color=style.color, zorder=3)
     axes.set_xticks(
-        positions, groups, rotation=30 if rotate else 0, ha="right" if rotate else "center"
+        positions, ticks, rotation=30 if rotate else 0, ha="right" if rotate else "center"
     )
-    axes.set_xlim(0.4, len(groups) + 0.6)
-    axes.set_ylabel(ylabel)
-    axes.set_title(f"{title}: every run as a point")
-    _legend_outside(axes)
-    return DrawnFigure(filename, f"{title}: distribution per group", _png(figure), metric=key)
+    axes.set_xlim(0.4, span)
+    axes.set_ylabel(with_unit)
+    if split:
+        _block_headers(axes, styles)
+    axes.set_title(f"{with_unit}: every run as a point", pad=22 if split else 6)
+    return _drawn(filename, title, figure, metric=key)
 
 
-def forest_plot(inputs: FigureInputs, key: str, file_part: str) -> DrawnFigure:
-    """Cliff's δ of every pair with its seeded percentile bootstrap interval."""
+def _block_headers(axes: Any, styles: Sequence[_GroupStyle]) -> None:
+    """The experiment of each block of boxes above it, with a line between blocks."""
+    blocks: dict[str, list[float]] = {}
+    for style in styles:
+        blocks.setdefault(str(style.block), []).append(style.position)
+    transform = axes.get_xaxis_transform()  # x in data, y in axes fraction
+    for index, (block, positions) in enumerate(blocks.items()):
+        axes.text(
+            (min(positions) + max(positions)) / 2,
+            1.02,
+            block,
+            transform=transform,
+            ha="center",
+            va="bottom",
+            fontsize="small",
+            fontweight="bold",
+        )
+        if index:
+            axes.axvline(min(positions) - 0.8, color="grey", linewidth=0.8, linestyle="--")
+
+
+def _pair_label(a: str, b: str, n: Mapping[str, int]) -> str:
+    """ "a (N=5) vs b (N=5)"; compare's same-framework pair: "ref: exp-a (N=5) vs exp-b (N=5)"."""
+    if "/" in a and "/" in b:
+        (block_a, name_a), (block_b, name_b) = a.split("/", 1), b.split("/", 1)
+        if name_a == name_b:
+            return f"{name_a}: {block_a} (N={n[a]}) vs {block_b} (N={n[b]})"
+    return f"{a} (N={n[a]}) vs {b} (N={n[b]})"
+
+
+def _constant_value(values: Mapping[str, Sequence[float]]) -> float | None:
+    """The one value of a metric whose every measured value is the same, else None."""
+    pooled = {float(v) for sample in values.values() for v in sample}
+    return pooled.pop() if len(pooled) == 1 else None
+
+
+def forest_plot(
+    inputs: FigureInputs, key: str, file_part: str, block: Mapping[str, Any]
+) -> DrawnFigure:
+    """Cliff's δ of every pair with the interval stats.json gives for it."""
     filename = f"forest_{file_part}.png"
-    title, _ = _label(inputs, key)
-    plan = inputs.plan
-    values = inputs.values[key]
-    # The same pairs as the statistics: groups with values, (a, b) with a before b.
-    names = [g for g in inputs.groups if len(values.get(g, [])) > 0]
-    samples = [np.asarray(values[name], dtype=float) for name in names]
-    index_pairs = list(itertools.combinations(range(len(names)), 2))
-    if not index_pairs:
+    name, _ = _names(inputs, key)
+    title = f"{name}: Cliff's δ per pair"
+    constant = _constant_value(inputs.values[key])
+    if constant is not None:
         return DrawnFigure(
             filename,
-            f"{title}: Cliff's δ per pair",
+            title,
             None,
-            skipped="fewer than two groups with values",
+            skipped=f"constant metric (every value is {constant:g}): no difference to show",
             metric=key,
         )
-    deltas_of_pairs = [cliffs_delta(samples[i], samples[j]).delta for i, j in index_pairs]
-    resamples = forest_resamples(plan)
-    intervals = cliffs_delta_intervals(
-        samples,
-        index_pairs,
-        n_resamples=resamples,
-        confidence=float(plan["confidence"]),
-        seed=_seed(inputs),
-    )
-    rows = [
-        (
-            f"{names[i]} (N={samples[i].size}) vs {names[j]} (N={samples[j].size})",
-            delta,
-            low,
-            high,
+    pairs = [p for p in block["pairwise"] if p["cliffs_delta"] is not None]
+    if not pairs:
+        return DrawnFigure(
+            filename, title, None, skipped="fewer than two groups with values", metric=key
         )
-        for delta, (i, j), (low, high) in zip(deltas_of_pairs, index_pairs, intervals, strict=True)
-    ]
+    n = {g: d["n"] for g, d in block["descriptives"].items()}
+    rows = [(_pair_label(p["a"], p["b"], n), p) for p in pairs]
     figure = _figure(
         6.8,
         max(1.6, 0.3 * len(rows) + 0.5),
-        left=0.3 + _SMALL_CHAR_IN * max(len(r[0]) for r in rows),
+        left=0.3 + _SMALL_CHAR_IN * max(len(label) for label, _ in rows),
         right=0.3,
-        bottom=1.1,
+        bottom=0.85,
     )
     axes = figure.add_subplot()
     y = np.arange(len(rows))[::-1]
-    deltas = np.array([r[1] for r in rows])
-    errors = np.array([[r[1] - r[2] for r in rows], [r[3] - r[1] for r in rows]])
-    confidence_pct = f"{float(plan['confidence']) * 100:g} %"
-    axes.errorbar(
-        deltas,
-        y,
-        xerr=np.clip(errors, 0.0, None),
-        fmt="o",
-        color="black",
-        capsize=3,
-        label=f"δ with {confidence_pct} percentile bootstrap interval ({resamples:,} resamples)",
-    )
+    for row_y, (_, pair) in zip(y, rows, strict=True):
+        delta, interval = pair["cliffs_delta"], pair["cliffs_delta_ci"]
+        if interval is None:
+            axes.plot([delta], [row_y], "o", color="black")
+            continue
+        low, high = interval
+        axes.errorbar(
+            [delta],
+            [row_y],
+            xerr=[[max(0.0, delta - low)], [max(0.0, high - delta)]],
+            fmt="o",
+            color="black",
+            capsize=3,
+        )
     axes.axvline(0.0, color="grey", linewidth=1)
     for threshold, _magnitude in MAGNITUDE_THRESHOLDS:
         for sign in (-1, 1):
             axes.axvline(sign * float(threshold), color="grey", linewidth=0.6, linestyle=":")
-    axes.set_yticks(y, [r[0] for r in rows], fontsize="small")
+    axes.set_yticks(y, [label for label, _ in rows], fontsize="small")
     axes.set_ylim(-0.7, len(rows) - 0.3)
     axes.set_xlim(-1.05, 1.05)
+    methods = sorted({p["cliffs_delta_ci_method"] for p in pairs if p["cliffs_delta_ci"]})
+    confidence = f"{float(inputs.plan['confidence']) * 100:g} %"
+    bars = f"bars: {confidence} CI ({', '.join(methods)}); " if methods else ""
     axes.set_xlabel(
-        "Cliff's δ (positive: the first group's values tend to be larger)\n"
-        "dotted lines: |δ| = 0.147 / 0.33 / 0.474 (small / medium / large)",
+        "Cliff's δ(a vs b): positive when a's values tend to be larger\n"
+        f"{bars}dotted: |δ| = 0.147 / 0.33 / 0.474 (small / medium / large)",
         fontsize="small",
     )
-    axes.set_title(f"{title}: Cliff's δ per pair")
-    figure.legend(fontsize="small", loc="lower center", bbox_to_anchor=(0.5, 0.01), frameon=False)
-    return DrawnFigure(filename, f"{title}: Cliff's δ per pair", _png(figure), metric=key)
+    axes.set_title(title)
+    return _drawn(filename, title, figure, metric=key)
 
 
 def tokens_per_step(inputs: FigureInputs) -> DrawnFigure:
@@ -411,7 +498,10 @@ def tokens_per_step(inputs: FigureInputs) -> DrawnFigure:
                 runs[row.group].add(row.run_id)
     if not cells:
         return DrawnFigure(filename, title, None, skipped="no step reported its token usage")
-    labels = [f"{g} (N={len(runs[g])})" for g in groups]
+    styles = _group_styles(groups)
+    labels = [
+        _legend_label(style, g, len(runs[g])) for style, g in zip(styles, groups, strict=True)
+    ]
     figure = _figure(
         max(5.0, 0.25 * len(steps) * len(groups) + 0.6 * len(steps)),
         max(2.6, _LEGEND_ENTRY_IN * len(groups) / 2 + 0.3),
@@ -422,12 +512,11 @@ def tokens_per_step(inputs: FigureInputs) -> DrawnFigure:
         rows=2,
         gap=1.0,
     )
-    colors = _colors(len(groups))
     width = 0.8 / max(1, len(groups))
     x = np.arange(len(steps))
     for panel, kind in enumerate(("input", "output"), start=1):
         axes = figure.add_subplot(2, 1, panel)
-        for index, (group, label) in enumerate(zip(groups, labels, strict=True)):
+        for index, (group, label, style) in enumerate(zip(groups, labels, styles, strict=True)):
             medians, lows, highs = [], [], []
             for step in steps:
                 sample = cells.get((group, step, kind), [])
@@ -444,7 +533,9 @@ def tokens_per_step(inputs: FigureInputs) -> DrawnFigure:
                 width,
                 yerr=[lows, highs],
                 capsize=2,
-                color=colors[index],
+                color=style.color,
+                hatch=style.hatch,
+                edgecolor="white" if style.hatch else None,
                 label=label,
             )
         axes.set_xticks(x, steps, rotation=30, ha="right")
@@ -455,7 +546,7 @@ def tokens_per_step(inputs: FigureInputs) -> DrawnFigure:
         if panel == 1:
             _legend_outside(axes)
     figure.suptitle(title)
-    return DrawnFigure(filename, title, _png(figure))
+    return _drawn(filename, title, figure)
 
 
 def cost_vs_pass_rate(inputs: FigureInputs) -> DrawnFigure:
@@ -471,7 +562,10 @@ def cost_vs_pass_rate(inputs: FigureInputs) -> DrawnFigure:
         return DrawnFigure(
             filename, title, None, skipped="no run has both a cost and a check pass rate"
         )
-    labels = [f"{g} (N={points[g].shape[0]})" for g in groups]
+    styles = _group_styles(groups)
+    labels = [
+        _legend_label(style, g, points[g].shape[0]) for style, g in zip(styles, groups, strict=True)
+    ]
     figure = _figure(
         5.5,
         max(3.6, _LEGEND_ENTRY_IN * len(groups) + 0.3),
@@ -481,7 +575,7 @@ def cost_vs_pass_rate(inputs: FigureInputs) -> DrawnFigure:
     )
     axes = figure.add_subplot()
     rng = np.random.default_rng(_seed(inputs))
-    for group, label, color in zip(groups, labels, _colors(len(groups)), strict=True):
+    for group, label, style in zip(groups, labels, styles, strict=True):
         data = points[group]
         if not data.size:
             continue
@@ -492,24 +586,27 @@ def cost_vs_pass_rate(inputs: FigureInputs) -> DrawnFigure:
             cost,
             s=12,
             alpha=0.5,
-            color=color,
+            color=style.color,
+            marker=style.marker,
             label=label,
         )
         axes.scatter(
             [rate.mean()],
             [cost.mean()],
             s=120,
-            marker="D",
-            color=color,
+            marker=style.marker,
+            color=style.color,
             edgecolors="black",
             zorder=4,
         )
     axes.set_xlabel("check pass rate (fraction of checks passed; jittered by ±0.012)")
     axes.set_ylabel("cost [USD]")
     axes.set_xlim(-0.05, 1.05)
-    axes.set_title(f"{title}\none point per run; diamonds: group means", fontsize="medium")
+    axes.set_title(
+        f"{title}\none small marker per run; large, outlined: group means", fontsize="medium"
+    )
     _legend_outside(axes)
-    return DrawnFigure(filename, title, _png(figure))
+    return _drawn(filename, title, figure)
 
 
 def _file_parts(keys: Sequence[str]) -> dict[str, str]:

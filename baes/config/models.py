@@ -207,6 +207,11 @@ class StoppingRuleConfig(StrictModel):
     enabled: bool = True
     confidence: float = Field(0.95, gt=0.0, lt=1.0)
     max_half_width_pct: float = Field(10.0, gt=0.0)
+    # Bounded fractions (CHECK_PASS_RATE) use an absolute half-width: ±10 % of a pass rate of
+    # 0.05 is meaningless, and near 1 a relative rule would accept far too wide an interval.
+    # At most 0.2: a wider interval says little, and 5 all-pass runs (Wilson half-width 0.217)
+    # can then never converge, whatever the design says.
+    max_half_width_abs: float = Field(0.05, gt=0.0, le=0.2)
     metrics: list[Literal[METRIC_KEYS]] = Field(  # type: ignore[valid-type]
         default_factory=lambda: ["TOK_IN", "TOK_OUT"], min_length=1
     )
@@ -232,6 +237,15 @@ class AnalysisConfig(StrictModel):
     p_adjust: PAdjustMethod = "holm"
     bootstrap_samples: int = Field(10_000, ge=100, le=1_000_000)
     ci_method: CIMethod = "bca"
+    # The planned headline contrast [A, B] (two frameworks); None: the first two frameworks.
+    primary_contrast: list[Name] | None = Field(None, min_length=2, max_length=2)
+
+    @field_validator("primary_contrast")
+    @classmethod
+    def _two_different(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and value[0] == value[1]:
+            raise ValueError(f"must name two different frameworks, got {value[0]!r} twice")
+        return value
 
 
 class ReconcileConfig(StrictModel):
@@ -275,6 +289,17 @@ class ExperimentConfig(StrictModel):
             raise ValueError(
                 f"model {self.model!r} has no price in `pricing` (priced: {priced}); add "
                 f"pricing.{self.model}: {{input, cached_input, output}} in USD per 1M tokens"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _primary_contrast_names_frameworks(self) -> ExperimentConfig:
+        planned = self.analysis.primary_contrast
+        unknown = [f for f in planned or [] if f not in self.frameworks]
+        if unknown:
+            raise ValueError(
+                f"analysis.primary_contrast names {', '.join(map(repr, unknown))}, which is not "
+                f"a framework of this design ({', '.join(self.frameworks)})"
             )
         return self
 

@@ -1,8 +1,10 @@
 """The stopping rule (docs/running.md, "How many runs"): how many more runs a framework needs.
 
 Each framework first reaches `runs.min` completed runs. After that, with the rule enabled, it
-stops once every stopping metric's bootstrap CI half-width is within `max_half_width_pct` % of
-the mean, and in any case at `runs.max`.
+stops once every stopping metric's interval of the mean (the one the report shows) is narrow
+enough: a half-width within `max_half_width_pct` % of the mean, or, for bounded fractions such as
+CHECK_PASS_RATE, within `max_half_width_abs` (baes/analysis/convergence.py; never on fewer than
+5 values). It stops in any case at `runs.max`.
 """
 
 from __future__ import annotations
@@ -51,37 +53,41 @@ def decide(design: ExperimentConfig, completed: Sequence[Mapping[str, Any]]) -> 
     if not rule.enabled:
         return StoppingDecision(True, f"stopping rule off: {n} of runs.max {runs.max}")
 
-    from baes.analysis.bootstrap_ci import bootstrap_mean_ci
     from baes.analysis.convergence import ci_convergence
     from baes.analysis.descriptives import sample_mean
+    from baes.analysis.mean_interval import is_bounded_fraction, mean_interval
     from baes.analysis.samples import as_sample
 
     open_metrics = []
     for key, values in metric_values(completed, design, rule.metrics).items():
-        if len(values) < 2:
-            open_metrics.append(f"{key} (only {len(values)} measured)")
-            continue
+        bounded = is_bounded_fraction(key)
         sample = as_sample(values, name=key)
-        ci = bootstrap_mean_ci(
+        # The interval the report shows for this metric, so both agree on convergence.
+        ci = mean_interval(
             sample,
-            method=design.analysis.ci_method,
+            bounded_fraction=bounded,
+            bootstrap_method=design.analysis.ci_method,
             confidence=rule.confidence,
             n_resamples=design.analysis.bootstrap_samples,
             seed=design.seed,
         )
-        # The report's mean (math.fsum), so both agree on convergence at the threshold.
         convergence = ci_convergence(
-            sample_mean(sample), ci.low, ci.high, max_half_width_pct=rule.max_half_width_pct
+            sample.size,
+            sample_mean(sample) if sample.size else None,
+            ci.low,
+            ci.high,
+            bounded_fraction=bounded,
+            max_half_width_pct=rule.max_half_width_pct,
+            max_half_width_abs=rule.max_half_width_abs,
         )
         if not convergence.converged:
-            shown = (
-                "undefined"
-                if convergence.half_width_pct is None
-                else f"{convergence.half_width_pct:.1f} %"
-            )
-            open_metrics.append(f"{key} ±{shown}")
+            why = f": {convergence.reason}" if convergence.reason else ""
+            open_metrics.append(f"{key} {convergence.shown()} ({len(values)} measured){why}")
     if open_metrics:
-        return StoppingDecision(True, "not converged: " + ", ".join(open_metrics))
-    return StoppingDecision(
-        False, f"converged after {n} runs (all within ±{rule.max_half_width_pct:g} %)"
-    )
+        return StoppingDecision(True, "not converged: " + "; ".join(open_metrics))
+    limits = []
+    if not all(is_bounded_fraction(key) for key in rule.metrics):
+        limits.append(f"±{rule.max_half_width_pct:g} % of the mean")
+    if any(is_bounded_fraction(key) for key in rule.metrics):
+        limits.append(f"±{rule.max_half_width_abs:g} for fractions")
+    return StoppingDecision(False, f"converged after {n} runs (all within {', '.join(limits)})")

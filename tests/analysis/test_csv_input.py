@@ -54,6 +54,8 @@ def test_quoted_fields_may_hold_commas_and_newlines(tmp_path):
         ("group,metric,value\na,m,1\na,m\n", 3, "expected 3 fields, found 2"),
         ("group,metric,value\na,m,1,2\n", 2, "expected 3 fields, found 4"),
         ('group,metric,value\na,m,1\n"a,m,2\n', 3, "malformed CSV"),
+        ("group,metric,value\na,m,1\na,m,1e308\n", 3, "too large to analyse"),
+        ("group,metric,value\na,m,-2e150\n", 2, "values must lie within ±1e150"),
     ],
 )
 def test_a_bad_csv_names_the_line(tmp_path, text, line, message):
@@ -74,3 +76,23 @@ def test_non_utf8_bytes_name_their_line(tmp_path):
 def test_a_missing_file_is_an_input_error(tmp_path):
     with pytest.raises(CsvInputError, match="no such file"):
         read_tidy_csv(tmp_path / "nope.csv")
+
+
+def test_values_near_the_float_limit_are_one_input_error_line_through_the_cli(tmp_path):
+    from tests.cli.test_analyze_cli import invoke
+
+    path = _write(tmp_path, "group,metric,value\na,x,1e308\na,x,1.5e308\nb,x,-1e308\nb,x,2\n")
+    result = invoke("analyze", "--from-csv", path, "--out", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output and "OverflowError" not in result.output
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert "line 2: value '1e308' is too large to analyse" in error
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_largest_accepted_values_are_analysed_without_overflow(tmp_path):
+    from tests.cli.test_analyze_cli import invoke
+
+    path = _write(tmp_path, "group,metric,value\na,x,1e150\na,x,-1e150\na,x,3\nb,x,1e150\nb,x,2\n")
+    result = invoke("analyze", "--from-csv", path, "--out", tmp_path / "out", "--no-figures")
+    assert result.exit_code == 0, result.output

@@ -135,3 +135,28 @@ def test_paired_values_join_two_metrics_by_run(tmp_path):
     paths, config = _experiment(tmp_path)
     pairs = _dataset(paths, config).paired("TOK_IN", "CHECK_PASS_RATE")
     assert pairs == {"reference": [(100.0, 1.0)], "reference-plan": [(300.0, 1.0)]}
+
+
+def test_check_counts_per_step_count_passed_failed_and_errors_of_analysed_runs(tmp_path):
+    paths, config = make_experiment(tmp_path / "root", "checks")
+    steps = [s.id for s in config.scenario.steps if s.check]
+    assert len(steps) == 2
+    write_run(paths, run_record(config, "reference", 1))  # both pass
+    write_run(paths, run_record(config, "reference", 2, checks_passed=1))  # second fails
+    errored = run_record(config, "reference", 3)
+    # A harness error (recorded with a status since checks tell them apart).
+    errored["steps"][1]["check"].update(status="error", passed=False, error_reason="no fastapi")
+    write_run(paths, errored)
+    write_run(paths, run_record(config, "reference-plan", 4, checks_passed=0))
+    write_run(paths, run_record(config, "reference-plan", 5, status="failed"))  # not analysed
+    counts = _dataset(paths, config).check_counts()
+    assert counts == {
+        "reference": {
+            steps[0]: {"passed": 3, "failed": 0, "error": 0},
+            steps[1]: {"passed": 1, "failed": 1, "error": 1},
+        },
+        "reference-plan": {
+            steps[0]: {"passed": 0, "failed": 1, "error": 0},
+            steps[1]: {"passed": 0, "failed": 1, "error": 0},
+        },
+    }

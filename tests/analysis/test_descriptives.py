@@ -87,3 +87,23 @@ def test_sample_std_is_none_below_two_values():
 def test_as_sample_rejects_non_finite_or_non_flat_input(bad):
     with pytest.raises(InvalidSampleError):
         as_sample(bad, name="g")
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[1e308, 1.5e308, 1e308], [-1e308, 1e308, 2.0], [1.7e308, 1.7e308, -1.7e308, 5.0]],
+)
+def test_values_near_the_float_limit_do_not_overflow(values):
+    # Independent route: the statistics module computes mean and stdev with exact fractions.
+    import statistics
+
+    sample = np.array(values)
+    assert sample_mean(sample) == statistics.mean(values)
+    exact_std = statistics.stdev(values)
+    std = sample_std(sample)
+    if math.isfinite(exact_std):
+        assert std == pytest.approx(exact_std, rel=1e-14)
+    else:  # a true sd above 1.8e308 cannot be represented: None, and describe says why
+        assert std is None
+        assert "largest representable" in describe(sample).std_reason
+    assert find_outliers(sample) == []

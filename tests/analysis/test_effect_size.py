@@ -6,7 +6,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from baes.analysis.effect_size import cliffs_delta, delta_magnitude
+from baes.analysis.effect_size import cliffs_delta, cliffs_delta_interval, delta_magnitude
 
 
 def brute_force_counts(a, b):
@@ -101,3 +101,64 @@ def test_delta_magnitude_on_exact_fractions():
 def test_empty_group_is_rejected():
     with pytest.raises(ValueError):
         cliffs_delta(np.array([]), np.array([1.0]))
+
+
+def _grid_interval(a, b, confidence=0.95):
+    """Independent route: scan θ on a fine grid for |θ̂ − θ| ≤ z·√V(θ), V the Hanley–McNeil
+    variance with both sizes replaced by their mean (Newcombe 2006, method 5)."""
+    from scipy import stats
+
+    m, n = len(a), len(b)
+    diff = np.sign(np.subtract.outer(np.asarray(a, float), np.asarray(b, float)))
+    theta_hat = (diff.mean() + 1) / 2
+    z = stats.norm.isf((1 - confidence) / 2)
+    star = (m + n) / 2
+    theta = np.linspace(0, 1, 400_001)
+    q1, q2 = theta / (2 - theta), 2 * theta**2 / (1 + theta)
+    variance = (
+        theta * (1 - theta) + (star - 1) * (q1 - theta**2) + (star - 1) * (q2 - theta**2)
+    ) / (m * n)
+    inside = theta[np.abs(theta_hat - theta) <= z * np.sqrt(np.maximum(variance, 0))]
+    return 2 * inside.min() - 1, 2 * inside.max() - 1
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ([1, 2, 3, 4, 5], [6, 7, 8, 9, 10]),  # complete separation
+        ([1, 2, 2, 3], [2, 3, 3, 4, 5, 5]),  # ties, unequal sizes
+        ([5, 5, 5], [5, 5, 5]),  # all tied: δ = 0
+        ([1, 4, 6, 8, 9, 12, 13], [2, 3, 5, 7]),
+        ([3], [1, 2]),  # one value
+    ],
+)
+def test_delta_interval_matches_an_independent_grid_solution(a, b):
+    delta = cliffs_delta(np.array(a, float), np.array(b, float))
+    interval = cliffs_delta_interval(delta)
+    low, high = _grid_interval(a, b)
+    assert interval.low == pytest.approx(low, abs=1e-5)
+    assert interval.high == pytest.approx(high, abs=1e-5)
+    assert interval.low <= delta.delta <= interval.high
+    assert interval.method == "newcombe-score"
+
+
+def test_complete_separation_does_not_collapse_to_a_point():
+    # A percentile bootstrap gives [−1, −1] here: every resample is still separated.
+    delta = cliffs_delta(np.arange(5.0), np.arange(5.0) + 10)
+    interval = cliffs_delta_interval(delta)
+    assert interval.low == -1.0 and -1.0 < interval.high < 0.0
+
+
+@pytest.mark.parametrize("n", [5, 10])
+def test_delta_interval_coverage_at_small_n(n):
+    from scipy import stats
+
+    shift = 0.8
+    truth = 2 * stats.norm.cdf(shift / np.sqrt(2)) - 1  # δ of N(0, 1) vs N(−0.8, 1)
+    rng = np.random.default_rng(n)
+    hits = 0
+    for _ in range(2000):
+        a, b = rng.normal(0, 1, n), rng.normal(-shift, 1, n)
+        interval = cliffs_delta_interval(cliffs_delta(a, b))
+        hits += interval.low <= truth <= interval.high
+    assert hits / 2000 >= 0.93

@@ -8,7 +8,14 @@ import pytest
 import scikit_posthocs
 from scipy import stats
 
-from baes.analysis.hypothesis_tests import dunn_test, omnibus_test
+from baes.analysis.hypothesis_tests import (
+    doubled_ranks,
+    dunn_test,
+    exact_is_feasible,
+    exact_rank_sum_p,
+    mann_whitney,
+    omnibus_test,
+)
 from baes.analysis.p_adjust import adjust_p_values
 
 
@@ -32,20 +39,84 @@ def test_kruskal_with_ties_matches_scipy():
     assert result.p == pytest.approx(expected.pvalue, rel=1e-12)
 
 
-def test_two_groups_use_two_sided_mann_whitney_with_scipy_defaults():
-    a, b = FIVE_TIED[0], FIVE_TIED[3]
-    result = omnibus_test([a, b])
-    expected = stats.mannwhitneyu(a, b, alternative="two-sided")
-    assert result.test == "mannwhitney"
-    assert (result.statistic, result.p) == (float(expected.statistic), float(expected.pvalue))
+def permutation_p(a, b):
+    """Independent route: scipy enumerates every arrangement (n_resamples=inf), ties included."""
+    return stats.mannwhitneyu(
+        a, b, alternative="two-sided", method=stats.PermutationMethod(n_resamples=np.inf)
+    ).pvalue
 
 
-def test_mann_whitney_on_complete_separation_of_two_constant_groups():
-    a, b = arrays([1, 1, 1], [2, 2, 2])
+def test_two_constant_groups_of_three_get_the_exact_p_not_the_asymptotic_one():
+    # The issue's case: the asymptotic p is 0.047 ("significant"); 3 vs 3 cannot go below 0.1.
+    a, b = arrays([2, 2, 2], [4, 4, 4])
     result = omnibus_test([a, b])
-    expected = stats.mannwhitneyu(a, b, alternative="two-sided")
-    assert result.skipped is None
-    assert (result.statistic, result.p) == (0.0, pytest.approx(expected.pvalue))
+    assert (result.test, result.method, result.statistic) == ("mannwhitney", "exact", 0.0)
+    assert result.p == pytest.approx(0.1, abs=1e-15)
+    assert result.p == pytest.approx(permutation_p(a, b), rel=1e-12)
+    assert stats.mannwhitneyu(a, b).pvalue < 0.05  # what was reported before
+
+
+@pytest.mark.parametrize(
+    ("size_a", "size_b", "levels"),
+    [(1, 5, 4), (2, 2, 3), (3, 3, 2), (3, 7, 4), (5, 5, 3), (4, 9, 20), (6, 6, 1000), (2, 12, 2)],
+)
+def test_exact_mann_whitney_matches_full_permutation_with_ties(size_a, size_b, levels):
+    rng = np.random.default_rng(size_a * 100 + size_b + levels)
+    for _ in range(3):
+        a = rng.integers(0, levels, size_a).astype(float)
+        b = rng.integers(0, levels, size_b).astype(float) + 0.5 * rng.integers(0, 2)
+        if np.all(np.concatenate([a, b]) == a[0]):
+            continue
+        u, p, method = mann_whitney(a, b)
+        assert method == "exact"
+        assert u == stats.mannwhitneyu(a, b).statistic
+        if min(size_a, size_b) >= 2:
+            assert p == pytest.approx(permutation_p(a, b), rel=1e-9)
+        else:  # scipy's permutation test needs 2 values per group; count by hand
+            ranks = stats.rankdata(np.concatenate([a, b]))
+            arrangements = ranks - 1.0  # U of a one-value group placed on each item in turn
+            low = np.mean(arrangements <= u + 1e-9)
+            high = np.mean(arrangements >= u - 1e-9)
+            assert p == pytest.approx(min(1.0, 2 * min(low, high)), rel=1e-12)
+
+
+def test_exact_mann_whitney_without_ties_matches_scipy_exact():
+    rng = np.random.default_rng(5)
+    a, b = rng.normal(0, 1, 15), rng.normal(1, 1, 20)
+    _, p, method = mann_whitney(a, b)
+    assert method == "exact"
+    assert p == pytest.approx(stats.mannwhitneyu(a, b, method="exact").pvalue, rel=1e-10)
+
+
+def test_large_samples_use_the_asymptotic_p_and_it_is_close_to_exact_at_the_threshold():
+    assert not exact_is_feasible(21, 21) and exact_is_feasible(20, 21)
+    rng = np.random.default_rng(6)
+    near_alpha = 0
+    for _ in range(40):
+        a, b = np.round(rng.normal(10, 2, 21)), np.round(rng.normal(11.2, 2, 21))
+        u, p, method = mann_whitney(a, b)
+        assert method == "asymptotic"
+        assert p == stats.mannwhitneyu(a, b, method="asymptotic").pvalue
+        exact = exact_rank_sum_p(doubled_ranks(np.concatenate([a, b])), 21)
+        if 0.005 <= exact <= 0.2:
+            # Justifies the threshold: just above it, the normal approximation (ties,
+            # continuity correction) is within a few thousandths of the exact p near α.
+            assert abs(p - exact) < 0.004
+            near_alpha += 1
+    assert near_alpha >= 10
+
+
+def test_small_group_against_a_large_one_stays_exact():
+    rng = np.random.default_rng(8)
+    a, b = rng.normal(0, 1, 3), rng.normal(1, 1, 150)
+    _, p, method = mann_whitney(a, b)
+    assert method == "exact"
+    assert p == pytest.approx(stats.mannwhitneyu(a, b, method="exact").pvalue, rel=1e-9)
+
+
+def test_kruskal_records_its_asymptotic_method():
+    assert omnibus_test(FIVE_TIED).method == "asymptotic"
+    assert omnibus_test(arrays([1, 1], [1, 1])).method is None
 
 
 def test_three_values_per_group_are_enough():
@@ -128,3 +199,13 @@ def test_dunn_on_identical_values_is_skipped_not_divided_by_zero():
 
 def test_dunn_needs_three_groups():
     assert "3 or more groups" in dunn_test(arrays([1, 2], [3, 4])).skipped
+
+
+def test_three_against_three_hundred_is_exact_and_the_bound_is_on_the_work():
+    rng = np.random.default_rng(11)
+    a, b = rng.normal(0, 1, 3), rng.normal(1, 1, 300)
+    _, p, method = mann_whitney(a, b)
+    assert method == "exact"
+    assert p == pytest.approx(stats.mannwhitneyu(a, b, method="exact").pvalue, rel=1e-9)
+    assert exact_is_feasible(20, 180) and exact_is_feasible(5, 1000)
+    assert not exact_is_feasible(20, 500)

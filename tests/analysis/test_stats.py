@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import scikit_posthocs
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import proportion_confint
 
 from baes.analysis.samples import InvalidSampleError
 from baes.analysis.stats import analyze_metric
@@ -37,6 +39,7 @@ DESCRIPTIVE_KEYS = {
     "max",
     "ci_low",
     "ci_high",
+    "ci_method",
     "outliers",
 }
 PAIR_KEYS = {
@@ -46,9 +49,14 @@ PAIR_KEYS = {
     "z",
     "p",
     "p_adj",
+    "method",
+    "significant",
     "cliffs_delta",
+    "cliffs_delta_ci",
+    "cliffs_delta_ci_method",
     "magnitude",
     "n_per_group_80pct_power",
+    "n_per_group_formula",
 }
 
 
@@ -61,7 +69,16 @@ def test_five_groups_follow_the_plan_and_match_independent_tools():
     names = list(FIVE_GROUPS)
     samples = [np.array(v) for v in FIVE_GROUPS.values()]
 
-    assert list(result) == ["descriptives", "omnibus", "pairwise", "stopping"]
+    assert list(result) == [
+        "descriptives",
+        "omnibus",
+        "pairwise",
+        "stopping",
+        "primary_contrast",
+        "family",
+    ]
+    assert result["primary_contrast"] == {"a": "aider", "b": "metagpt"}
+    assert result["family"] == "all pairs of 5 groups (10 comparisons), holm"
     assert list(result["descriptives"]) == names
     for name, values in FIVE_GROUPS.items():
         entry = result["descriptives"][name]
@@ -72,6 +89,7 @@ def test_five_groups_follow_the_plan_and_match_independent_tools():
     kruskal = stats.kruskal(*samples)
     assert result["omnibus"] == {
         "test": "kruskal",
+        "method": "asymptotic",
         "statistic": pytest.approx(kruskal.statistic),
         "p": pytest.approx(kruskal.pvalue),
         "skipped": None,
@@ -83,7 +101,8 @@ def test_five_groups_follow_the_plan_and_match_independent_tools():
     holm = scikit_posthocs.posthoc_dunn([list(s) for s in samples], p_adjust="holm")
     for pair, (i, j) in zip(pairs, itertools.combinations(range(5), 2), strict=True):
         assert set(pair) == PAIR_KEYS
-        assert pair["test"] == "dunn"
+        assert (pair["test"], pair["method"]) == ("dunn", "asymptotic")
+        assert pair["significant"] is bool(pair["p_adj"] <= 0.05 and kruskal.pvalue <= 0.05)
         assert pair["p"] == pytest.approx(raw.iloc[i, j], rel=1e-10)
         assert pair["p_adj"] == pytest.approx(holm.iloc[i, j], rel=1e-10)
         assert pair["magnitude"] in {"negligible", "small", "medium", "large"}
@@ -103,13 +122,22 @@ def test_p_adjust_method_is_applied_to_dunn(method):
 def test_two_groups_use_mann_whitney_for_the_omnibus_and_the_single_pair():
     a, b = [3.1, 2.9, 4.0, 3.3, 3.8], [4.4, 5.0, 3.9, 4.8, 5.1, 4.2]
     result = analyze_metric({"a": a, "b": b}, **FAST)
-    expected = stats.mannwhitneyu(a, b, alternative="two-sided")
-    assert result["omnibus"]["test"] == "mannwhitney"
-    assert result["omnibus"]["p"] == float(expected.pvalue)
+    expected = stats.mannwhitneyu(
+        a, b, alternative="two-sided", method=stats.PermutationMethod(n_resamples=np.inf)
+    )
+    assert (result["omnibus"]["test"], result["omnibus"]["method"]) == ("mannwhitney", "exact")
+    assert result["omnibus"]["p"] == pytest.approx(float(expected.pvalue), rel=1e-12)
     [pair] = result["pairwise"]
-    assert (pair["a"], pair["b"], pair["test"]) == ("a", "b", "mannwhitney")
+    assert (pair["a"], pair["b"], pair["test"], pair["method"]) == (
+        "a",
+        "b",
+        "mannwhitney",
+        "exact",
+    )
     assert pair["z"] is None
-    assert pair["p"] == pair["p_adj"] == float(expected.pvalue)
+    assert pair["p"] == pair["p_adj"] == result["omnibus"]["p"]
+    assert pair["significant"] is (pair["p"] <= 0.05)
+    assert result["family"] == "one comparison (a vs b); no adjustment needed"
     assert pair["cliffs_delta"] < 0  # a tends to be smaller
 
 
@@ -124,6 +152,7 @@ def test_single_group_is_described_but_not_tested():
     result = analyze_metric({"only": [1.0, 2.0, 4.0]}, **FAST)
     assert result["omnibus"] == {
         "test": None,
+        "method": None,
         "statistic": None,
         "p": None,
         "skipped": "needs at least 2 groups, got 1",
@@ -151,7 +180,10 @@ def test_all_identical_values_are_explained_everywhere_and_never_nan():
     for name in groups:
         entry = result["descriptives"][name]
         assert (entry["std"], entry["ci_low"], entry["ci_high"]) == (0.0, 2.0, 2.0)
-        assert result["stopping"][name] == {"half_width_pct": 0.0, "converged": True}
+        # Two to four equal runs never satisfy the stopping rule (it needs 5 values).
+        assert result["stopping"][name]["half_width_pct"] == 0.0
+        assert result["stopping"][name]["converged"] is False
+        assert "at least 5 values" in result["stopping"][name]["reason"]
 
 
 def test_constant_groups_with_complete_separation():
@@ -161,8 +193,13 @@ def test_constant_groups_with_complete_separation():
     assert result["omnibus"]["skipped"] is None
     first = result["pairwise"][0]
     assert (first["cliffs_delta"], first["magnitude"]) == (-1.0, "large")
-    assert first["n_per_group_80pct_power"] == 2
-    assert "complete separation" in first["n_per_group_reason"]
+    # Complete separation of constant groups: power 1 from the first n at which Kruskal–Wallis +
+    # Dunn + Holm can call the pair significant. By hand for a vs b (mean ranks n apart, tie
+    # sum 3(n³ − n), N = 3n): n = 7 gives z = 2.236, p = 0.0253, Holm's second step 0.0507 > α;
+    # n = 8 gives z = 2.398, p = 0.0165, Holm 0.033. a vs c, twice as far apart, needs only 3.
+    assert [p["n_per_group_80pct_power"] for p in result["pairwise"]] == [8, 3, 8]
+    assert "n_per_group_reason" not in first
+    assert [p["significant"] for p in result["pairwise"]] == [False, True, False]
     strict_json(result)
 
 
@@ -191,8 +228,8 @@ def test_three_values_per_group_are_fully_analysed():
     assert all(result["descriptives"][g]["ci_low"] is not None for g in groups)
 
 
-def test_ci_method_and_confidence_reach_scipy_bootstrap():
-    values = [1.0, 2.0, 2.5, 3.0, 7.0, 8.5, 2.2, 1.9]
+def test_ci_method_and_confidence_reach_scipy_bootstrap_from_thirty_values():
+    values = [1.0, 2.0, 2.5, 3.0, 7.0, 8.5, 2.2, 1.9, 4.4, 3.3] * 3
     for method, scipy_method in (("bca", "BCa"), ("percentile", "percentile")):
         result = analyze_metric(
             {"g": values}, ci_method=method, bootstrap_samples=1500, confidence=0.9, seed=3
@@ -207,14 +244,38 @@ def test_ci_method_and_confidence_reach_scipy_bootstrap():
         ).confidence_interval
         entry = result["descriptives"]["g"]
         assert (entry["ci_low"], entry["ci_high"]) == (expected.low, expected.high)
+        assert entry["ci_method"] == f"bootstrap-{method}"
 
 
-def test_same_seed_gives_identical_results_and_another_seed_changes_only_cis():
+def test_small_groups_get_t_or_bootstrap_t_and_fractions_get_wilson():
+    result = analyze_metric(
+        {"two": [1.0, 3.0], "eight": [1.0, 2.0, 2.5, 3.0, 7.0, 8.5, 2.2, 1.9]}, **FAST
+    )
+    two = result["descriptives"]["two"]
+    t_low, t_high = stats.t.interval(0.95, 1, loc=2.0, scale=stats.sem([1.0, 3.0]))
+    assert (two["ci_low"], two["ci_high"]) == (pytest.approx(t_low), pytest.approx(t_high))
+    assert two["ci_method"] == "t"
+    assert result["descriptives"]["eight"]["ci_method"] == "bootstrap-t"
+    passes = analyze_metric({"all": [1.0] * 5, "some": [1.0, 0.0, 1.0]}, bounded_fraction=True)
+    assert passes["descriptives"]["all"]["ci_method"] == "wilson"
+    assert passes["descriptives"]["all"]["ci_low"] == pytest.approx(
+        proportion_confint(5, 5, method="wilson")[0]
+    )
+    assert passes["stopping"]["all"] == {
+        "half_width_abs": pytest.approx((1 - proportion_confint(5, 5, method="wilson")[0]) / 2),
+        "converged": False,
+    }
+
+
+def test_same_seed_gives_identical_results_and_another_seed_changes_only_simulations():
     first = analyze_metric(FIVE_GROUPS, seed=11, **FAST)
     assert analyze_metric(FIVE_GROUPS, seed=11, **FAST) == first
     other = analyze_metric(FIVE_GROUPS, seed=12, **FAST)
     assert other["descriptives"]["aider"]["ci_low"] != first["descriptives"]["aider"]["ci_low"]
-    assert other["pairwise"] == first["pairwise"] and other["omnibus"] == first["omnibus"]
+    assert other["omnibus"] == first["omnibus"]
+    for mine, theirs in zip(other["pairwise"], first["pairwise"], strict=True):
+        for key in ("p", "p_adj", "significant", "cliffs_delta", "cliffs_delta_ci"):
+            assert mine[key] == theirs[key]
 
 
 def test_stopping_uses_the_ci_half_width_relative_to_the_mean():
@@ -230,7 +291,7 @@ def test_zero_mean_with_spread_is_not_converged_and_says_why():
     result = strict_json(analyze_metric({"g": [-1.0, 1.0, -2.0, 2.0]}, **FAST))
     assert result["stopping"]["g"]["converged"] is False
     assert result["stopping"]["g"]["half_width_pct"] is None
-    assert "mean is 0" in result["stopping"]["g"]["reason"]
+    assert "includes 0" in result["stopping"]["g"]["reason"]
 
 
 def test_output_is_strict_json_with_plain_python_types():
@@ -254,6 +315,7 @@ def test_outliers_are_reported_per_group():
         {"bootstrap_samples": 0},
         {"confidence": 1.5},
         {"max_half_width_pct": -1.0},
+        {"max_half_width_abs": 0.0},
     ],
 )
 def test_invalid_parameters_are_rejected(kwargs):
@@ -276,3 +338,82 @@ def test_realistic_workload_runs_in_a_few_seconds():
             bootstrap_samples=10_000,
         )
     assert time.perf_counter() - start < 10.0
+
+
+def test_dunn_pairs_are_not_significant_when_kruskal_wallis_is_not():
+    # Kruskal–Wallis p = 0.056 (scipy); Dunn's raw p for g1 vs g3 is 0.011 (scikit-posthocs).
+    groups = {
+        "g0": [0.1, -0.1, 0.6, 0.1],
+        "g1": [-0.5, 0.4, 1.3, 0.9],
+        "g2": [-0.7, -1.3, -0.6, 0.0],
+        "g3": [-2.3, -0.2, -1.2, -0.7],
+        "g4": [-0.5, -0.3, 0.4, 1.0],
+        "g5": [-0.1, 1.4, -0.7, 0.4],
+    }
+    result = analyze_metric(groups, p_adjust="none", **FAST)
+    kruskal = stats.kruskal(*groups.values()).pvalue
+    assert result["omnibus"]["p"] == pytest.approx(kruskal) and kruskal > 0.05
+    raw = scikit_posthocs.posthoc_dunn(list(groups.values()))
+    pair = next(p for p in result["pairwise"] if (p["a"], p["b"]) == ("g1", "g3"))
+    assert pair["p_adj"] == pytest.approx(raw.iloc[1, 3]) and pair["p_adj"] < 0.05
+    assert not any(p["significant"] for p in result["pairwise"])
+
+
+def test_a_planned_family_is_adjusted_over_its_own_pairs_only():
+    pairs = [("metagpt", "aider"), ("baes", "aider")]
+    result = analyze_metric(FIVE_GROUPS, pairs=pairs, **FAST)
+    assert [(p["a"], p["b"]) for p in result["pairwise"]] == [
+        ("aider", "metagpt"),
+        ("aider", "baes"),
+    ]
+    assert result["family"] == "2 planned comparisons among 5 groups, holm"
+    raw = scikit_posthocs.posthoc_dunn([list(v) for v in FIVE_GROUPS.values()])
+    expected = multipletests([raw.iloc[0, 1], raw.iloc[0, 3]], method="holm")[1]
+    assert [p["p_adj"] for p in result["pairwise"]] == pytest.approx(list(expected))
+    with pytest.raises(ValueError, match="two different groups"):
+        analyze_metric(FIVE_GROUPS, pairs=[("aider", "nobody")], **FAST)
+
+
+def test_primary_contrast_defaults_to_the_first_two_groups_and_follows_the_plan():
+    groups = {"a": [1.0, 2.0, 3.0], "b": [2.0, 3.0, 4.0], "c": [6.0, 7.0, 9.0]}
+    assert analyze_metric(groups, **FAST)["primary_contrast"] == {"a": "a", "b": "b"}
+    planned = analyze_metric(groups, primary_contrast=["c", "a"], **FAST)
+    # Listed as `pairwise` lists it (design order), so the pair is found by its a and b.
+    assert planned["primary_contrast"] == {"a": "a", "b": "c"}
+    assert analyze_metric({"a": [1.0, 2.0]}, **FAST)["primary_contrast"] is None
+    assert analyze_metric(groups, primary_contrast=["a", "zz"], **FAST)["primary_contrast"] is None
+
+
+def test_metric_statistics_passes_a_planned_family_and_the_metric_kind():
+    from baes.analysis.analyze import default_plan, metric_statistics
+
+    plan = default_plan(["CHECK_PASS_RATE"])
+    values = {"x": [1.0] * 5, "y": [0.0, 1.0, 1.0, 0.0, 1.0], "z": [], "w": [0.5, 1.0, 1.0]}
+    block = metric_statistics(values, plan, "CHECK_PASS_RATE", pairs=[("x", "w"), ("y", "z")])
+    assert [(p["a"], p["b"]) for p in block["pairwise"]] == [("x", "w")]
+    assert block["family"] == "1 planned comparison among 3 groups, holm"
+    assert block["descriptives"]["x"]["ci_method"] == "wilson"
+    assert set(block["stopping"]["z"]) == {"half_width_abs", "converged", "reason"}
+
+
+def test_the_designs_primary_contrast_and_absolute_limit_reach_the_plan_and_the_block():
+    from baes.analysis.analyze import metric_statistics, plan_from_config
+    from tests.analysis.run_records import make_design
+
+    design = make_design("p", frameworks=["one", "two", "three"])
+    design = design.model_copy(
+        update={
+            "analysis": design.analysis.model_copy(update={"primary_contrast": ["three", "one"]}),
+            "stopping_rule": design.stopping_rule.model_copy(update={"max_half_width_abs": 0.2}),
+        }
+    )
+    plan = plan_from_config(design)
+    assert plan.to_json()["primary_contrast"] == ["three", "one"]
+    assert plan.to_json()["max_half_width_abs"] == 0.2
+    values = {"one": [1.0] * 6, "two": [1.0, 0.0] * 3, "three": [0.0] * 6}
+    block = metric_statistics(values, plan, "CHECK_PASS_RATE")
+    assert block["primary_contrast"] == {"a": "one", "b": "three"}
+    # Wilson for 6/6: half-width 0.195 ≤ 0.2, so six all-pass runs converge at this limit.
+    assert block["stopping"]["one"]["converged"] is True
+    missing = metric_statistics({"one": [1.0] * 6, "two": [1.0] * 6, "three": []}, plan, "X")
+    assert missing["primary_contrast"] is None and missing["primary_contrast_reason"]

@@ -188,7 +188,7 @@ def test_analyze_prints_a_summary_and_writes_report_stats_figures(analysed):
 
 def test_stats_json_has_the_contract_shape(analysed):
     stats = analysed["stats"]
-    assert stats["schema_version"] == 1
+    assert stats["schema_version"] == 2
     assert {"alpha", "p_adjust", "ci_method", "bootstrap_samples", "confidence"} <= set(
         stats["plan"]
     )
@@ -205,7 +205,15 @@ def test_stats_json_has_the_contract_shape(analysed):
         "CHECK_PASS_RATE",
     ]
     for block in stats["metrics"].values():
-        assert set(block) == {"descriptives", "omnibus", "pairwise", "stopping"}
+        assert set(block) == {
+            "descriptives",
+            "omnibus",
+            "pairwise",
+            "stopping",
+            "primary_contrast",
+            "family",
+        }
+        assert block["primary_contrast"] == {"a": "reference", "b": "reference-plan"}
         for entry in block["descriptives"].values():
             assert {
                 "n",
@@ -218,9 +226,10 @@ def test_stats_json_has_the_contract_shape(analysed):
                 "max",
                 "ci_low",
                 "ci_high",
+                "ci_method",
                 "outliers",
             } <= set(entry)
-        assert {"test", "statistic", "p", "skipped"} <= set(block["omnibus"])
+        assert {"test", "method", "statistic", "p", "skipped"} <= set(block["omnibus"])
         assert [(p["a"], p["b"]) for p in block["pairwise"]] == [
             ("reference", "reference-plan"),
             ("reference", "reference-repair"),
@@ -234,12 +243,17 @@ def test_stats_json_has_the_contract_shape(analysed):
                 "z",
                 "p",
                 "p_adj",
+                "method",
+                "significant",
                 "cliffs_delta",
+                "cliffs_delta_ci",
+                "cliffs_delta_ci_method",
                 "magnitude",
                 "n_per_group_80pct_power",
             } <= set(pair)
         for entry in block["stopping"].values():
-            assert {"half_width_pct", "converged"} <= set(entry)
+            assert {"converged"} <= set(entry)
+            assert len({"half_width_pct", "half_width_abs"} & set(entry)) == 1
     assert stats["deviations"] == []
     json.dumps(stats, allow_nan=False)  # never NaN or infinity
 
@@ -257,10 +271,13 @@ def test_stats_match_independent_computations(analysed, metric):
         assert d["std"] == pytest.approx(sample.std(ddof=1), rel=1e-12)
         assert (d["q1"], d["q3"]) == pytest.approx(tuple(np.percentile(sample, [25, 75])))
         assert (d["min"], d["max"]) == (sample.min(), sample.max())
-        ci = sps.bootstrap(
-            (sample,), np.mean, n_resamples=200, method="BCa", rng=np.random.default_rng(0)
-        ).confidence_interval
-        assert (d["ci_low"], d["ci_high"]) == pytest.approx((ci.low, ci.high), rel=1e-9)
+        if metric == "CHECK_PASS_RATE":  # a fraction: Wilson's score interval, never a point
+            low, high = _wilson(sample.mean(), sample.size)
+            assert d["ci_method"] in {"wilson", "wilson-bound"}
+        else:  # 11–12 runs: the studentized bootstrap, redone here by hand with the same draws
+            assert d["ci_method"] == "bootstrap-t"
+            low, high = _bootstrap_t(sample, 200, seed=0)
+        assert (d["ci_low"], d["ci_high"]) == pytest.approx((low, high), rel=1e-9)
     groups = [np.array(expected[f]) for f in FRAMEWORKS]
     h, p = sps.kruskal(*groups)
     assert block["omnibus"]["test"] == "kruskal"
@@ -275,6 +292,31 @@ def test_stats_match_independent_computations(analysed, metric):
         a, b = groups[i], groups[j]
         brute = np.sign(a[:, None] - b[None, :]).sum() / (a.size * b.size)
         assert pair["cliffs_delta"] == pytest.approx(brute, abs=1e-15)
+
+
+def _wilson(p_hat, n, z=1.959963984540054):
+    centre = (p_hat + z * z / (2 * n)) / (1 + z * z / n)
+    spread = z / (1 + z * z / n) * np.sqrt(p_hat * (1 - p_hat) / n + z * z / (4 * n * n))
+    return max(0.0, centre - spread), min(1.0, centre + spread)
+
+
+def _bootstrap_t(sample, resamples, seed):
+    n, mean = sample.size, sample.mean()
+    se = sample.std(ddof=1) / np.sqrt(n)
+    draws = sample[np.random.default_rng(seed).integers(0, n, size=(resamples, n))]
+    spread = draws.std(axis=1, ddof=1) / np.sqrt(n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(
+            spread > 0,
+            (draws.mean(axis=1) - mean) / spread,
+            np.sign(draws.mean(axis=1) - mean) * np.inf,
+        )
+    ordered = np.sort(t)
+    low_t, high_t = (
+        ordered[int(np.ceil(0.025 * resamples)) - 1],
+        ordered[int(np.ceil(0.975 * resamples)) - 1],
+    )
+    return mean - high_t * se, mean - low_t * se
 
 
 def test_values_that_cannot_be_measured_are_left_out_and_counted(analysed):
@@ -316,6 +358,7 @@ def test_report_reads_for_someone_who_did_not_run_it(analysed):
         "## Input tokens (TOK_IN)",
         "## Stopping rule",
         "## Run success",
+        "## Checks per step",
         "## Sample-size planning",
         "## Methods",
         "## Limitations",
@@ -324,12 +367,15 @@ def test_report_reads_for_someone_who_did_not_run_it(analysed):
     config_hash = (analysed["paths"].config_hash).read_text().strip()
     assert config_hash in report and "sim-small" in report and "hello, 2 step(s)" in report
     assert "Verification coverage: 2 of 36 completed runs" in report
-    assert "reference-plan used 30 % more input tokens than reference; δ = 1.00, large" in report
+    assert (
+        "reference-plan used 30 % more input tokens than reference; "
+        "δ(reference vs reference-plan) = −1.00 [95 % CI "
+    ) in report
     assert "reference: 1 run(s) left out (1 × input tokens not reported" in report
     assert "reference-repair: 4,000" in report  # the TOK_OUT outlier
     assert "with 80 % power you need" in report
     assert "Kruskal–Wallis test (tie-corrected)" in report and "Holm adjustment" in report
-    assert "BCa bootstrap confidence interval of the mean (200 resamples" in report
+    assert "(bootstrap intervals: BCa, 200 resamples" in report
     assert "not verified against the provider's usage records" in report
     assert "fictional prices" in report
     assert "timeout × 1" in report
@@ -350,9 +396,13 @@ def test_every_figure_is_a_valid_png_linked_from_the_report(analysed):
     report = (analysed["paths"].analysis_dir / "report.md").read_text("utf-8")
     for path in figures:
         image = Image.open(io.BytesIO(path.read_bytes()))
+        assert all(round(d) >= 200 for d in image.info["dpi"])
         image.verify()
         assert image.format == "PNG"
         assert f"(figures/{path.name})" in report or f"`figures/{path.name}`" in report
+        svg = path.with_suffix(".svg")  # the vector copy beside it, listed in the report
+        assert svg.read_bytes().startswith(b"<?xml") and f"`figures/{svg.name}`" in report
+    assert len(list(figures[0].parent.glob("*.svg"))) == 18
 
 
 def test_the_tidy_data_csv_reanalyses_to_the_same_numbers(analysed, tmp_path):
@@ -716,3 +766,29 @@ def test_a_partial_csv_analysis_gets_a_safe_folder_name(tmp_path, monkeypatch):
     stats = json.loads((partial / "stats.json").read_text())
     assert list(stats["metrics"]) == ["latency/ms p95"]
     assert stats["selection"]["partial"] == partial.name.removeprefix("partial-")
+
+
+def test_report_counts_checks_per_step_of_the_analysed_runs(analysed):
+    counts = {}  # (framework, step) -> [passed, failed], from the raw completed records
+    for record in analysed["records"]:
+        if record["status"] != "completed":
+            continue
+        for step in record["steps"]:
+            if step["check"] is not None:
+                cell = counts.setdefault((record["framework"], step["id"]), [0, 0])
+                cell[0 if step["check"]["passed"] else 1] += 1
+    report = (analysed["paths"].analysis_dir / "report.md").read_text("utf-8")
+    section = report.split("## Checks per step")[1].split("\n## ")[0]
+    assert "(passed / failed)" in section
+    for step in [s.id for s in analysed["config"].scenario.steps]:
+        cells = [
+            "—" if (f, step) not in counts else " / ".join(map(str, counts[(f, step)]))
+            for f in FRAMEWORKS
+        ]
+        assert f"| {step} | " + " | ".join(cells) + " |" in section
+    stats_counts = analysed["stats"]["step_checks"]
+    assert {
+        (f, step): [c["passed"], c["failed"]]
+        for f, steps in stats_counts.items()
+        for step, c in steps.items()
+    } == counts

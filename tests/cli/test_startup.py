@@ -9,7 +9,16 @@ import sys
 
 import pytest
 
-HEAVY = ["numpy", "scipy", "pingouin", "matplotlib", "starlette", "uvicorn", "pandas", "httpx"]
+HEAVY = [
+    "numpy",
+    "scipy",
+    "matplotlib",
+    "starlette",
+    "uvicorn",
+    "pandas",
+    "httpx",
+    "aiohttp",
+]
 
 PROBE = """
 import json, sys

@@ -123,6 +123,13 @@ def test_dumped_design_reloads_to_the_same_hash():
         pytest.param(
             lambda d: d.update(stopping_rule={"max_half_width_pct": 5}), id="stopping-rule"
         ),
+        pytest.param(
+            lambda d: d.update(stopping_rule={"max_half_width_abs": 0.1}), id="stopping-abs"
+        ),
+        pytest.param(
+            lambda d: d["analysis"].update(primary_contrast=["tool", "reference"]),
+            id="primary-contrast",
+        ),
     ],
 )
 def test_any_change_to_the_plan_changes_the_hash(change):
@@ -150,3 +157,17 @@ def test_designs_built_from_presets_are_stable():
     assert design_hash(build_design(None, overrides, "x")) == design_hash(
         build_design(None, overrides, "x")
     )
+
+
+def test_the_new_analysis_fields_left_at_their_defaults_do_not_change_existing_hashes():
+    # Designs created before stopping_rule.max_half_width_abs and analysis.primary_contrast
+    # existed keep their hash: defaults are not part of the canonical form.
+    canonical = canonical_json(_load(DESIGN))
+    assert "max_half_width_abs" not in canonical and "primary_contrast" not in canonical
+    explicit = _hash_with(
+        lambda d: (
+            d.update(stopping_rule={"max_half_width_abs": 0.05}),
+            d["analysis"].update(primary_contrast=None),
+        )
+    )
+    assert explicit == design_hash(_load(DESIGN))

@@ -97,6 +97,26 @@ def test_unknown_key_inside_a_framework_names_the_framework_not_the_adapter_tag(
             "model: sim-small\nlimits: {step_timeout_s: -1}",
             "limits.step_timeout_s",
         ),
+        (
+            "model: sim-small",
+            "model: sim-small\nanalysis: {primary_contrast: [reference, aider]}",
+            "analysis.primary_contrast names 'aider', which is not a framework of this design",
+        ),
+        (
+            "model: sim-small",
+            "model: sim-small\nanalysis: {primary_contrast: [reference, reference]}",
+            "analysis.primary_contrast: must name two different frameworks",
+        ),
+        (
+            "model: sim-small",
+            "model: sim-small\nanalysis: {primary_contrast: [reference]}",
+            "analysis.primary_contrast",
+        ),
+        (
+            "model: sim-small",
+            "model: sim-small\nstopping_rule: {max_half_width_abs: 0.25}",
+            "stopping_rule.max_half_width_abs",
+        ),
     ],
 )
 def test_invalid_values_name_the_field_path(replace, by, expected):

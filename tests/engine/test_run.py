@@ -255,8 +255,8 @@ def test_stopping_rule_stops_a_steady_metric_early_and_runs_a_noisy_one_to_max(c
         tmp_path,
         "exp",
         steady + "\n" + noisy,
-        "runs: {min: 3, max: 6}\nstopping_rule: {metrics: [T_WALL_seconds, CHECK_PASS_RATE], "
-        "max_half_width_pct: 1.0}\nanalysis: {bootstrap_samples: 200}\n",
+        "runs: {min: 3, max: 7}\nstopping_rule: {metrics: [T_WALL_seconds, CHECK_PASS_RATE], "
+        "max_half_width_pct: 1.0, max_half_width_abs: 0.2}\nanalysis: {bootstrap_samples: 200}\n",
         steps="    - id: one\n      prompt: go\n      check: test -f out.txt\n",
     )
     # steady's wall time is not steady enough for 1 %, so the steady metric is the check pass rate:
@@ -274,10 +274,13 @@ def test_stopping_rule_stops_a_steady_metric_early_and_runs_a_noisy_one_to_max(c
     assert cli("new", "--config", noisy_design).exit_code == 0
 
     assert cli("run", "exp", "--framework", "steady").exit_code == 0
-    assert len(_records(root, "exp")) == 3  # converged at runs.min: a constant pass rate
+    # All checks pass in every run. The pass rate's Wilson interval is within ±0.2 only from 6
+    # runs on (5/5: [0.57, 1], half-width 0.22; 6/6: [0.61, 1], 0.195), so it stops at 6, past
+    # runs.min = 3 and before runs.max = 7.
+    assert len(_records(root, "exp")) == 6
     assert _status(cli, "exp") == "incomplete"  # `noisy` has not run yet
     assert cli("run", "exp-noisy", "--framework", "noisy").exit_code == 0
-    assert len(_records(root, "exp-noisy")) == 6  # never within ±1 %: runs to runs.max
+    assert len(_records(root, "exp-noisy")) == 7  # never within ±1 %: runs to runs.max
 
 
 def _registry_entry(root: Path, name: str) -> dict:
@@ -366,13 +369,16 @@ def test_an_experiment_whose_frameworks_converged_is_completed(cli, root, tmp_pa
         tmp_path,
         "exp",
         "  steady: {adapter: command, step: 'touch out.txt'}",
-        "runs: {min: 2, max: 9}\nstopping_rule: {metrics: [CHECK_PASS_RATE]}\n"
+        "runs: {min: 2, max: 9}\n"
+        "stopping_rule: {metrics: [CHECK_PASS_RATE], max_half_width_abs: 0.2}\n"
         "analysis: {bootstrap_samples: 200}\n",
         steps="    - id: one\n      prompt: go\n      check: test -f out.txt\n",
     )
     assert cli("new", "--config", design).exit_code == 0
     assert cli("run", "exp").exit_code == 0
-    assert len(_records(root, "exp")) == 2  # converged at runs.min, far below runs.max
+    # Converged below runs.max, but not on 2 all-pass runs, nor on 5: Wilson's interval of 6/6,
+    # [0.61, 1], is the first within ±0.2 (the widest limit allowed).
+    assert len(_records(root, "exp")) == 6
     assert _status(cli, "exp") == "completed"
     shown = json.loads(cli("show", "exp", "--json").stdout)
     assert shown["status"] == "completed"

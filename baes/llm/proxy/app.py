@@ -9,7 +9,6 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import httpx
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -22,7 +21,12 @@ from baes.llm.proxy.paths import RefusedPath, upstream_url
 from baes.llm.proxy.recording import CallRecorder
 from baes.llm.proxy.streaming import MeteredStreamResponse
 from baes.llm.proxy.tokens import AttributionRegistry
-from baes.llm.proxy.transport import upstream_transport
+from baes.llm.proxy.upstream import (
+    ConnectError,
+    Upstream,
+    UpstreamError,
+    UpstreamTimeout,
+)
 from baes.llm.proxy.usage import StreamMeter, error_summary, model_from_payload, usage_from_payload
 from baes.redaction import redact
 
@@ -83,7 +87,7 @@ def _json_or_none(content: bytes) -> Any:
 
 
 class ProxyHandler:
-    """Handles every proxied call; owns the one pooled upstream transport."""
+    """Handles every proxied call; owns the one pooled upstream client."""
 
     def __init__(
         self,
@@ -97,14 +101,8 @@ class ProxyHandler:
         self._registry = registry
         self._budget = budget
         self._api_key = api_key
-        self._http: httpx.AsyncBaseTransport | None = None
+        self._http: Upstream | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._timeouts = {
-            "connect": settings.connect_timeout_s,
-            "read": settings.read_timeout_s,
-            "write": 60.0,
-            "pool": settings.read_timeout_s,
-        }
 
     def app(self) -> Starlette:
         """The ASGI app to serve."""
@@ -115,13 +113,15 @@ class ProxyHandler:
             ]
         )
 
-    def _transport(self) -> httpx.AsyncBaseTransport:
-        # Created on first use so it belongs to the server's event loop. Calls go straight to the
-        # transport, without an httpx.AsyncClient: the proxy wants none of what a client adds
-        # (cookies carried between calls, redirects, auth), and its per-call cost is measurable.
+    def _upstream_client(self) -> Upstream:
+        # Created on first use so it belongs to the server's event loop.
         if self._http is None:
             self._loop = asyncio.get_running_loop()
-            self._http = upstream_transport(self._upstream)
+            self._http = Upstream(
+                self._upstream,
+                connect_timeout_s=self._settings.connect_timeout_s,
+                read_timeout_s=self._settings.read_timeout_s,
+            )
         return self._http
 
     def close_upstream(self, timeout_s: float = 5.0) -> None:
@@ -259,30 +259,23 @@ class ProxyHandler:
         if changed:
             body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
-        outgoing = httpx.Request(
-            method,
-            url,
-            headers=upstream_headers(request.headers.raw, self._api_key, run_seed),
-            content=body,
-            extensions={"timeout": self._timeouts},
-        )
         try:
-            upstream = await self._transport().handle_async_request(outgoing)
-        except httpx.TransportError as exc:
+            upstream = await self._upstream_client().send(
+                method, url, upstream_headers(request.headers.raw, self._api_key, run_seed), body
+            )
+        except UpstreamError as exc:
             return self._gateway_failure(call, exc)
 
-        headers = client_headers(upstream.headers.raw)
-        if upstream.headers.get("content-type", "").startswith("text/event-stream"):
+        headers = client_headers(upstream.headers)
+        if upstream.content_type.startswith("text/event-stream"):
             call.stream = True
             return MeteredStreamResponse(upstream, StreamMeter(strip_usage_chunk), call, headers)
 
         try:
-            content = await upstream.aread()
-        except httpx.TransportError as exc:
+            content = await upstream.read()
+        except UpstreamError as exc:
             return self._gateway_failure(call, exc)
-        finally:
-            await upstream.aclose()
-        status = upstream.status_code
+        status = upstream.status
         if status >= 400:
             # A provider may echo the key it was sent ("Incorrect API key provided: sk-…"): the
             # framework must not learn it, nor print it into its logs.
@@ -294,11 +287,11 @@ class ProxyHandler:
             call.finish(status, usage_from_payload(parsed), model_from_payload(parsed))
         return _raw_response(content, status, headers)
 
-    def _gateway_failure(self, call: CallRecorder, exc: httpx.TransportError) -> Response:
+    def _gateway_failure(self, call: CallRecorder, exc: UpstreamError) -> Response:
         """504 for an upstream that timed out, 502 for one unreachable or broken off."""
         kind = type(exc).__name__
         detail = " ".join(str(exc).split())[:160]
-        if isinstance(exc, httpx.TimeoutException):
+        if isinstance(exc, UpstreamTimeout):
             message = (
                 f"the upstream {self._upstream} did not answer in time ({kind}; connect "
                 f"timeout {self._settings.connect_timeout_s:g} s, read timeout "
@@ -306,7 +299,7 @@ class ProxyHandler:
             )
             call.finish(504, error=f"upstream timeout: {kind}")
             return error_response(504, message, "upstream_timeout", "upstream_timeout")
-        if isinstance(exc, httpx.ConnectError):
+        if isinstance(exc, ConnectError):
             message = f"the upstream {self._upstream} could not be reached ({kind}: {detail})"
             call.finish(502, error=f"upstream unreachable: {kind}: {detail}")
             code = "upstream_unreachable"

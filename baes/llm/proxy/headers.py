@@ -20,9 +20,9 @@ _HOP_BY_HOP = frozenset(
         b"upgrade",
     }
 )
-# httpx.Request sets host and content-length for the upstream request. The proxy negotiates
-# its own compression: it must decode the answer to read usage from it, so it offers only what
-# httpx decodes everywhere.
+# The upstream client sets host and content-length for the upstream request. The proxy
+# negotiates its own compression: it must decode the answer to read usage from it, so it offers
+# only what aiohttp decodes everywhere.
 _NOT_TO_UPSTREAM = _HOP_BY_HOP | {b"host", b"content-length", b"accept-encoding"}
 _ACCEPT_ENCODING = (b"accept-encoding", b"gzip, deflate")
 # Only the proxy says which run a call is from, and only to a simulator (see run_seed_header).

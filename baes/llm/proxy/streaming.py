@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import anyio
-import httpx
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from baes.llm.proxy.recording import CallRecorder
+from baes.llm.proxy.upstream import UpstreamAnswer, UpstreamError, UpstreamTimeout
 from baes.llm.proxy.usage import StreamMeter
 
 
@@ -20,7 +22,7 @@ class MeteredStreamResponse(StreamingResponse):
 
     def __init__(
         self,
-        upstream: httpx.Response,
+        upstream: UpstreamAnswer,
         meter: StreamMeter,
         call: CallRecorder,
         headers: list[tuple[bytes, bytes]],
@@ -30,12 +32,12 @@ class MeteredStreamResponse(StreamingResponse):
         self._call = call
         self._error: str | None = None
         self._completed = False
-        super().__init__(self._relay(), status_code=upstream.status_code)
+        super().__init__(self._relay(), status_code=upstream.status)
         self.raw_headers = headers
 
-    async def _relay(self):  # type: ignore[no-untyped-def]
+    async def _relay(self) -> AsyncIterator[bytes]:
         try:
-            async for chunk in self._upstream.aiter_bytes():
+            async for chunk in self._upstream.chunks():
                 out = self._meter.feed(chunk)
                 if self._meter.done:
                     # Record before the client sees the end, so a client that has its whole
@@ -49,17 +51,17 @@ class MeteredStreamResponse(StreamingResponse):
             self._record()
             if tail:
                 yield tail
-        except httpx.TimeoutException as exc:
+        except UpstreamTimeout as exc:
             self._error = f"upstream stream timed out ({type(exc).__name__})"
             raise
-        except httpx.TransportError as exc:
+        except UpstreamError as exc:
             self._error = f"upstream stream broke off ({type(exc).__name__})"
             raise
 
     def _record(self) -> None:
         """Write the ledger line (once; later calls are no-ops)."""
         self._call.finish(
-            self._upstream.status_code,
+            self._upstream.status,
             usage=self._meter.usage,
             model_served=self._meter.model_served,
             error=self._error or self._meter.error,
@@ -75,4 +77,4 @@ class MeteredStreamResponse(StreamingResponse):
             self._record()
             with anyio.CancelScope(shield=True):
                 await self.body_iterator.aclose()  # type: ignore[attr-defined]
-                await self._upstream.aclose()
+                self._upstream.close()

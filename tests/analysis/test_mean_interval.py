@@ -1,0 +1,160 @@
+"""The reported interval of a mean: method by n and metric kind, independent routes, coverage."""
+
+import numpy as np
+import pytest
+from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
+
+from baes.analysis.mean_interval import (
+    SMALL_SAMPLE_LIMIT,
+    is_bounded_fraction,
+    mean_interval,
+    wilson_interval,
+)
+
+
+def interval(values, **kwargs):
+    return mean_interval(np.asarray(values, dtype=float), **{"bounded_fraction": False, **kwargs})
+
+
+@pytest.mark.parametrize(
+    ("n", "method"),
+    [(2, "t"), (4, "t"), (5, "bootstrap-t"), (SMALL_SAMPLE_LIMIT - 1, "bootstrap-t")]
+    + [(SMALL_SAMPLE_LIMIT, "bootstrap-bca")],
+)
+def test_method_follows_the_sample_size(n, method):
+    values = np.random.default_rng(n).lognormal(0.0, 0.5, n)
+    result = interval(values, n_resamples=999)
+    assert result.method == method and result.low < values.mean() < result.high
+
+
+def test_percentile_is_used_from_the_limit_when_the_plan_says_so():
+    values = np.random.default_rng(1).normal(5.0, 1.0, SMALL_SAMPLE_LIMIT)
+    assert interval(values, bootstrap_method="percentile").method == "bootstrap-percentile"
+
+
+def test_t_interval_matches_scipy():
+    values = [3.0, 4.5, 9.0]
+    result = interval(values)
+    low, high = stats.t.interval(0.95, 2, loc=np.mean(values), scale=stats.sem(values))
+    assert (result.low, result.high) == (
+        pytest.approx(low, rel=1e-12),
+        pytest.approx(high, rel=1e-12),
+    )
+
+
+def test_one_value_and_no_values_have_no_interval_with_a_reason():
+    for values in ([], [4.0]):
+        result = interval(values)
+        assert (result.low, result.high, result.method) == (None, None, None) and result.reason
+
+
+def test_constant_group_is_a_point_named_constant():
+    result = interval([7.0] * 6)
+    assert (result.low, result.high, result.method) == (7.0, 7.0, "constant")
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 20])
+def test_all_pass_fraction_never_collapses_and_matches_statsmodels_wilson(n):
+    result = interval([1.0] * n, bounded_fraction=True)
+    low, high = proportion_confint(n, n, alpha=0.05, method="wilson")
+    assert result.method == "wilson"
+    assert (result.low, result.high) == (pytest.approx(low, rel=1e-12), pytest.approx(high))
+    assert result.low < 1.0 and result.high == 1.0
+    nothing = interval([0.0] * n, bounded_fraction=True)
+    assert nothing.low == 0.0 and nothing.high > 0.0
+
+
+def test_five_of_five_is_not_the_point_one():
+    result = interval([1.0] * 5, bounded_fraction=True)
+    assert result.low == pytest.approx(0.5655, abs=1e-4)
+
+
+def test_fractional_pass_rates_use_the_binomial_variance_bound():
+    values = [0.75, 1.0, 1.0, 0.5, 1.0]
+    result = interval(values, bounded_fraction=True)
+    assert result.method == "wilson-bound"
+    assert (result.low, result.high) == wilson_interval(np.mean(values), 5, 0.95)
+    # Hand formula: Wilson with p̂ = 0.85, n = 5.
+    z, p, n = 1.959963984540054, 0.85, 5
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    spread = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    assert (result.low, result.high) == (
+        pytest.approx(centre - spread),
+        pytest.approx(centre + spread),
+    )
+
+
+def test_a_fraction_outside_zero_one_has_no_interval():
+    result = interval([0.5, 1.5], bounded_fraction=True)
+    assert result.low is None and "[0, 1]" in result.reason
+
+
+def test_the_catalog_decides_which_metrics_are_fractions():
+    assert is_bounded_fraction("CHECK_PASS_RATE")
+    assert not is_bounded_fraction("TOK_IN") and not is_bounded_fraction("accuracy")
+    assert not is_bounded_fraction(None)
+
+
+@pytest.mark.parametrize("n", [5, 10])
+@pytest.mark.parametrize(
+    ("draw", "truth"),
+    [
+        (lambda rng, size: rng.normal(10.0, 2.0, size), 10.0),
+        (lambda rng, size: rng.lognormal(0.0, 0.5, size), float(np.exp(0.125))),
+    ],
+    ids=["normal", "lognormal"],
+)
+def test_small_sample_coverage_is_near_nominal(n, draw, truth):
+    # The full table per n and method: benchmarks/ci_coverage.py. BCa covers 0.82–0.90 here.
+    rng = np.random.default_rng(n)
+    samples = draw(rng, (1000, n))
+    hits = 0
+    for seed, sample in enumerate(samples):
+        result = mean_interval(sample, bounded_fraction=False, n_resamples=499, seed=seed)
+        hits += result.low <= truth <= result.high
+    assert hits / 1000 >= 0.92
+
+
+@pytest.mark.parametrize("n", [5, 10, 20])
+def test_pass_rate_coverage_averaged_over_the_rate_is_near_nominal(n):
+    # Exact coverage of Wilson for n runs of 0/1, averaged over p (its oscillation in p is known).
+    rates = np.linspace(0.05, 0.95, 91)
+    covered = []
+    for p in rates:
+        total = 0.0
+        for passes in range(n + 1):
+            result = interval([1.0] * passes + [0.0] * (n - passes), bounded_fraction=True)
+            if result.low <= p <= result.high:
+                total += stats.binom.pmf(passes, n, p)
+        covered.append(total)
+    assert np.mean(covered) >= 0.93 and min(covered) >= 0.8
+
+
+def test_all_pass_runs_reach_the_default_absolute_limit_at_35_runs():
+    # Documented in docs/analysis.md and docs/configuration.md: half-width z²/(2(n + z²)).
+    from baes.analysis.convergence import ci_convergence
+
+    def converged(n):
+        result = interval([1.0] * n, bounded_fraction=True)
+        verdict = ci_convergence(
+            n,
+            1.0,
+            result.low,
+            result.high,
+            bounded_fraction=True,
+            max_half_width_pct=10.0,
+            max_half_width_abs=0.05,
+        )
+        return verdict.converged
+
+    assert not converged(34) and converged(35)
+
+
+def test_mostly_one_value_falls_back_to_t_and_says_why():
+    # 9 % of resamples of (0, 0, 3, 0, 1, 0) are all zeros: a t* quantile is infinite.
+    values = [0.0, 0.0, 3.0, 0.0, 1.0, 0.0]
+    result = interval(values, n_resamples=999)
+    low, high = stats.t.interval(0.95, 5, loc=np.mean(values), scale=stats.sem(values))
+    assert result.method == "t" and "unbounded" in result.reason
+    assert (result.low, result.high) == (pytest.approx(low), pytest.approx(high))
