@@ -32,6 +32,7 @@ _FENCE_OPEN = re.compile(r"^(?P<fence>`{3,})[\w+.#-]*\s*$")
 _PATH_LINE = re.compile(
     r"^(?:#+\s*|\*\*|`|(?:file(?:name)?|path)\s*:\s*)*(?P<path>[\w./\\-]+)[`*:]*$", re.I
 )
+_SEARCH_START = re.compile(r"^<{5,9} SEARCH\b")
 _EXTENSIONLESS = {"Makefile", "Dockerfile", "LICENSE", "Procfile", "Containerfile"}
 
 
@@ -62,7 +63,8 @@ def parse_file_blocks(text: str) -> dict[str, str]:
     """Files in an answer written in FILE_BLOCK_FORMAT, path -> content (a later block wins).
 
     Raises UnsafeFilePathError for an absolute path or one with `..`; fenced blocks without
-    a path line just before them (examples, shell commands) are ignored.
+    a path line just before them (examples, shell commands) and SEARCH/REPLACE blocks are
+    ignored.
     """
     files: dict[str, str] = {}
     lines = text.splitlines()
@@ -77,8 +79,9 @@ def parse_file_blocks(text: str) -> dict[str, str]:
         while end < len(lines) and not _is_closing(lines[end], fence):
             end += 1
         path = _clean_path(lines[i - 1]) if i > 0 and lines[i - 1].strip() else None
-        if path is not None:
-            body = lines[i + 1 : end]
+        body = lines[i + 1 : end]
+        # A SEARCH/REPLACE block (simulator/answers/edit_formats.py) names a file but holds an edit, not the file.
+        if path is not None and not (body and _SEARCH_START.match(body[0])):
             files[path] = "\n".join(body) + "\n" if body else ""
         i = end + 1
     return files

@@ -38,7 +38,7 @@ HEADERS = {"Authorization": "Bearer benchmark"}
 
 SIMULATOR = """
 import sys
-from baes.llm.simulator import SimulatorOptions, start_simulator
+from baes.simulator import SimulatorOptions, start_simulator
 with start_simulator(SimulatorOptions(seed=0)) as sim:
     print(sim.base_url, flush=True)
     sys.stdin.read()  # serve until the benchmark closes our stdin

@@ -5,10 +5,13 @@
 2. Wall-time speed-up of --jobs 4 over --jobs 1 with 200 ms of simulated latency per call
    (target ≥ 3×).
 3. Peak RSS of a `baes run --jobs 8` process (target ≤ 400 MB).
+4. The cluster case (issue 15): 16 runs at 200 ms simulated latency, `--executor dask --workers 2
+   --jobs 8` against local `--jobs 1` (target ≥ 5×: runs wait on the model, not the CPU), and the
+   overhead per run of the Dask path against the thread path (both --jobs 1, latency 0).
 
 Each measurement runs the real coordinator in a child process, against the embedded simulator.
 
-    python benchmarks/run_overhead.py [--runs N]
+    python benchmarks/run_overhead.py [--runs N] [--only-cluster]
 """
 
 from __future__ import annotations
@@ -32,7 +35,12 @@ from baes.cli.run_progress import LineObserver
 from rich.console import Console
 
 root, name, jobs, latency = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+workers = int(sys.argv[5])
 request = RunRequest(jobs=jobs, simulator=SimulatorSettings(latency_ms=latency))
+if workers:
+    from baes.engine.dask_executor import DaskSettings
+
+    request.executor, request.dask = "dask", DaskSettings(workers=workers)
 run_experiment(root, name, request, LineObserver(Console(stderr=True), quiet=True))
 """
 
@@ -51,11 +59,25 @@ def _create(root: Path, name: str, runs: int) -> None:
     create_experiment(root, design)
 
 
-def _run(root: Path, name: str, jobs: int, latency_ms: float) -> tuple[float, int]:
-    """Wall seconds of the child and its own peak RSS in bytes (from wait4's rusage)."""
+def _run(
+    root: Path, name: str, jobs: int, latency_ms: float, dask_workers: int = 0
+) -> tuple[float, int]:
+    """Wall seconds of the child and its own peak RSS in bytes (from wait4's rusage).
+
+    `dask_workers` > 0: --executor dask on a LocalCluster of that many worker processes.
+    """
     started = time.perf_counter()
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(root), name, str(jobs), str(latency_ms)],
+        [
+            sys.executable,
+            "-c",
+            CHILD,
+            str(root),
+            name,
+            str(jobs),
+            str(latency_ms),
+            str(dask_workers),
+        ],
         stdin=subprocess.DEVNULL,
     )
     _, status, usage = os.wait4(child.pid, 0)
@@ -79,10 +101,67 @@ def _run_phase(root: Path, name: str) -> float:
     return (end - start).total_seconds()
 
 
+def _cluster_case(root: Path) -> None:
+    """4. --executor dask --workers 2 --jobs 8 against local --jobs 1; Dask's overhead per run."""
+    runs = 16
+    for name in ("local1", "dask8", "local8"):
+        _create(root, name, runs)
+    wall1, _ = _run(root, "local1", jobs=1, latency_ms=200)
+    wall8, _ = _run(root, "dask8", jobs=8, latency_ms=200, dask_workers=2)
+    _run(root, "local8", jobs=8, latency_ms=200)
+    phase1, phase8 = _run_phase(root, "local1"), _run_phase(root, "dask8")
+    phase_threads8 = _run_phase(root, "local8")
+    speedup = phase1 / phase8
+    print(
+        f"\n4. cluster: {runs} runs, 200 ms simulated latency per call "
+        f"({os.cpu_count()} cores, load {os.getloadavg()[0]:.1f})"
+    )
+    print(
+        f"   runs phase: local --jobs 1 {phase1:.1f} s, --executor dask --workers 2 --jobs 8 "
+        f"{phase8:.1f} s, speed-up {speedup:.2f}×   target ≥ 5×: "
+        f"{'meets' if speedup >= 5 else 'MISSES'}"
+    )
+    print(
+        f"   for reference, local --jobs 8 (threads): {phase_threads8:.1f} s, speed-up "
+        f"{phase1 / phase_threads8:.2f}× (what this machine's free CPU allows at 8 runs at once)"
+    )
+    print(
+        f"   whole command incl. start-up (the cluster's ~seconds included): local {wall1:.1f} s, "
+        f"dask {wall8:.1f} s, speed-up {wall1 / wall8:.2f}×"
+    )
+    # Alternated rounds: on a shared machine the load moves more than the difference measured.
+    differences = []
+    for round_ in range(3):
+        local, dask = f"local0-{round_}", f"dask0-{round_}"
+        _create(root, local, runs)
+        _create(root, dask, runs)
+        _run(root, local, jobs=1, latency_ms=0)
+        _run(root, dask, jobs=1, latency_ms=0, dask_workers=2)
+        local_per_run = _run_phase(root, local) / runs
+        dask_per_run = _run_phase(root, dask) / runs
+        differences.append(dask_per_run - local_per_run)
+        print(
+            f"   overhead per run of the Dask path, round {round_ + 1} (--jobs 1, latency 0; runs "
+            f"phase / runs): thread {local_per_run:.3f} s, dask {dask_per_run:.3f} s, "
+            f"{dask_per_run - local_per_run:+.3f} s"
+        )
+    print(
+        f"   median over the rounds: {statistics.median(differences):+.3f} s per run (submit, "
+        f"result back, settle; load {os.getloadavg()[0]:.1f})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=24, help="runs per measurement")
+    parser.add_argument(
+        "--only-cluster", action="store_true", help="only measurement 4 (needs baes[dask])"
+    )
     args = parser.parse_args()
+    if args.only_cluster:
+        with tempfile.TemporaryDirectory() as folder:
+            _cluster_case(Path(folder))
+        return
     print(
         f"baes run harness benchmark: {args.runs} runs of the hello scenario (2 steps, 2 checks) "
         f"per measurement; {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}"
@@ -127,6 +206,13 @@ def main() -> None:
             f"   peak RSS {peak / 2**20:.0f} MB (the baes run process; framework's children: none, builtin)   "
             f"target ≤ 400 MB: {'meets' if peak <= 400 * 2**20 else 'MISSES'}; wall {wall8:.1f} s"
         )
+
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            print("\n4. cluster: skipped (pip install 'baes[dask]')")
+        else:
+            _cluster_case(root)
 
 
 if __name__ == "__main__":

@@ -4,10 +4,11 @@
 # importing one module of the package does not load the others (fast start-up).
 __all__ = [
     "analyze",
-    "bootstrap_ci",
     "compare",
     "convergence",
+    "dataset",
     "descriptives",
+    "mean_interval",
     "metrics",
     "report",
     "samples",

@@ -88,7 +88,7 @@ def _timestamp(value: Any) -> datetime | None:
         return None
 
 
-def measure_wall_seconds(record: Mapping[str, Any], context: MetricContext) -> Measurement:
+def measure_wall_seconds(record: Mapping[str, Any], context: MetricContext | None) -> Measurement:
     """totals.wall_seconds; when absent, ended_at − started_at of the record."""
     measured = _number(record, "wall_seconds", "wall-clock time")
     if measured.value is not None:

@@ -5,7 +5,24 @@ from __future__ import annotations
 import typer
 
 from baes import __version__
-from baes.cli import analyze, compare, demo, listing, new, proxy, reconcile, run, schema, show, sim
+from baes.cli import (
+    analyze,
+    compare,
+    demo,
+    export,
+    listing,
+    new,
+    note,
+    proxy,
+    reconcile,
+    rm,
+    run,
+    runs,
+    schema,
+    show,
+    sim,
+    tag,
+)
 
 app = typer.Typer(
     name="baes",
@@ -37,10 +54,15 @@ app.command("demo")(demo.demo)
 app.command("new")(new.new)
 app.command("list")(listing.list_experiments)
 app.command("show")(show.show)
+app.command("runs")(runs.runs)
 app.command("run")(run.run)
 app.command("analyze")(analyze.analyze)
 app.command("compare")(compare.compare)
 app.command("reconcile")(reconcile.reconcile)
+app.command("export")(export.export)
+app.command("note")(note.note)
+app.command("tag")(tag.tag)
+app.command("rm")(rm.rm)
 app.command("schema")(schema.schema)
 app.add_typer(sim.app, name="sim", help="The embedded OpenAI-compatible simulator.")
 app.add_typer(proxy.app, name="proxy", help="The metering proxy, to meter any tool by hand.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -131,6 +132,48 @@ def _dry_run(root_dir, name: str, frameworks: list[str] | None, json_output: boo
     return PreflightError(problems).exit_code if problems else 0
 
 
+def _request(
+    frameworks, jobs, keep_workspaces, executor, scheduler, workers, shared_dir, proxy_host
+):
+    """The RunRequest of these options; InputError for a combination that cannot work."""
+    from baes.engine.coordinator import DASK, LOCAL, RunRequest
+    from baes.errors import InputError
+
+    if executor not in (LOCAL, DASK):
+        raise InputError(f"--executor must be {LOCAL} or {DASK}, got {executor!r}")
+    dask_only = {"--scheduler": scheduler, "--workers": workers, "--shared-dir": shared_dir}
+    given = [flag for flag, value in dask_only.items() if value is not None]
+    if executor == LOCAL and given:
+        raise InputError(f"{', '.join(given)} only apply with --executor dask")
+    if scheduler is not None and workers is not None:
+        raise InputError(
+            "--scheduler and --workers exclude each other",
+            hint="--workers starts a local cluster; --scheduler uses a running one",
+        )
+    if workers is not None and workers < 1:
+        raise InputError("--workers must be at least 1")
+    if shared_dir is not None and not shared_dir.is_dir():
+        raise InputError(f"--shared-dir {shared_dir} is not a folder")
+    if proxy_host.strip() in ("", "0.0.0.0", "::", "[::]"):
+        raise InputError(
+            f"--proxy-host must be an address workers can call, got {proxy_host!r}",
+            hint="give this machine's address on the cluster's network (docs/distributed.md)",
+        )
+    dask = None
+    if executor == DASK:
+        from baes.engine.dask_executor import DaskSettings
+
+        dask = DaskSettings(scheduler, workers, shared_dir.resolve() if shared_dir else None)
+    return RunRequest(
+        frameworks=frameworks,
+        jobs=jobs,
+        keep_workspaces=keep_workspaces,
+        executor=executor,
+        dask=dask,
+        proxy_host=proxy_host.strip(),
+    )
+
+
 @reports_errors
 def run(
     name: ExperimentName,
@@ -151,6 +194,54 @@ def run(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress; only the final summary.")
     ] = False,
+    executor: Annotated[
+        str,
+        typer.Option(
+            "--executor",
+            help="Where runs execute: local (threads of this process) or dask (a Dask cluster; "
+            "needs the dask extra of baes). See docs/distributed.md.",
+        ),
+    ] = "local",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler", help="With --executor dask: the address of a running `dask scheduler`."
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            help="With --executor dask: start a local cluster of this many worker processes "
+            "(the default without --scheduler: 2).",
+        ),
+    ] = None,
+    shared_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--shared-dir",
+            help="With --executor dask: a folder the workers and this machine both see; "
+            "workspace archives come back through it instead of over the network.",
+        ),
+    ] = None,
+    proxy_host: Annotated[
+        str,
+        typer.Option(
+            "--proxy-host",
+            help="The address the metering proxy listens on; workers on other machines call it "
+            "there (trusted networks only, see docs/distributed.md).",
+        ),
+    ] = "127.0.0.1",
+    proxy_port: Annotated[
+        int,
+        typer.Option(
+            "--proxy-port",
+            min=0,
+            max=65535,
+            help="The port the metering proxy listens on (0: a free one); fix it for a firewall "
+            "rule or an SSH tunnel.",
+        ),
+    ] = 0,
     root: RootOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -159,17 +250,14 @@ def run(
 
     root_dir = resolve_root(root)
     validate_name(name)
+    request = _request(
+        framework, jobs, keep_workspaces, executor, scheduler, workers, shared_dir, proxy_host
+    )
+    request.proxy_port = proxy_port
     if dry_run:
         raise typer.Exit(_dry_run(root_dir, name, framework, json_output))
 
-    from baes.engine.coordinator import RunRequest
-
-    summary = execute_with_progress(
-        root_dir,
-        name,
-        RunRequest(frameworks=framework, jobs=jobs, keep_workspaces=keep_workspaces),
-        quiet=quiet or json_output,
-    )
+    summary = execute_with_progress(root_dir, name, request, quiet=quiet or json_output)
     if json_output:
         print_json(_summary_json(summary), ensure_ascii=True, allow_nan=True)
     else:

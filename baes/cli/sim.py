@@ -69,8 +69,8 @@ def serve(
     """Serve the simulator until Ctrl-C. The first line printed is the base URL (…/v1)."""
     # Imported here so `baes --help` never loads the server stack.
     from baes.errors import InputError, WorkError
-    from baes.llm.simulator import Simulator, SimulatorOptions, SimulatorOptionsError
-    from baes.llm.simulator.running import RunningSimulator
+    from baes.simulator import Simulator, SimulatorOptions, SimulatorOptionsError
+    from baes.simulator.api.running import RunningSimulator
 
     try:
         options = SimulatorOptions(

@@ -26,6 +26,10 @@ _EXCLUDED: dict[str, Any] = {
     # recorded with each run, not part of the plan, so an experiment created before a scenario
     # declared it can declare it without being refused as changed.
     "scenario": {"steps": {"__all__": {"check_requires": True}}},
+    # Where a command framework's setup fetches its code (a mirror or the upstream): setup pins
+    # the commit it checks out, so the source changes where the code came from, not what ran.
+    # Recorded in each run's environment instead (frameworks/sources.py).
+    "frameworks": {"__all__": {"source": True}},
 }
 
 

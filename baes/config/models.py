@@ -59,7 +59,7 @@ STEP_PLACEHOLDERS = frozenset(
         "python",
     }
 )
-SETUP_PLACEHOLDERS = frozenset({"env", "python"})
+SETUP_PLACEHOLDERS = frozenset({"env", "python", "source"})
 
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 EnvVarName = Annotated[str, StringConstraints(pattern=ENV_VAR_PATTERN)]
@@ -110,6 +110,11 @@ class CommandFrameworkConfig(StrictModel):
     setup: list[str] = Field(default_factory=list)
     step: str = Field(min_length=1)
     env: dict[EnvVarName, str] = Field(default_factory=dict)
+    # Where setup fetches the framework's code from (a git URL or local path), substituted for
+    # `{source}` in setup; BAES_SOURCE_<NAME> replaces it on one machine (frameworks/sources.py).
+    # Setup must pin what it fetches (`git checkout <full commit id>`): the source says where
+    # those bytes came from, not which, so it is left out of the design hash (config/canonical.py).
+    source: str | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _known_placeholders(self) -> CommandFrameworkConfig:
@@ -128,6 +133,11 @@ class CommandFrameworkConfig(StrictModel):
         check(self.setup, SETUP_PLACEHOLDERS, "setup")
         check([self.step], STEP_PLACEHOLDERS, "step")
         check(list(self.env.values()), STEP_PLACEHOLDERS, "env")
+        uses_source = any("source" in _placeholders(command) for command in self.setup)
+        if self.source is not None and not uses_source:
+            raise ValueError("`source` is set but no setup command uses {source}")
+        if self.source is None and uses_source:
+            raise ValueError("setup uses {source} but `source` is not set")
         return self
 
 

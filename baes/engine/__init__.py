@@ -4,6 +4,8 @@
 # importing one module of the package does not load the others (fast start-up).
 __all__ = [
     "coordinator",
+    "dask_executor",
     "forecast",
     "preflight",
+    "run_lock",
 ]

@@ -21,16 +21,19 @@ from typing import Any, Protocol
 from baes.clock import utc_now
 from baes.config.models import ExperimentConfig
 from baes.engine.environment import capture_environment
-from baes.engine.executors import LocalThreadExecutor
-from baes.engine.one_run import RunSpec, execute_run, run_seed
+from baes.engine.executors import Executor, LocalThreadExecutor, RunTask, failed_record
+from baes.engine.one_run import RunSpec, run_seed, settle_usage
 from baes.engine.preflight import PreflightError, design_problems, provider_problems
+from baes.engine.run_bundle import WORKER_LOST, RunBundle, write_bundle
 from baes.engine.run_ids import new_run_id
 from baes.engine.run_lock import RunLock
 from baes.engine.run_record import (
     RunIdentity,
     mark_interrupted,
     read_record,
+    run_totals,
     start_record,
+    step_usage,
     write_record,
 )
 from baes.engine.schedule import Interleaver
@@ -42,11 +45,13 @@ from baes.engine.services import (
     simulator_usage_log,
 )
 from baes.engine.stopping import StoppingDecision, decide
-from baes.errors import InputError
+from baes.errors import InputError, WorkError
 from baes.experiment.load import Experiment, load_experiment
 from baes.experiment.registry import registry_for
 from baes.frameworks.check_envs import CheckEnvironments, prepare_check_environments
-from baes.redaction import key_env_names
+from baes.llm.ledger import read_ledger
+from baes.redaction import key_env_names, key_values, redact
+from baes.store.atomic import rewrite_text_file
 from baes.store.manifest import Manifest
 from baes.store.paths import LEDGER_FILE, RUN_RECORD_FILE, ExperimentPaths
 from baes.store.run_progress import write_run_progress
@@ -68,6 +73,9 @@ STALE_RUN_REASON = (
 )
 
 
+LOCAL, DASK = "local", "dask"  # where runs execute (run.json's executor.kind)
+
+
 @dataclass
 class RunRequest:
     """What the user asked of `baes run`."""
@@ -76,6 +84,10 @@ class RunRequest:
     jobs: int = 1
     keep_workspaces: bool = False
     simulator: SimulatorSettings | None = None
+    executor: str = LOCAL
+    dask: Any = None  # DaskSettings (engine/dask_executor.py) when executor is DASK
+    proxy_host: str = "127.0.0.1"  # where the metering proxy listens (workers call it there)
+    proxy_port: int = 0  # 0: a free port
 
 
 @dataclass
@@ -207,7 +219,6 @@ def experiment_spent_usd(paths: ExperimentPaths, design: ExperimentConfig) -> fl
 
 
 def run_cost_usd(run_dir: Path, design: ExperimentConfig) -> float:
-    from baes.llm.ledger import read_ledger
     from baes.llm.ledger_cost import ledger_cost
 
     return ledger_cost(read_ledger(run_dir / LEDGER_FILE), design.pricing, design.model).cost_usd
@@ -233,6 +244,8 @@ class _Coordinator:
         self.budget_exhausted = False
         self.adapters: dict[str, Any] = {}
         self.checks: CheckEnvironments | None = None  # prepared before the first run
+        self.starts: dict[str, dict[str, Any]] = {}  # run id → its start record, while in flight
+        self.accepted: set[str] = set()  # run ids whose result is persisted
 
     # -- scheduling -----------------------------------------------------------------------------
 
@@ -257,25 +270,28 @@ class _Coordinator:
 
     # -- one run --------------------------------------------------------------------------------
 
-    def launch(
-        self, framework: str, executor: LocalThreadExecutor, proxy: Any
-    ) -> tuple[Future, str, str]:
+    def launch(self, framework: str, executor: Executor) -> tuple[Future[RunBundle], str, str]:
         adapter = self.adapters[framework]
         run_id = new_run_id()
         run_dir = self.paths.run_dir(framework, run_id)
         run_dir.mkdir(parents=True)
+        (run_dir / LEDGER_FILE).touch()  # the proxy appends to it; a run without calls has it too
         identity = RunIdentity(
             run_id, self.paths.name, framework, self.experiment.stored_hash or "", self.design.model
         )
         state = self.progress[framework]
         repetition = len(state.completed) + state.failed + state.interrupted + len(state.in_flight)
         seed = run_seed(self.design.seed, framework, repetition)
-        start = start_record(identity, capture_environment(adapter.versions()))
+        start = start_record(
+            identity, capture_environment(adapter.versions(), adapter.source_record())
+        )
         start["seed"] = seed
+        start["executor"] = {"kind": executor.kind, "worker": None}
         write_record(run_dir / RUN_RECORD_FILE, start)
         Manifest(self.paths).record(start)
         registry_for(self.paths.root).refresh(self.paths.name)  # `baes list` shows it running
         state.in_flight[run_id] = "starting"
+        self.starts[run_id] = start
         self.observer.on_run_started(framework, run_id)
         spec = RunSpec(
             identity, self.design, run_dir, self.request.keep_workspaces, seed, self.checks
@@ -285,19 +301,45 @@ class _Coordinator:
             state.in_flight[run_id] = f"{index}/{len(self.design.scenario.steps)} {step_id}"
             self.observer.on_step_started(framework, run_id, index, step_id)
 
-        def run() -> dict[str, Any]:
-            try:
-                return execute_run(spec, start, adapter, proxy, self.cancel, on_step)
-            except Exception as exc:  # noqa: BLE001 - a harness bug still ends in a record
-                failed = dict(start)
-                failed.update(
-                    status="failed",
-                    ended_at=utc_now(),
-                    error={"kind": "internal", "message": f"{type(exc).__name__}: {exc}"},
-                )
-                return failed
+        return executor.submit(RunTask(spec, start, on_step)), framework, run_id
 
-        return executor.submit(run), framework, run_id
+    def accept(self, framework: str, bundle: RunBundle) -> bool:
+        """Persist a run's bundle where a local run's files go; False for one not expected.
+
+        Refused: a second bundle for a run already persisted (Dask may run a task twice), or a
+        bundle for a run this `baes run` did not launch. Nothing is written for them.
+        """
+        run_id = bundle.run_id
+        state = self.progress[framework]
+        record_id = (bundle.record or {}).get("run_id", run_id)
+        if run_id in self.accepted or run_id not in state.in_flight or record_id != run_id:
+            self.observer.on_notice(
+                f"ignored a result for run {run_id} of {framework}: "
+                + ("already recorded" if run_id in self.accepted else "not a run in flight")
+            )
+            return False
+        self.accepted.add(run_id)
+        self.finish(framework, run_id, self._record_of(framework, bundle))
+        return True
+
+    def _record_of(self, framework: str, bundle: RunBundle) -> dict[str, Any]:
+        """The finished record: the bundle's files written, usage settled from the ledger."""
+        run_dir = self.paths.run_dir(framework, bundle.run_id)
+        start = self.starts.pop(bundle.run_id)
+        executor = {**start["executor"], "worker": bundle.worker}
+        entries = read_ledger(run_dir / LEDGER_FILE)
+        if bundle.record is None:
+            return _lost_record(start, bundle, entries) | {"executor": executor}
+        record = bundle.record
+        try:
+            keys = key_values(key_env_names(self.design))
+            for path in write_bundle(bundle, run_dir):
+                # A worker's logs, as a local run's (the second belt).
+                rewrite_text_file(path, lambda text: redact(text, *keys))
+        except (OSError, WorkError) as exc:
+            message = exc.message if isinstance(exc, WorkError) else str(exc)
+            record = failed_record(start, "internal", f"its result could not be written: {message}")
+        return settle_usage(record, entries) | {"executor": executor}
 
     def write_progress(self) -> None:
         """Record what this `baes run` decided per framework, for `baes list` and `baes show`."""
@@ -379,7 +421,10 @@ class _Coordinator:
                 self.observer.on_start(self.progress, recovered, spent)
                 interrupted = False
                 if proxy is not None:
-                    self.prepare_adapters(wanted)
+                    if self.request.executor == DASK:
+                        self.describe_adapters(wanted)  # the workers set frameworks up
+                    else:
+                        self.prepare_adapters(wanted)
                     interrupted = self.run_all(proxy)
                 spent_now = spent if proxy is None else proxy.spent_usd
             interrupted = interrupted or self.cancel.is_set()
@@ -403,12 +448,22 @@ class _Coordinator:
                 spent,
                 self.request.simulator,
                 usage_log=simulator_usage_log(self.paths.root),
+                proxy_host=self.request.proxy_host,
+                proxy_port=self.request.proxy_port,
             )
         )
         problems = provider_problems(proxy.upstream_base_url, provider_key(key_env))
         if problems:
             raise PreflightError(problems)
         return proxy
+
+    def describe_adapters(self, frameworks: list[str]) -> None:
+        """Adapters not set up here, for the start records (a worker records its own setup)."""
+        from baes.frameworks.registry import adapter_for
+
+        for framework in frameworks:
+            config = self.design.frameworks[framework]
+            self.adapters[framework] = adapter_for(framework, config, key_env_names(self.design))
 
     def prepare_adapters(self, frameworks: list[str]) -> None:
         """Set up each framework (a command framework's cached environment) with live progress."""
@@ -434,15 +489,29 @@ class _Coordinator:
             self.observer.on_setup_finished(framework, True)
             self.adapters[framework] = adapter
 
+    def make_executor(self, proxy: Any) -> Executor:
+        """Where the runs execute: threads of this process, or a Dask cluster."""
+        if self.request.executor == DASK:
+            from baes.engine.dask_executor import DaskExecutor
+
+            return DaskExecutor(
+                self.request.dask,
+                self.request.jobs,
+                proxy,
+                key_env_names(self.design),
+                self.observer.on_notice,
+            )
+        return LocalThreadExecutor(self.request.jobs, self.adapters, proxy, self.cancel)
+
     def run_all(self, proxy: Any) -> bool:
         """Launch runs while a framework wants one, up to `jobs` at once; True if interrupted.
 
         No framework wanting a run while runs are in flight is not the end: one of them may fail
         and be wanted again. The loop ends only when nothing is in flight and nobody wants a run.
         """
-        executor = LocalThreadExecutor(self.request.jobs)
+        executor = self.make_executor(proxy)
         interleaver = Interleaver(self.frameworks, self.design.seed)
-        pending: dict[Future, tuple[str, str]] = {}
+        pending: dict[Future[RunBundle], tuple[str, str]] = {}
         interrupted = False
         try:
             with _interrupt_sets(self.cancel):
@@ -451,7 +520,7 @@ class _Coordinator:
                         framework = interleaver.next(self.wants_run)
                         if framework is None:  # nobody wants a run now (maybe after `pending`)
                             break
-                        future, fw, run_id = self.launch(framework, executor, proxy)
+                        future, fw, run_id = self.launch(framework, executor)
                         pending[future] = (fw, run_id)
                     if not pending:
                         break
@@ -459,13 +528,47 @@ class _Coordinator:
                     done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                     if self.cancel.is_set() and not interrupted:
                         interrupted = True
+                        executor.cancel()
                         self.observer.on_interrupt()
                     for future in done:
                         framework, run_id = pending.pop(future)
-                        self.finish(framework, run_id, future.result())
+                        try:
+                            bundle = future.result()
+                        except WorkError as exc:  # its result was lost on the way: still a record
+                            start = self.starts[run_id]
+                            bundle = RunBundle(
+                                run_id, failed_record(start, "internal", exc.message)
+                            )
+                        self.accept(framework, bundle)
         finally:
             executor.shutdown()
         return interrupted
+
+
+def _lost_record(start: dict[str, Any], bundle: RunBundle, entries: list[Any]) -> dict[str, Any]:
+    """The record of a run whose worker was lost: interrupted, with what its ledger measured.
+
+    Its steps are unknown (the worker never reported them); the totals are the ledger's sums,
+    which are what the run cost, and its wall time is unknown (null).
+    """
+    worker = bundle.worker or "an unknown worker"
+    ended = utc_now()
+    totals = run_totals(
+        [{"usage": step_usage(entries), "check": None}], start["started_at"], ended, None
+    )
+    return {
+        **start,
+        "status": "interrupted",
+        "ended_at": ended,
+        "error": {
+            "kind": "interrupted",
+            "reason": bundle.lost or WORKER_LOST,
+            "message": f"the Dask worker running this run ({worker}) was lost before it sent its "
+            f"result: {bundle.lost_detail or 'no detail'}; its metered calls are kept in "
+            f"{LEDGER_FILE}",
+        },
+        "totals": totals,
+    }
 
 
 def target_outcome(design: ExperimentConfig, state: FrameworkProgress) -> str:
@@ -513,4 +616,8 @@ def run_experiment(
     experiment, design = load_experiment(root, name)
     if request.jobs < 1:
         raise InputError("--jobs must be at least 1")
+    if request.executor == DASK:
+        from baes.engine.dask_executor import require_distributed
+
+        require_distributed()  # before anything starts: the install command, exit 2
     return _Coordinator(experiment, design, request, observer, cancel or threading.Event()).run()

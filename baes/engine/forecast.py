@@ -126,7 +126,7 @@ def prior_basis(design: ExperimentConfig, framework: str) -> CostBasis:
     else:
         kind, calls = "floor", 1.0
         known = "at least: 1 call per step assumed, this framework's real count is unknown"
-    from baes.llm.simulator import count_tokens
+    from baes.simulator import count_tokens
 
     steps = design.scenario.steps
     input_per_call = [

@@ -1,8 +1,11 @@
 """One run: a fresh workspace, the scenario's steps in order, checks, the archive, the record.
 
-`execute_run` is a function from a run spec to a finished run record plus the files it wrote in
-the run's folder (usage.jsonl, steps/, workspace.tar.gz): the coordinator persists the record.
-It never raises for a failing framework: failures are data, recorded with their kind.
+A run is two halves. `perform_run` executes the steps wherever the run executes (a thread of
+`baes run`, or a cluster worker) and writes steps/ and workspace.tar.gz in the folder it is given;
+it leaves token usage open, because the metering proxy's ledger lives on the coordinator.
+`settle_usage` then fills each step's usage and the totals from that ledger, on the coordinator.
+`execute_run` is both halves in one process. None of them raises for a failing framework:
+failures are data, recorded with their kind; the coordinator persists the record.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from baes.engine.run_record import RunIdentity, run_totals, step_label, step_usa
 from baes.frameworks.check_envs import CheckEnvironments, prepare_check_environments
 from baes.frameworks.checks import run_check
 from baes.frameworks.contract import CheckResult, FrameworkAdapter, StepContext, StepOutcome
-from baes.llm.ledger import read_ledger
+from baes.llm.ledger import LedgerEntry, read_ledger
 from baes.redaction import key_env_names, key_values, redact
 from baes.store.atomic import rewrite_text_file
 from baes.store.paths import LEDGER_FILE
@@ -91,12 +94,31 @@ def execute_run(
     cancel: threading.Event,
     on_step: StepListener | None = None,
 ) -> dict[str, Any]:
-    """Run every step of the scenario for one framework; return the finished run record."""
+    """Run every step of the scenario for one framework in this process; the finished record."""
+    spec.run_dir.mkdir(parents=True, exist_ok=True)
+    ledger_path = spec.run_dir / LEDGER_FILE
+    ledger_path.touch()
+    record = perform_run(spec, start, adapter, proxy, cancel, on_step)
+    return settle_usage(record, read_ledger(ledger_path))
+
+
+def perform_run(
+    spec: RunSpec,
+    start: dict[str, Any],
+    adapter: FrameworkAdapter,
+    proxy: Attributions,
+    cancel: threading.Event,
+    on_step: StepListener | None = None,
+) -> dict[str, Any]:
+    """Run every step; the record with each step's `usage` still None (see `settle_usage`).
+
+    Writes steps/ and workspace.tar.gz under spec.run_dir; the ledger path it gives
+    `open_attribution` is spec.run_dir/usage.jsonl, which only the proxy writes.
+    """
     design, run_dir, run_id = spec.design, spec.run_dir, spec.identity.run_id
     workspace = run_dir / "workspace"
     workspace.mkdir(parents=True, exist_ok=True)
     ledger_path = run_dir / LEDGER_FILE
-    ledger_path.touch()
     token = "baes-run-" + secrets.token_urlsafe(16)  # what the framework sees as its API key
     withheld_env = key_env_names(design)  # never in a check's environment
     keys = key_values(withheld_env)  # never in a log or an error message
@@ -169,7 +191,6 @@ def execute_run(
             )
         finally:
             proxy.close_attribution(base_url)
-        step_entries = [e for e in read_ledger(ledger_path) if e.step == label]
 
         check = outcome.check
         if outcome.ok and step.check and check is None and not cancel.is_set():
@@ -182,9 +203,8 @@ def execute_run(
         if outcome.ok:
             status = "ok"
         else:
+            # settle_usage makes the kind "budget" when the proxy refused one of the step's calls.
             kind = outcome.error_kind or "framework"
-            if kind != "budget" and _budget_refused(step_entries):
-                kind = "budget"
             status = "timeout" if kind == "timeout" else "failed"
             message = redact(outcome.error_message or "the framework failed", *keys)
             error = {"kind": kind, "message": f"step {index} ({step.id}): {message}"}
@@ -198,7 +218,7 @@ def execute_run(
                 "ended_at": utc_now(),
                 "duration_s": round(time.monotonic() - step_began, 6),
                 "attempts": outcome.attempts,
-                "usage": step_usage(step_entries),
+                "usage": None,  # settle_usage, from the ledger
                 "check": _check_dict(check),
             }
         )
@@ -216,12 +236,46 @@ def execute_run(
         error=error,
         ended_at=ended,
         steps=steps,
-        totals=run_totals(steps, start["started_at"], ended, time.monotonic() - began),
+        # Only the wall time is known here; settle_usage adds the sums over the steps.
+        totals={"wall_seconds": round(time.monotonic() - began, 6)},
         archive=archive,
         # Where each step's check ran: part of the instrument, like the Python baes ran on.
         environment={**(start.get("environment") or {}), "checks": checks.descriptions()},
     )
     return record
+
+
+def settle_usage(record: dict[str, Any], entries: list[LedgerEntry]) -> dict[str, Any]:
+    """The record with each step's usage and the totals from the run's ledger lines.
+
+    A step that failed while the proxy refused one of its calls for the budget failed because of
+    the budget, whatever the framework made of the refusal: its error kind becomes "budget".
+    """
+    by_step: dict[str, list[LedgerEntry]] = {}
+    for entry in entries:
+        by_step.setdefault(entry.step, []).append(entry)
+    error, status = record.get("error"), record["status"]
+    steps = []
+    for step in record["steps"]:
+        step_entries = by_step.get(step_label(step["index"], step["id"]), [])
+        step = {**step, "usage": step_usage(step_entries)}
+        if (
+            step["status"] in ("failed", "timeout")
+            and error is not None
+            and error["kind"] != "budget"
+            and _budget_refused(step_entries)
+        ):
+            step["status"] = status = "failed"
+            error = {**error, "kind": "budget"}
+        steps.append(step)
+    wall = (record.get("totals") or {}).get("wall_seconds")
+    return {
+        **record,
+        "status": status,
+        "error": error,
+        "steps": steps,
+        "totals": run_totals(steps, record["started_at"], record.get("ended_at"), wall),
+    }
 
 
 def _redact_logs(log_dir: Path, keys: list[str]) -> None:

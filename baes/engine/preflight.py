@@ -69,7 +69,7 @@ def design_problems(design: ExperimentConfig) -> list[PreflightProblem]:
             )
     if design.provider.kind == "sim":
         # The simulator answers any other model name 404; better said once, before any setup.
-        from baes.llm.simulator.models import MODEL_NAMES
+        from baes.simulator.models import MODEL_NAMES
 
         if design.model not in MODEL_NAMES:
             problems.append(

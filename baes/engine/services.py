@@ -14,7 +14,7 @@ from baes.config.models import ExperimentConfig
 from baes.llm.proxy import MeteringProxy
 
 if TYPE_CHECKING:  # the simulator package loads only when a run uses it
-    from baes.llm.simulator.options import PromptCacheScope
+    from baes.simulator.options import PromptCacheScope
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 # The simulator accepts any key; one fixed key per `baes run` makes all runs one caller, as with
@@ -33,7 +33,7 @@ class SimulatorSettings:
 
 def simulator_usage_log(root: Path) -> Path:
     """Where the embedded simulators of an experiments root keep their usage records."""
-    from baes.llm.simulator.usage_log import root_usage_log
+    from baes.simulator.usage_log import root_usage_log
 
     return root_usage_log(root)
 
@@ -61,16 +61,20 @@ def llm_services(
     simulator: SimulatorSettings | None = None,
     *,
     usage_log: Path | None = None,
+    proxy_host: str = "127.0.0.1",
+    proxy_port: int = 0,
 ) -> Iterator[MeteringProxy]:
     """Start the upstream (simulator or real provider) and the metering proxy in front of it.
 
     `usage_log` is where an embedded simulator keeps its usage records (the provider's side of
-    `baes reconcile`); None keeps them in memory only.
+    `baes reconcile`); None keeps them in memory only. `proxy_host` and `proxy_port` are where
+    the proxy listens (other than loopback only for cluster workers, docs/distributed.md; port 0
+    picks a free one).
     """
     with contextlib.ExitStack() as stack:
         upstream, key_env = provider_endpoint(design)
         if upstream is None:
-            from baes.llm.simulator import SimulatorOptions, start_simulator
+            from baes.simulator import SimulatorOptions, start_simulator
 
             settings = simulator or SimulatorSettings()
             sim = stack.enter_context(
@@ -93,6 +97,8 @@ def llm_services(
             prices=design.pricing,
             max_cost_usd=design.limits.max_cost_usd,
             spent_usd=spent_usd,
+            host=proxy_host,
+            port=proxy_port,
             # Every `kind: sim` upstream is a baes simulator (embedded or `baes sim serve`): it
             # gets each call's run seed, so runs of one framework differ as real runs do.
             simulator_upstream=design.provider.kind == "sim",

@@ -55,6 +55,10 @@ class BuiltinAdapter:
         """The agent is baes itself; httpx is its only client library."""
         return {"baes": __version__, "httpx": httpx.__version__}
 
+    def source_record(self) -> None:
+        """The agent is part of baes: nothing is fetched."""
+        return None
+
     def run_step(self, ctx: StepContext) -> StepOutcome:
         """Run one step in the configured mode; failures are reported, never raised."""
         ctx.log_dir.mkdir(parents=True, exist_ok=True)

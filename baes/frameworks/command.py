@@ -17,9 +17,10 @@ from pathlib import Path
 
 from baes.config.models import CommandFrameworkConfig
 from baes.frameworks.contract import SetupProgress, StepContext, StepOutcome
-from baes.frameworks.environments import ensure_environment
+from baes.frameworks.environments import built_from, ensure_environment
 from baes.frameworks.process_env import inherited_environ
 from baes.frameworks.processes import last_output_line, run_process
+from baes.frameworks.sources import resolve_source
 
 # "bash: line 1: aider: command not found" (bash) or "/bin/sh: 1: aider: not found" (dash).
 _NOT_FOUND = re.compile(r"([^\s:]+): (?:command )?not found\s*$")
@@ -39,10 +40,20 @@ class CommandAdapter:
         self._env_dir: Path | None = None
 
     def prepare(self, cache_dir: Path, progress: SetupProgress | None = None) -> None:
-        """Build (or reuse) the framework's cached environment; FrameworkSetupError on failure."""
+        """Build (or reuse) the framework's cached environment; FrameworkSetupError on failure,
+        FrameworkSourceError for an unusable BAES_SOURCE_<NAME>."""
+        source = resolve_source(self.name, self.config)
         self._env_dir = ensure_environment(
-            self.name, self.config.setup, cache_dir, progress, self._withheld_env
+            self.name, self.config.setup, cache_dir, progress, self._withheld_env, source
         )
+
+    def source_record(self) -> dict[str, str] | None:
+        """Where the environment's setup fetched the framework from (None: it fetches nothing).
+        A cached environment keeps the source it was built from, whatever BAES_SOURCE_<NAME> now
+        says: the pinned commit is the same, and the record says where it really came from."""
+        if self._env_dir is None:
+            raise RuntimeError(f"prepare() must run before source_record() ({self.name!r})")
+        return built_from(self._env_dir)
 
     def versions(self) -> dict[str, str]:
         """`name==version` pins of setup's install commands, with the installed version when found."""

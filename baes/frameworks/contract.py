@@ -119,3 +119,7 @@ class FrameworkAdapter(Protocol):
     def versions(self) -> dict[str, str]:
         """Package versions when known, for run.json's environment."""
         ...
+
+    def source_record(self) -> dict[str, str] | None:
+        """Where setup fetched the framework's code from, for run.json's environment."""
+        ...

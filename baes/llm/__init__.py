@@ -1,4 +1,5 @@
-"""OpenAI-compatible plumbing: the metering proxy, the usage ledger, the simulator, pricing."""
+"""OpenAI-compatible plumbing shared by the metering proxy and the simulator: the usage ledger and
+its cost, the loopback server, the error envelope; and the proxy itself (baes.llm.proxy)."""
 
 # The public face: the modules other packages import. They are listed, not imported, so that
 # importing one module of the package does not load the others (fast start-up).
@@ -7,6 +8,7 @@ __all__ = [
     "ledger_cost",
     "loopback_server",
     "loopback_url",
+    "openai_errors",
     "proxy",
-    "simulator",
+    "run_seed_header",
 ]

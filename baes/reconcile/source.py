@@ -67,8 +67,8 @@ def usage_client_for(design: ExperimentConfig, root: Path) -> Iterator[UsageClie
     """A client of the design's usage API; UsageApiError (permanent) when there is none to use."""
     provider = design.provider
     if provider.kind == "sim" and provider.base_url is None:
-        from baes.llm.simulator import SimulatorOptions, start_simulator
-        from baes.llm.simulator.usage_log import root_usage_log
+        from baes.simulator import SimulatorOptions, start_simulator
+        from baes.simulator.usage_log import root_usage_log
 
         log = root_usage_log(root)
         if not log.is_file():

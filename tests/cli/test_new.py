@@ -89,12 +89,14 @@ def test_unknown_presets_exit_2_listing_the_valid_ones(cli, root):
         "--model",
         "sim-small",
         "--frameworks",
-        "reference,chatdev",
+        "reference,chat-dev",
         "--scenario",
         "hello",
     )
     assert result.exit_code == 2
-    assert "unknown framework preset 'chatdev'" in result.stderr and "gpt-engineer" in result.stderr
+    assert (
+        "unknown framework preset 'chat-dev'" in result.stderr and "gpt-engineer" in result.stderr
+    )
     result = cli(
         "new", "exp", "--model", "sim-small", "--frameworks", "reference", "--scenario", "crud"
     )

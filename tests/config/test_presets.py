@@ -52,10 +52,10 @@ def test_unknown_presets_list_the_valid_ones():
     with pytest.raises(UnknownPresetError) as caught:
         build_design(
             None,
-            DesignOverrides(name="x", model="sim-small", frameworks=["chatdev"], scenario="hello"),
+            DesignOverrides(name="x", model="sim-small", frameworks=["chat-dev"], scenario="hello"),
             "test",
         )
-    assert "unknown framework preset 'chatdev'" in caught.value.message
+    assert "unknown framework preset 'chat-dev'" in caught.value.message
     assert "reference-repair" in caught.value.message
     with pytest.raises(UnknownPresetError, match="valid: academic-crud, hello"):
         build_design(

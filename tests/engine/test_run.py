@@ -14,7 +14,7 @@ import httpx
 
 from baes.engine.run_lock import RunLock
 from baes.llm.ledger import read_ledger
-from baes.llm.simulator import SimulatorOptions, start_simulator
+from baes.simulator import SimulatorOptions, start_simulator
 from baes.store.paths import ExperimentPaths
 from tests.conftest import run_baes
 

@@ -11,7 +11,7 @@ from baes.config.presets import framework_document
 from baes.config.yaml_io import to_plain
 from baes.frameworks import adapter_for
 from baes.frameworks.checks import run_check
-from baes.llm.simulator import SimulatorOptions, start_simulator
+from baes.simulator import SimulatorOptions, start_simulator
 from tests.frameworks.conftest import scenario_steps, step_context
 
 

@@ -13,7 +13,7 @@ from baes.config.models import BuiltinFrameworkConfig, SamplingConfig
 from baes.frameworks import adapter_for, chat_client
 from baes.frameworks.builtin import PLAN_REQUEST
 from baes.frameworks.checks import run_check
-from baes.llm.simulator import FILE_BLOCK_FORMAT, SimulatorOptions, start_simulator
+from baes.simulator import FILE_BLOCK_FORMAT, SimulatorOptions, start_simulator
 from tests.frameworks.conftest import scenario_steps, step_context
 from tests.frameworks.scripted_provider import Reply, ScriptedProvider, budget_refusal
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from baes.config.models import CommandFrameworkConfig
-from baes.config.yaml_io import load_design
+from baes.config.presets import framework_document
+from baes.config.yaml_io import load_design, to_plain
 from baes.frameworks import adapter_for
 from baes.frameworks.command import CommandAdapter
 
@@ -25,7 +26,8 @@ def test_an_example_is_a_valid_design_whose_framework_has_a_command_adapter(path
     assert isinstance(framework, CommandFrameworkConfig)
     assert framework.setup, "an example installs its framework at a pinned version"
     assert isinstance(adapter_for(path.stem, framework), CommandAdapter)
-    assert "NOT run here" in path.read_text(), "say that the example was not run"
+    preset = CommandFrameworkConfig.model_validate(to_plain(framework_document(path.stem)))
+    assert framework == preset, "the example's framework is the preset of the same name"
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
@@ -38,7 +40,7 @@ def test_baes_new_accepts_an_example_with_the_full_scenario(cli, root, path):
 
 def test_spec_kit_fills_the_argument_placeholder_its_pinned_templates_use(tmp_path):
     """The pinned spec-kit templates take the feature description as `{ARGS}` (see the comment
-    in examples/spec-kit.yaml); the step's substitution must fill exactly that."""
+    in the spec-kit preset); the step's substitution must fill exactly that."""
     import re
     import subprocess
     import sys

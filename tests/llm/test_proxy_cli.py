@@ -11,7 +11,7 @@ import threading
 import openai
 
 from baes.llm.ledger import read_ledger
-from baes.llm.simulator import SMALL_MODEL, SimulatorOptions, start_simulator
+from baes.simulator import SMALL_MODEL, SimulatorOptions, start_simulator
 
 SERVE = [sys.executable, "-c", "from baes.cli.proxy import app; app()", "serve"]
 

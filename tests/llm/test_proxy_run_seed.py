@@ -7,7 +7,7 @@ import pytest
 
 from baes.llm.proxy import MeteringProxy
 from baes.llm.run_seed_header import RUN_SEED_HEADER
-from baes.llm.simulator import SimulatorOptions, start_simulator
+from baes.simulator import SimulatorOptions, start_simulator
 from tests.llm.test_proxy_upstream_fake import FakeUpstream
 
 
@@ -77,9 +77,9 @@ def test_prompt_cache_scope_decides_whether_runs_share_cached_prefixes(
 
 
 def test_cached_prefixes_expire_after_the_ttl_of_inactivity():
-    from baes.llm.simulator import Simulator
-    from baes.llm.simulator.messages import Message
-    from baes.llm.simulator.provider import CallRequest
+    from baes.simulator import Simulator
+    from baes.simulator.messages import Message
+    from baes.simulator.provider import CallRequest
 
     now = [1000.0]
     simulator = Simulator(SimulatorOptions(prompt_cache_ttl_s=300), clock=lambda: now[0])

@@ -13,7 +13,7 @@ from baes.config.pricing import shipped_price
 from baes.llm.ledger import read_ledger
 from baes.llm.ledger_cost import ledger_cost
 from baes.llm.proxy import MeteringProxy
-from baes.llm.simulator import SMALL_MODEL, SimulatorOptions, start_simulator
+from baes.simulator import SMALL_MODEL, SimulatorOptions, start_simulator
 
 PRICES = {SMALL_MODEL: shipped_price(SMALL_MODEL)}
 

@@ -8,7 +8,7 @@ import httpx
 import openai
 import pytest
 
-from baes.llm.simulator import SimulatorOptions, count_tokens, start_simulator
+from baes.simulator import SimulatorOptions, count_tokens, start_simulator
 
 HELLO = "Create a Python module `greeting.py` with a function `greet(name)` that returns the string `Hello, <name>!`."
 

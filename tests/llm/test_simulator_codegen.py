@@ -12,7 +12,7 @@ import openai
 import pytest
 from ruamel.yaml import YAML
 
-from baes.llm.simulator import (
+from baes.simulator import (
     FILE_BLOCK_FORMAT,
     SimulatorOptions,
     UnsafeFilePathError,
@@ -21,7 +21,7 @@ from baes.llm.simulator import (
     render_file_blocks,
     start_simulator,
 )
-from baes.llm.simulator.messages import Message
+from baes.simulator.messages import Message
 
 SYSTEM = "You are a careful software engineer.\n" + FILE_BLOCK_FORMAT
 SEED_BUDGET = 40

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import openai
 
-from baes.llm.simulator import SimulatorOptions, count_tokens, start_simulator, tokenize
+from baes.simulator import SimulatorOptions, count_tokens, start_simulator, tokenize
 
 PROMPTS = [
     "Create a Python module `greeting.py` with a function `greet(name)` that returns the string `Hello, <name>!`.",

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from baes.llm.simulator import SMALL_MODEL
+from baes.simulator import SMALL_MODEL
 
 SERVE = [sys.executable, "-m", "baes", "sim", "serve", "--admin-key", "sk-admin-disconnect"]
 

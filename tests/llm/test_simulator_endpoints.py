@@ -12,8 +12,8 @@ import pytest
 
 from baes.llm.ledger import read_ledger
 from baes.llm.proxy import MeteringProxy
-from baes.llm.simulator import SimulatorOptions, count_tokens, start_simulator
-from baes.llm.simulator.embeddings import EMBEDDING_DIMENSIONS
+from baes.simulator import SimulatorOptions, count_tokens, start_simulator
+from baes.simulator.api.embeddings import EMBEDDING_DIMENSIONS
 
 TEXTS = ["The student API stores names and emails.", "Students have names and emails."]
 

@@ -9,7 +9,7 @@ import httpx
 import openai
 import pytest
 
-from baes.llm.simulator import SimulatorOptions, SimulatorOptionsError, start_simulator
+from baes.simulator import SimulatorOptions, SimulatorOptionsError, start_simulator
 
 MESSAGES = [{"role": "user", "content": "hello"}]
 

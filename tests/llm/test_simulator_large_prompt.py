@@ -11,8 +11,8 @@ import threading
 
 import httpx
 
-from baes.llm.simulator import SMALL_MODEL, start_simulator
-from baes.llm.simulator.app import LARGE_REQUEST_BYTES
+from baes.simulator import SMALL_MODEL, start_simulator
+from baes.simulator.api.app import LARGE_REQUEST_BYTES
 
 HEADERS = {"authorization": "Bearer sk-test-large"}
 

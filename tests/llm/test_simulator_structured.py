@@ -12,7 +12,7 @@ import openai
 import pytest
 from pydantic import BaseModel, Field
 
-from baes.llm.simulator import SimulatorOptions, start_simulator
+from baes.simulator import SimulatorOptions, start_simulator
 
 CODE = "Create `calc.py` with a function `add(a, b)` that returns the sum of `a` and `b`."
 QUESTION = "Which database should the student registry use, and why?"

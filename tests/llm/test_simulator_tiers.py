@@ -8,10 +8,10 @@ import httpx
 import openai
 import pytest
 
-from baes.llm.simulator import Simulator, SimulatorOptions, generate_answer, start_simulator
-from baes.llm.simulator.messages import Message
-from baes.llm.simulator.models import PROFILES
-from baes.llm.simulator.provider import CallRequest
+from baes.simulator import Simulator, SimulatorOptions, generate_answer, start_simulator
+from baes.simulator.messages import Message
+from baes.simulator.models import PROFILES
+from baes.simulator.provider import CallRequest
 
 CODE = "Create `calc.py` with a function `add(a, b)` that returns the sum of `a` and `b`."
 

@@ -6,8 +6,8 @@ import httpx
 import openai
 import pytest
 
-from baes.llm.simulator import Simulator, SimulatorOptions, api_key_id, start_simulator
-from baes.llm.simulator.running import RunningSimulator
+from baes.simulator import Simulator, SimulatorOptions, api_key_id, start_simulator
+from baes.simulator.api.running import RunningSimulator
 
 DAY = 86400
 T0 = 1_767_225_600  # 2026-01-01T00:00:00Z, a day boundary

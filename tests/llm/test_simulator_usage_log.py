@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import openai
 
-from baes.llm.simulator import Simulator, SimulatorOptions, api_key_id
-from baes.llm.simulator.running import RunningSimulator
+from baes.simulator import Simulator, SimulatorOptions, api_key_id
+from baes.simulator.api.running import RunningSimulator
 
 T0 = 1_767_225_600
 

@@ -9,7 +9,7 @@ import httpx
 import openai
 import pytest
 
-from baes.llm.simulator import SMALL_MODEL, SimulatorOptions, start_simulator
+from baes.simulator import SMALL_MODEL, SimulatorOptions, start_simulator
 from tests.conftest import run_baes
 
 

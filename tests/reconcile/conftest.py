@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from baes.llm.simulator import SimulatorOptions, start_simulator
-from baes.llm.simulator.running import RunningSimulator
+from baes.simulator import SimulatorOptions, start_simulator
+from baes.simulator.api.running import RunningSimulator
 
 STREAMER = """
 import sys

@@ -7,10 +7,10 @@ import time
 
 import openai
 
-from baes.llm.simulator import Simulator, SimulatorOptions
-from baes.llm.simulator.running import RunningSimulator
-from baes.llm.simulator.usage_log import root_usage_log
 from baes.reconcile.buckets import parse_timestamp
+from baes.simulator import Simulator, SimulatorOptions
+from baes.simulator.api.running import RunningSimulator
+from baes.simulator.usage_log import root_usage_log
 from tests.reconcile.conftest import (
     ADMIN_KEY,
     evidence,

@@ -7,10 +7,10 @@ import httpx
 import openai
 import pytest
 
-from baes.llm.simulator import Simulator, SimulatorOptions, api_key_id
-from baes.llm.simulator.running import RunningSimulator
 from baes.reconcile.quantities import Quantities
 from baes.reconcile.usage_client import UsageApiError, UsageClient
+from baes.simulator import Simulator, SimulatorOptions, api_key_id
+from baes.simulator.api.running import RunningSimulator
 
 ADMIN = "sk-admin-client-test-0123456789"
 T0 = 1_767_225_600  # 2026-01-01T00:00:00Z

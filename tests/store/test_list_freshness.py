@@ -7,8 +7,9 @@ from pathlib import Path
 
 
 def _design(tmp_path: Path) -> Path:
-    # Two frameworks whose check always passes: the stopping rule converges at runs.min (2),
-    # far below runs.max, so `completed` comes from run-progress.json, not from the run count.
+    # Two frameworks whose check always passes: with the loosest absolute half-width the
+    # stopping rule converges after 6 all-pass runs (Wilson), below runs.max, so `completed`
+    # comes from run-progress.json, not from the run count.
     path = tmp_path / "exp.yaml"
     path.write_text(
         "name: exp\nmodel: sim-small\nframeworks:\n"
@@ -16,7 +17,8 @@ def _design(tmp_path: Path) -> Path:
         "  b: {adapter: command, step: 'touch out.txt'}\n"
         "scenario:\n  name: custom\n  steps:\n"
         "    - id: one\n      prompt: go\n      check: test -f out.txt\n"
-        "runs: {min: 2, max: 6}\nstopping_rule: {metrics: [CHECK_PASS_RATE]}\n"
+        "runs: {min: 2, max: 10}\n"
+        "stopping_rule: {metrics: [CHECK_PASS_RATE], max_half_width_abs: 0.2}\n"
         "analysis: {bootstrap_samples: 200}\n"
     )
     return path
@@ -37,7 +39,7 @@ def test_a_run_restricted_to_one_framework_keeps_the_others_progress(cli, root, 
     assert cli("run", "exp", "-f", "a", "-q").exit_code == 0
     progress = json.loads((root / "exp/.meta/run-progress.json").read_text())
     assert set(progress["frameworks"]) == {"a", "b"}
-    assert progress["frameworks"]["b"]["stopped"] and progress["frameworks"]["b"]["completed"] == 2
+    assert progress["frameworks"]["b"]["stopped"] and progress["frameworks"]["b"]["completed"] == 6
     assert _listed_status(cli) == "completed"
     assert json.loads(cli("show", "exp", "--json").stdout)["status"] == "completed"
 

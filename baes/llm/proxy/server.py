@@ -37,7 +37,7 @@ def validate_upstream(url: str) -> str:
 class MeteringProxy:
     """A local OpenAI-compatible reverse proxy that meters every call into per-run ledgers.
 
-    Bound to 127.0.0.1 only. Each (run_id, step) gets its own base URL from
+    Bound to 127.0.0.1 unless `host` says otherwise (cluster workers, docs/distributed.md). Each (run_id, step) gets its own base URL from
     `open_attribution`; the real API key (read from `api_key_env` at `start`) replaces whatever
     Authorization the framework sends. Without `api_key_env` the client's Authorization passes.
     """
@@ -52,6 +52,7 @@ class MeteringProxy:
         prices: Mapping[str, ModelPrice] | None = None,
         max_cost_usd: float | None = None,
         spent_usd: float = 0.0,
+        host: str = "127.0.0.1",
         port: int = 0,
         connect_timeout_s: float = 10.0,
         read_timeout_s: float = 600.0,
@@ -72,6 +73,7 @@ class MeteringProxy:
             send_run_seed=simulator_upstream,
         )
         self._api_key_env = api_key_env
+        self._host = host
         self._port = port
         self._registry = AttributionRegistry()
         self._budget = Budget(max_cost_usd, spent_usd, prices or {}, experiment_model)
@@ -89,7 +91,7 @@ class MeteringProxy:
 
     @property
     def url(self) -> str:
-        """`http://127.0.0.1:PORT` of the running proxy."""
+        """`http://HOST:PORT` of the running proxy."""
         if self._server is None or self._server.port is None:
             raise ProxyNotRunningError(
                 "the metering proxy is not running", hint="call start() first"
@@ -125,7 +127,7 @@ class MeteringProxy:
                     hint=f"export {self._api_key_env}=... first, or name another variable",
                 )
         self._handler = ProxyHandler(self._settings, self._registry, self._budget, api_key)
-        server = LoopbackServer(self._handler.app(), port=self._port)
+        server = LoopbackServer(self._handler.app(), host=self._host, port=self._port)
         try:
             server.start()
         except ServerAddressError:
@@ -161,7 +163,7 @@ class MeteringProxy:
         ledger_path: str | os.PathLike[str],
         seed: int | None = None,
     ) -> str:
-        """A fresh base URL `http://127.0.0.1:PORT/t/<token>/v1`; its calls go to `ledger_path`.
+        """A fresh base URL `http://HOST:PORT/t/<token>/v1`; its calls go to `ledger_path`.
 
         `seed` is the run's seed: a simulator upstream (`simulator_upstream=True`) gets it with
         every call of this attribution, so each run draws its own answers; never sent elsewhere.

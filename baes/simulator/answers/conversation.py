@@ -1,0 +1,120 @@
+"""What a request asks for: the prompts, the files already written, code or a plan, a repair."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from baes.file_blocks import (
+    FILE_BLOCK_FORMAT,
+    FileBlockError,
+    parse_file_blocks,
+    strip_file_blocks,
+)
+from baes.simulator.messages import Message
+
+_FENCED = re.compile(r"^(`{3,})[^\n]*\n.*?^\1[ \t]*$", re.M | re.S)
+# Phrases are matched in any case; exception names and pytest's FAILED only as written.
+_REPAIR = re.compile(
+    r"(?i:check(?:s)? failed|checks? (?:did not|didn't) pass|traceback \(most recent call last\)"
+    r"|exit (?:code|status) [1-9]|tests? failed|\bfix (?:the|this|these) (?:code|error|bug|failure|failing))"
+    r"|\b[A-Z]\w*Error\b|\bFAILED\b"
+)
+_PLAN = re.compile(
+    r"\b(?:write|make|give|draft|create|produce|propose|outline|prepare|describe)\b"
+    r"[^.?!\n]{0,40}\bplan\b|^\s*plan\b|\bplan (?:first|only)\b"
+    r"|\b(?:do not|don't|no need to)\s+(?:write|implement|produce|output)\s+(?:any\s+)?code\b",
+    re.I | re.M,
+)
+_CODE_WORDS = re.compile(
+    r"\b(?:code|implement\w*|functions?|modules?|script|program|class|endpoints?|routes?|api|app"
+    r"|application|bug|fix|refactor|files?|entity|entities|fields?|columns?|tables?|database"
+    r"|crud|tests?)\b|`[\w./-]+\.py`",
+    re.I,
+)
+_IMPERATIVE = re.compile(
+    r"\b(?:add|create|build|implement|write|change|update|fix|make|remove|delete|rename|refactor"
+    r"|extend|support|keep)\b",
+    re.I,
+)
+# The format description's own example must not count as a file the project already has.
+_FORMAT_EXAMPLE = parse_file_blocks(FILE_BLOCK_FORMAT)
+# gpt-engineer shows files as one fenced block of "File: path" headers, each followed by the
+# file's lines numbered from 1 ("3 def greet(name):"); an empty line ends a file.
+_LISTING_HEADER = re.compile(r"^File: (?P<path>[\w./-]+)\s*$")
+_NUMBERED_LINE = re.compile(r"^(?P<number>\d+) (?P<line>.*)$")
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A request's conversation, read the way a coding model reads it.
+
+    `prompts` are the user turns without fenced code, oldest first; `existing_files` are the
+    files shown in user or assistant turns (the latest version of each wins).
+    """
+
+    prompts: tuple[str, ...]
+    existing_files: dict[str, str]
+    is_repair: bool
+    asks_plan: bool
+
+    @property
+    def last_prompt(self) -> str:
+        return self.prompts[-1] if self.prompts else ""
+
+
+def strip_fenced_code(text: str) -> str:
+    """The prose of a message, fenced blocks removed (file contents are not instructions)."""
+    return _FENCED.sub("", text)
+
+
+def parse_numbered_listings(text: str) -> dict[str, str]:
+    """Files shown the way gpt-engineer shows them: `File: path`, then numbered lines."""
+    files: dict[str, str] = {}
+    path: str | None = None
+    lines: list[str] = []
+    for raw in [*text.splitlines(), ""]:
+        header = _LISTING_HEADER.match(raw)
+        numbered = _NUMBERED_LINE.match(raw) if path is not None else None
+        if numbered is not None and int(numbered.group("number")) == len(lines) + 1:
+            lines.append(numbered.group("line"))
+            continue
+        if path is not None and lines and ".." not in path.split("/") and not path.startswith("/"):
+            files[path] = "\n".join(lines)  # the last numbered line is "" for a final newline
+        path, lines = (header.group("path"), []) if header else (None, [])
+    return files
+
+
+def read_conversation(messages: Sequence[Message]) -> Conversation:
+    """Split a conversation into prompts and files, and tell repair and plan requests apart."""
+    prompts: list[str] = []
+    files: dict[str, str] = {}
+    last_user_text = ""
+    for message in messages:
+        if message.role in ("user", "assistant", "tool"):
+            try:
+                blocks = parse_file_blocks(message.text)
+            except FileBlockError:
+                blocks = {}  # a model may have named an unsafe path; those files never existed
+            blocks.update(parse_numbered_listings(message.text))
+            for path, content in blocks.items():
+                if _FORMAT_EXAMPLE.get(path) != content:
+                    files[path] = content
+        if message.role == "user":
+            prompts.append(strip_fenced_code(message.text))
+            last_user_text = message.text
+    # Only the latest turn decides: an old failure that was since fixed is not a repair request.
+    # Files shown in it are not evidence (code mentions `KeyError`); a check's output is.
+    is_repair = bool(_REPAIR.search(strip_file_blocks(last_user_text)))
+    asks_plan = bool(prompts) and bool(_PLAN.search(prompts[-1])) and not is_repair
+    return Conversation(tuple(prompts), files, is_repair, asks_plan)
+
+
+def looks_like_code_request(conversation: Conversation) -> bool:
+    """Whether the latest prompt is about code at all (else it gets a prose answer)."""
+    prompt = conversation.last_prompt
+    if conversation.is_repair or _CODE_WORDS.search(prompt):
+        return True
+    # With the project's files in view, an instruction is an instruction to change them.
+    return bool(conversation.existing_files) and bool(_IMPERATIVE.search(prompt))
