@@ -50,7 +50,7 @@ class ScriptedEndpoint:
     """A loopback server answering every request with the next (status, headers) of a script;
     a 200 answers `body`. The last entry repeats."""
 
-    def __init__(self, body: dict, *script: tuple[int, dict[str, str]]):
+    def __init__(self, body: object, *script: tuple[int, dict[str, str]]):
         self.body = body
         self.script = deque(script)
         self.requests = 0
@@ -208,3 +208,13 @@ def test_an_exception_from_send_or_sleep_is_not_retried_and_propagates():
         send_with_retries(
             lambda: httpx.Response(503), policy=policy, deadline=time.monotonic() + 60, sleep=stop
         )
+
+
+def test_a_200_that_is_not_a_completion_is_an_infrastructure_error_not_a_crash():
+    # Only a 429 is read for the budget refusal; a 200 holding a JSON list is reported as such.
+    with ScriptedEndpoint([1, 2], (200, {})) as endpoint:
+        with chat(endpoint.base_url, RecordedWaits()) as client:
+            with pytest.raises(ChatCallError) as failure:
+                client.complete([{"role": "user", "content": "hi"}])
+    assert failure.value.kind == "infrastructure"
+    assert "answered 200 without a chat completion" in failure.value.message

@@ -111,10 +111,11 @@ class ChatClient:
             if time.monotonic() >= self._deadline:
                 raise self._timeout() from None
             raise  # a refused or black-holed connection (connect timeout) before the deadline
-        error_type, message = _provider_error(response)
-        if response.status_code == 429 and error_type == "budget_exceeded":
-            message = self._redact(message)
-            raise ChatCallError("budget", f"the experiment's cost budget is used up: {message}")
+        if response.status_code == 429:
+            error_type, message = _provider_error(response)
+            if error_type == "budget_exceeded":
+                message = self._redact(message)
+                raise ChatCallError("budget", f"the experiment's cost budget is used up: {message}")
         return response
 
     def _sleep_unless_cancelled(self, seconds: float) -> None:
