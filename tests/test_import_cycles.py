@@ -51,6 +51,8 @@ LAYERS = {
     "baes.experiment.export": 65,
     "baes.experiment.remove": 65,
     "baes.experiment.runs": 65,
+    # The local web viewer (`baes view`, on its branch as this was written): pages over all of it.
+    "baes.view": 66,
     # The command line, and `python -m baes`.
     "baes.cli": 70,
     "baes.__main__": 80,
