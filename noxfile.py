@@ -14,7 +14,8 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff: lint and formatting check."""
-    session.install("ruff")
+    """ruff (lint and formatting check) and mypy (types; configured in pyproject.toml)."""
+    session.install("ruff", "-e", ".[typecheck]")
     session.run("ruff", "check", "baes", "tests", "benchmarks")
     session.run("ruff", "format", "--check", "baes", "tests", "benchmarks")
+    session.run("python", "-m", "mypy", "baes")

@@ -17,10 +17,7 @@ import os
 import re
 import threading
 from collections.abc import Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING
-
-from baes.store.atomic import atomic_write_bytes
 
 if TYPE_CHECKING:
     from baes.config.models import ExperimentConfig
@@ -81,20 +78,3 @@ def redact(text: str, *secrets: str) -> str:
     for pattern, replacement in _SHAPES:
         text = pattern.sub(replacement, text)
     return text
-
-
-def redact_file(path: Path, *secrets: str) -> bool:
-    """Rewrite a text file with keys removed (atomically); whether it changed.
-
-    Undecodable bytes are kept as they are (surrogateescape), so a binary log is not mangled.
-    """
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return False
-    text = raw.decode("utf-8", errors="surrogateescape")
-    cleaned = redact(text, *secrets)
-    if cleaned == text:
-        return False
-    atomic_write_bytes(path, cleaned.encode("utf-8", errors="surrogateescape"))
-    return True

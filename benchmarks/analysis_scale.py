@@ -3,7 +3,7 @@
 Run: .venv/bin/python benchmarks/analysis_scale.py [--keep]
 
 Each case synthesizes an experiment in a temporary folder (run.json records exactly per
-DESIGN.md), then runs the real command in a child process and reports its wall time (interpreter
+docs/records.md), then runs the real command in a child process and reports its wall time (interpreter
 start and imports included, as a user sees it) and its peak resident memory (ru_maxrss of that
 child, from wait4). The child is `python -m baes analyze` when the command is wired into the
 app, otherwise the same `analyze` function mounted on a one-command typer app.

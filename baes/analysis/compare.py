@@ -36,7 +36,7 @@ from baes.analysis.analyze import (
     plan_from_config,
     selected_metrics,
 )
-from baes.analysis.dataset import combine_datasets
+from baes.analysis.dataset import Dataset, combine_datasets
 from baes.config.models import ExperimentConfig
 from baes.errors import InputError, WorkError
 from baes.store.paths import validate_name
@@ -190,7 +190,8 @@ def contrast_families(
     names = list(configs)
     present = set(groups)
     ordered = dict.fromkeys(f for c in configs.values() for f in c.frameworks)
-    families, not_compared = [], []
+    families: list[ContrastFamily] = []
+    not_compared: list[dict[str, str]] = []
     for framework in ordered:
         designed = [n for n in names if framework in configs[n].frameworks]
         members = tuple(f"{n}/{framework}" for n in designed if f"{n}/{framework}" in present)
@@ -259,6 +260,42 @@ def _statistics(
     return compute_metrics(lambda _: values, [key], plan)[key]
 
 
+def _planned_omnibus(family_blocks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The one family's omnibus test, or why there is no single test across the groups."""
+    if len(family_blocks) == 1:
+        return family_blocks[0]["omnibus"]
+    if family_blocks:
+        return _empty_omnibus(
+            f"planned contrasts: one test per framework across the experiments "
+            f"({len(family_blocks)} families), no test across all groups"
+        )
+    return _empty_omnibus("no framework was run in two or more of the experiments")
+
+
+def _family_summary(
+    contrasts: str,
+    families: Sequence[ContrastFamily],
+    family_blocks: Sequence[Mapping[str, Any]],
+    comparisons: int,
+    plan: AnalysisPlan,
+) -> str:
+    """One sentence for stats.json's `family`: which pairs were compared, in which families."""
+    if contrasts == "all":
+        if not families:
+            return "no family (fewer than 2 groups)"
+        return (
+            f"all pairs of {len(families[0].groups)} experiment/framework groups "
+            f"({comparisons} comparisons), {plan.p_adjust}"
+        )
+    if not family_blocks:
+        return "no family (no framework was run in two or more of the experiments)"
+    return (
+        "the same framework across experiments, one family per framework ("
+        + "; ".join(f["family"] for f in family_blocks)
+        + ")"
+    )
+
+
 def _planned_block(
     key: str,
     values: Mapping[str, Sequence[float]],
@@ -290,40 +327,92 @@ def _planned_block(
             alone = _statistics(key, {group: values[group]}, plan)
             descriptives[group] = alone["descriptives"][group]
             stopping[group] = alone["stopping"][group]
-    if len(family_blocks) == 1:
-        omnibus = family_blocks[0]["omnibus"]
-    elif family_blocks:
-        omnibus = _empty_omnibus(
-            f"planned contrasts: one test per framework across the experiments "
-            f"({len(family_blocks)} families), no test across all groups"
-        )
-    else:
-        omnibus = _empty_omnibus("no framework was run in two or more of the experiments")
-    if contrasts == "all":
-        summary = (
-            f"all pairs of {len(families[0].groups)} experiment/framework groups "
-            f"({len(pairwise)} comparisons), {plan.p_adjust}"
-            if families
-            else "no family (fewer than 2 groups)"
-        )
-    else:
-        summary = (
-            "the same framework across experiments, one family per framework ("
-            + "; ".join(f["family"] for f in family_blocks)
-            + ")"
-            if family_blocks
-            else "no family (no framework was run in two or more of the experiments)"
-        )
     first = families[0].groups if families else ()
     return {
         "descriptives": {g: descriptives[g] for g in groups},
-        "omnibus": omnibus,
+        "omnibus": _planned_omnibus(family_blocks),
         "pairwise": pairwise,
         "stopping": {g: stopping[g] for g in groups},
-        "family": summary,
+        "family": _family_summary(contrasts, families, family_blocks, len(pairwise), plan),
         "families": family_blocks,
         "primary_contrast": {"a": first[0], "b": first[1]} if len(first) >= 2 else None,
     }
+
+
+def _read_experiments(
+    root: Path,
+    names: Sequence[str],
+    metric_keys: list[str],
+    frameworks: list[str] | None,
+    progress: Progress,
+) -> tuple[dict[str, ExperimentConfig], dict[str, str], Dataset]:
+    """Each experiment's design and hash, and their runs as one dataset of `name/framework`
+    groups."""
+    configs: dict[str, ExperimentConfig] = {}
+    hashes: dict[str, str] = {}
+    datasets = []
+    for name in names:
+        progress(f"reading the run records of {name}")
+        config, config_hash, dataset = load_experiment_dataset(
+            root,
+            name,
+            group_prefix=f"{name}/",
+            metric_keys=metric_keys,
+            keep_frameworks=frameworks,
+        )
+        configs[name], hashes[name] = config, config_hash
+        datasets.append(dataset)
+    return configs, hashes, combine_datasets(datasets)
+
+
+def _kept_frameworks(known: list[str], frameworks: list[str] | None) -> list[str]:
+    """The frameworks compared, in design order; InputError for one in none of the experiments."""
+    if frameworks:
+        unknown = [f for f in frameworks if f not in known]
+        if unknown:
+            raise InputError(
+                f"framework(s) {', '.join(unknown)} in none of the experiments",
+                hint="frameworks there: " + ", ".join(sorted(known)),
+            )
+    return [f for f in known if not frameworks or f in frameworks]
+
+
+def _compare_stats(
+    plan: AnalysisPlan,
+    dataset: Dataset,
+    configs: dict[str, ExperimentConfig],
+    hashes: dict[str, str],
+    metric_keys: list[str],
+    frameworks: list[str] | None,
+    contrasts: str,
+    families: list[ContrastFamily],
+    not_compared: list[dict[str, str]],
+) -> dict[str, Any]:
+    """stats.json of a comparison before its statistics: sources, designs, selection, contrasts."""
+    names = list(configs)
+    stats = base_stats(plan, dataset.groups, metric_keys)
+    stats["source"] = {"kind": "compare", "experiments": names}
+    stats["experiments"] = {n: design_block(configs[n], hashes[n]) for n in names}
+    stats["design_diff"] = design_diff(configs)
+    stats["selection"] = {
+        "completed_only": True,
+        "verified_only": False,
+        "metrics": metric_keys,
+        "frameworks": list(frameworks) if frameworks else None,
+    }
+    stats["contrasts"] = contrasts
+    stats["families"] = [family.to_json() for family in families]
+    stats["not_compared"] = not_compared
+    stats["deviations"] = []
+    stats["plan_notes"] = _plan_notes(configs)
+    all_groups = [
+        f"{n}/{f}"
+        for n in names
+        for f in configs[n].frameworks
+        if not frameworks or f in frameworks
+    ]
+    add_dataset_facts(stats, dataset, all_groups)
+    return stats
 
 
 def compare_experiments(
@@ -347,60 +436,19 @@ def compare_experiments(
     names = _check_names(names)
     _check_contrasts(contrasts)  # before reading any run
     metric_keys = selected_metrics(metrics)
-    configs: dict[str, ExperimentConfig] = {}
-    datasets = []
-    hashes: dict[str, str] = {}
-    for name in names:
-        progress(f"reading the run records of {name}")
-        config, config_hash, dataset = load_experiment_dataset(
-            root,
-            name,
-            group_prefix=f"{name}/",
-            metric_keys=metric_keys,
-            keep_frameworks=frameworks,
-        )
-        configs[name], hashes[name] = config, config_hash
-        datasets.append(dataset)
+    configs, hashes, dataset = _read_experiments(root, names, metric_keys, frameworks, progress)
     known = list(dict.fromkeys(f for c in configs.values() for f in c.frameworks))
-    if frameworks:
-        unknown = [f for f in frameworks if f not in known]
-        if unknown:
-            raise InputError(
-                f"framework(s) {', '.join(unknown)} in none of the experiments",
-                hint="frameworks there: " + ", ".join(sorted(known)),
-            )
-    kept = [f for f in known if not frameworks or f in frameworks]
-    dataset = combine_datasets(datasets)
+    kept = _kept_frameworks(known, frameworks)
     if not dataset.groups:
         raise WorkError(
             "none of the experiments has a completed run to compare",
             hint="run them first: baes run NAME",
         )
-
     plan = plan_from_config(configs[names[0]])
-    stats = base_stats(plan, dataset.groups, metric_keys)
-    stats["source"] = {"kind": "compare", "experiments": names}
-    stats["experiments"] = {n: design_block(configs[n], hashes[n]) for n in names}
-    stats["design_diff"] = design_diff(configs)
-    stats["selection"] = {
-        "completed_only": True,
-        "verified_only": False,
-        "metrics": metric_keys,
-        "frameworks": list(frameworks) if frameworks else None,
-    }
     families, not_compared = contrast_families(contrasts, configs, dataset.groups)
-    stats["contrasts"] = contrasts
-    stats["families"] = [family.to_json() for family in families]
-    stats["not_compared"] = not_compared
-    stats["deviations"] = []
-    stats["plan_notes"] = _plan_notes(configs)
-    all_groups = [
-        f"{n}/{f}"
-        for n in names
-        for f in configs[n].frameworks
-        if not frameworks or f in frameworks
-    ]
-    add_dataset_facts(stats, dataset, all_groups)
+    stats = _compare_stats(
+        plan, dataset, configs, hashes, metric_keys, frameworks, contrasts, families, not_compared
+    )
 
     # Union of the step ids in scenario order: with different scenarios each step shows the
     # groups that had it.

@@ -236,7 +236,7 @@ def build_dataset(
     analysed_records: list[Mapping[str, Any]] = []
     for record in records:
         group = group_prefix + record["framework"]
-        error = record.get("error") if isinstance(record.get("error"), Mapping) else {}
+        error = error if isinstance(error := record.get("error"), Mapping) else {}
         state = verification_state(record)
         runs.append(
             RunInfo(
@@ -320,7 +320,7 @@ def _step_usage(record: Mapping[str, Any], group: str) -> list[StepUsage]:
     for step in record.get("steps") or []:
         if not isinstance(step, Mapping) or not isinstance(step.get("id"), str):
             continue
-        usage = step.get("usage") if isinstance(step.get("usage"), Mapping) else {}
+        usage = usage if isinstance(usage := step.get("usage"), Mapping) else {}
         rows.append(
             StepUsage(
                 record["run_id"],

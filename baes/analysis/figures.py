@@ -291,7 +291,9 @@ class _GroupStyle:
 
 def _group_styles(groups: Sequence[str]) -> list[_GroupStyle]:
     split = len(groups) > 0 and all("/" in g for g in groups)
-    parts = [g.split("/", 1) if split else [None, g] for g in groups]
+    parts: list[tuple[str | None, str]] = [
+        (g.partition("/")[0], g.partition("/")[2]) if split else (None, g) for g in groups
+    ]
     names = list(dict.fromkeys(name for _, name in parts))
     blocks = list(dict.fromkeys(block for block, _ in parts))
     colors = dict(zip(names, _colors(len(names)), strict=True))
@@ -479,21 +481,45 @@ def forest_plot(
     return _drawn(filename, title, figure, metric=key)
 
 
-def tokens_per_step(inputs: FigureInputs) -> DrawnFigure:
-    """Median input and output tokens per scenario step and group, with the quartiles."""
-    filename = "tokens_per_step.png"
-    title = "Tokens per scenario step"
-    groups = list(inputs.groups)
-    steps = list(inputs.step_ids)
+def _step_token_cells(
+    step_usage: Sequence[StepUsage], groups: Sequence[str]
+) -> tuple[dict[tuple[str, str, str], list[int]], dict[str, set[str]]]:
+    """Token counts by (group, step, "input" | "output"), and the runs that reported any."""
     cells: dict[tuple[str, str, str], list[int]] = {}
     runs: dict[str, set[str]] = {g: set() for g in groups}
-    for row in inputs.step_usage:
+    for row in step_usage:
         if row.group not in runs:
             continue
         for kind, value in (("input", row.input_tokens), ("output", row.output_tokens)):
             if value is not None:
                 cells.setdefault((row.group, row.step, kind), []).append(value)
                 runs[row.group].add(row.run_id)
+    return cells, runs
+
+
+def _medians_and_quartiles(
+    samples: Sequence[Sequence[int]],
+) -> tuple[list[float], list[float], list[float]]:
+    """Per sample its median and the distances down to q1 and up to q3 (NaN for an empty one)."""
+    medians, lows, highs = [], [], []
+    for sample in samples:
+        if sample:
+            q1, median, q3 = (float(q) for q in np.percentile(sample, [25, 50, 75]))
+        else:
+            q1 = median = q3 = float("nan")
+        medians.append(median)
+        lows.append(median - q1)
+        highs.append(q3 - median)
+    return medians, lows, highs
+
+
+def tokens_per_step(inputs: FigureInputs) -> DrawnFigure:
+    """Median input and output tokens per scenario step and group, with the quartiles."""
+    filename = "tokens_per_step.png"
+    title = "Tokens per scenario step"
+    groups = list(inputs.groups)
+    steps = list(inputs.step_ids)
+    cells, runs = _step_token_cells(inputs.step_usage, groups)
     if not cells:
         return DrawnFigure(filename, title, None, skipped="no step reported its token usage")
     styles = _group_styles(groups)
@@ -515,16 +541,9 @@ def tokens_per_step(inputs: FigureInputs) -> DrawnFigure:
     for panel, kind in enumerate(("input", "output"), start=1):
         axes = figure.add_subplot(2, 1, panel)
         for index, (group, label, style) in enumerate(zip(groups, labels, styles, strict=True)):
-            medians, lows, highs = [], [], []
-            for step in steps:
-                sample = cells.get((group, step, kind), [])
-                if sample:
-                    q1, median, q3 = np.percentile(sample, [25, 50, 75])
-                else:
-                    q1 = median = q3 = np.nan
-                medians.append(median)
-                lows.append(median - q1)
-                highs.append(q3 - median)
+            medians, lows, highs = _medians_and_quartiles(
+                [cells.get((group, step, kind), []) for step in steps]
+            )
             axes.bar(
                 x + (index - (len(groups) - 1) / 2) * width,
                 medians,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from baes.clock import parse_utc
 from baes.config.models import ModelPrice
 from baes.config.pricing import cost_usd
 
@@ -82,12 +83,12 @@ def _timestamp(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_utc(value)
     except ValueError:
         return None
 
 
-def measure_wall_seconds(record: Mapping[str, Any], context: MetricContext) -> Measurement:
+def measure_wall_seconds(record: Mapping[str, Any], context: MetricContext | None) -> Measurement:
     """totals.wall_seconds; when absent, ended_at − started_at of the record."""
     measured = _number(record, "wall_seconds", "wall-clock time")
     if measured.value is not None:

@@ -251,8 +251,8 @@ def plan_sample_sizes(
             )
             plans.append(SampleSizePlan(None, reason, None))
             continue
-        n, reason = search.smallest_n(index, power, start)
-        plans.append(SampleSizePlan(n, reason, formula))
+        n, why_none = search.smallest_n(index, power, start)
+        plans.append(SampleSizePlan(n, why_none, formula))
     return plans
 
 

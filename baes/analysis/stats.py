@@ -229,9 +229,9 @@ def _pairwise_entries(
         p_reason, method = dunn.skipped, "asymptotic" if dunn.skipped is None else None
         comparisons: list[DunnComparison] = [c for c in dunn.comparisons if (c.a, c.b) in z_values]
         adjusted = adjust_p_values([c.p for c in comparisons], p_adjust)
-        for comparison, p_adj in zip(comparisons, adjusted, strict=True):
+        for comparison, adjusted_one in zip(comparisons, adjusted, strict=True):
             key = (comparison.a, comparison.b)
-            z_values[key], raw_p[key], adjusted_p[key] = comparison.z, comparison.p, p_adj
+            z_values[key], raw_p[key], adjusted_p[key] = comparison.z, comparison.p, adjusted_one
     # Post-hoc pairs are read only behind a significant omnibus test (k ≥ 3).
     gate = k == 2 or (omnibus.p is not None and omnibus.p <= alpha)
 

@@ -91,7 +91,7 @@ def describe_os_error(exc: OSError) -> tuple[str, str | None]:
         errno.EFBIG: "the file is larger than the file system or the process limit "
         "(ulimit -f) allows",
     }
-    return message, hints.get(exc.errno)
+    return message, hints.get(exc.errno) if exc.errno is not None else None
 
 
 def reports_errors(command):

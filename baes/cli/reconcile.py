@@ -133,7 +133,9 @@ def _render(report: ReconcileReport, listing: bool, verbose: bool) -> None:
                 f"minute(s) in {read.pages} page(s) (read {read.read_id})"
             )
         elif read is not None:
-            out.print(f"[bold red]the usage read failed[/]: {escape(read.error)}")
+            out.print(
+                f"[bold red]the usage read failed[/]: {escape(read.error or 'no reason recorded')}"
+            )
         for check in report.runs:
             if verbose:
                 _run_table(check)

@@ -88,11 +88,12 @@ def _dry_run(root_dir, name: str, frameworks: list[str] | None, json_output: boo
     """Print the plan, the forecast and the preflight; the exit code `baes run` would start with
     (0, or 2/1 for the preflight problems that would stop it)."""
     from baes.engine.forecast import plan_remaining
-    from baes.engine.preflight import PreflightError, dry_run_problems
+    from baes.engine.preflight import PreflightError, PreflightProblem, dry_run_problems
     from baes.experiment.load import load_experiment
 
     plans = plan_remaining(root_dir, name, frameworks)
-    problems, provider_asked = [], False
+    problems: list[PreflightProblem] = []
+    provider_asked = False
     checked = any(p.remaining_max > 0 for p in plans)  # like `baes run`: none with nothing to do
     if checked:
         problems, provider_asked = dry_run_problems(load_experiment(root_dir, name)[1])

@@ -6,7 +6,7 @@ import threading
 import time
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.live import Live
 from rich.table import Table
 
@@ -39,7 +39,7 @@ def progress_table(
     `setups` maps a framework being set up to (what its setup does now, monotonic start time).
     """
     table = Table(title=title, title_justify="left", header_style="bold")
-    for column, justify in (
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("framework", "left"),
         ("done", "right"),
         ("failed", "right"),
@@ -48,7 +48,8 @@ def progress_table(
         ("cost", "right"),
         ("eta", "right"),
         ("state", "left"),
-    ):
+    )
+    for column, justify in columns:
         table.add_column(column, justify=justify)
     for state in progress.values():
         target = (

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import string
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Final, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 1
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 STEP_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"

@@ -52,8 +52,13 @@ def shipped_price(model: str) -> ModelPrice:
     )
 
 
-def cost_usd(price: ModelPrice, input_tokens: int, cached_tokens: int, output_tokens: int) -> float:
-    """Cost of one call or a sum of calls. `input_tokens` includes `cached_tokens`, as OpenAI reports."""
+def cost_usd(
+    price: ModelPrice, input_tokens: float, cached_tokens: float, output_tokens: float
+) -> float:
+    """Cost of one call, a sum of calls or a mean per run (hence float counts).
+
+    `input_tokens` includes `cached_tokens`, as OpenAI reports.
+    """
     if cached_tokens > input_tokens:
         raise ValueError(f"cached_tokens ({cached_tokens}) exceeds input_tokens ({input_tokens})")
     cached_rate = price.input if price.cached_input is None else price.cached_input

@@ -10,7 +10,7 @@ import types
 import typing
 from io import StringIO
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
@@ -20,6 +20,9 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 
 from baes.config.models import ExperimentConfig
 from baes.errors import InputError
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
 
 
 class ConfigError(InputError):
@@ -207,7 +210,7 @@ _PATTERN_MESSAGES = {
 }
 
 
-def _describe_error(error: dict[str, Any], document: Any) -> tuple[int | None, str]:
+def _describe_error(error: ErrorDetails, document: Any) -> tuple[int | None, str]:
     loc = tuple(error["loc"])
     kind = error["type"]
     if kind == "extra_forbidden":

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from baes.clock import utc_now
 from baes.config.models import ExperimentConfig
 from baes.engine.environment import capture_environment
 from baes.engine.executors import Executor, LocalThreadExecutor, RunTask, failed_record
@@ -50,10 +51,10 @@ from baes.experiment.registry import registry_for
 from baes.frameworks.check_envs import CheckEnvironments, prepare_check_environments
 from baes.llm.ledger import read_ledger
 from baes.records.progress import FrameworkProgress as FrameworkProgressRecord
-from baes.redaction import key_env_names, key_values, redact_file
+from baes.redaction import key_env_names, key_values, redact
+from baes.store.atomic import rewrite_text_file
 from baes.store.manifest import Manifest
 from baes.store.paths import LEDGER_FILE, RUN_RECORD_FILE, ExperimentPaths
-from baes.store.registry import utc_now
 from baes.store.run_progress import write_run_progress
 
 # How a framework's part of a `baes run` ended. The first two are the design's targets; the
@@ -281,9 +282,10 @@ class _Coordinator:
         state = self.progress[framework]
         repetition = len(state.completed) + state.failed + state.interrupted + len(state.in_flight)
         seed = run_seed(self.design.seed, framework, repetition)
-        start = start_record(
-            identity, capture_environment(adapter.versions(), adapter.source_record())
-        )
+        # A cluster run's environment (versions, source) is recorded by the worker that set the
+        # framework up; here, where nothing was set up, only a local run can say it.
+        source = adapter.source_record() if executor.kind == "local" else None
+        start = start_record(identity, capture_environment(adapter.versions(), source))
         start["seed"] = seed
         start["executor"] = {"kind": executor.kind, "worker": None}
         write_record(run_dir / RUN_RECORD_FILE, start)
@@ -333,7 +335,8 @@ class _Coordinator:
         try:
             keys = key_values(key_env_names(self.design))
             for path in write_bundle(bundle, run_dir):
-                redact_file(path, *keys)  # a worker's logs, as a local run's (second belt)
+                # A worker's logs, as a local run's (the second belt).
+                rewrite_text_file(path, lambda text: redact(text, *keys))
         except (OSError, WorkError) as exc:
             message = exc.message if isinstance(exc, WorkError) else str(exc)
             record = failed_record(start, "internal", f"its result could not be written: {message}")
@@ -457,7 +460,7 @@ class _Coordinator:
 
     def describe_adapters(self, frameworks: list[str]) -> None:
         """Adapters not set up here, for the start records (a worker records its own setup)."""
-        from baes.frameworks.contract import adapter_for
+        from baes.frameworks.registry import adapter_for
 
         for framework in frameworks:
             config = self.design.frameworks[framework]
@@ -465,8 +468,8 @@ class _Coordinator:
 
     def prepare_adapters(self, frameworks: list[str]) -> None:
         """Set up each framework (a command framework's cached environment) with live progress."""
-        from baes.frameworks.contract import adapter_for
         from baes.frameworks.environments import default_cache_dir
+        from baes.frameworks.registry import adapter_for
 
         cache_dir = default_cache_dir()
         # The checks' environment first: a problem with it is reported before any long setup.

@@ -15,7 +15,7 @@ import contextlib
 import math
 import os
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +54,7 @@ def require_distributed() -> Any:
 
 
 @contextlib.contextmanager
-def _environment_without(names: list[str]) -> Iterator[None]:
+def _environment_without(names: Collection[str]) -> Iterator[None]:
     """Worker processes started meanwhile do not inherit these variables (the provider's key:
     the proxy already holds it, and workers only ever get per-run proxy URLs)."""
     saved = {name: os.environ.pop(name) for name in names if name in os.environ}
@@ -74,7 +74,7 @@ class DaskExecutor:
         settings: DaskSettings,
         jobs: int,
         proxy: Any,
-        withheld_env: list[str],
+        withheld_env: Collection[str],
         notify: Callable[[str], None],
     ):
         distributed = require_distributed()
@@ -136,7 +136,8 @@ class DaskExecutor:
 
     def _on_event(self, event: tuple[float, dict[str, Any]]) -> None:
         message = event[1]
-        listener = self._on_step.get(message.get("run_id"))
+        run_id = message.get("run_id")
+        listener = self._on_step.get(run_id) if isinstance(run_id, str) else None
         if listener is not None:
             listener(message["run_id"], message["index"], message["step"])
 

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from baes.clock import utc_now
 from baes.config.models import ExperimentConfig
 from baes.engine.environment import capture_environment
 from baes.engine.executors import failed_record
 from baes.engine.one_run import RunSpec, perform_run
 from baes.engine.run_bundle import WORKER_LOST, RunBundle, pack_run_folder
 from baes.engine.run_record import RunIdentity
-from baes.store.registry import utc_now
 
 CLAIMS = "baes-claims"  # scheduler metadata: run id → the worker that took it
 
@@ -72,8 +72,8 @@ _prepared: dict[str, tuple[Any, Any]] = {}  # framework config (json) → (adapt
 def _prepared_framework(design: ExperimentConfig, framework: str) -> tuple[Any, Any]:
     """The framework's adapter and the checks' environments, set up once per worker process."""
     from baes.frameworks.check_envs import prepare_check_environments
-    from baes.frameworks.contract import adapter_for
     from baes.frameworks.environments import default_cache_dir
+    from baes.frameworks.registry import adapter_for
     from baes.redaction import key_env_names
 
     config = design.frameworks[framework]
@@ -144,7 +144,7 @@ def _execute(
         return failed_record(job.start, "infrastructure", f"{exc} (on the Dask worker {address})")
     # The run executes here and now: the record describes this machine, as a local run describes
     # its own, and starts when a worker thread took it, not when it was queued.
-    environment = capture_environment(adapter.versions())
+    environment = capture_environment(adapter.versions(), adapter.source_record())
     start = {**job.start, "started_at": utc_now(), "environment": environment}
     spec = RunSpec(job.identity, job.design, scratch, job.keep_workspace, job.seed, checks)
     try:

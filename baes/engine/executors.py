@@ -13,9 +13,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from baes.clock import utc_now
 from baes.engine.one_run import Attributions, RunSpec, StepListener, perform_run
 from baes.engine.run_bundle import RunBundle
-from baes.store.registry import utc_now
 
 
 @dataclass(frozen=True)

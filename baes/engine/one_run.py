@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from baes.clock import utc_now
 from baes.config.models import ExperimentConfig
 from baes.engine.archive import archive_workspace
 from baes.engine.run_record import RunIdentity, run_totals, step_label, step_usage
@@ -26,9 +27,9 @@ from baes.frameworks.check_envs import CheckEnvironments, prepare_check_environm
 from baes.frameworks.checks import run_check
 from baes.frameworks.contract import CheckResult, FrameworkAdapter, StepContext, StepOutcome
 from baes.llm.ledger import LedgerEntry, read_ledger
-from baes.redaction import key_env_names, key_values, redact, redact_file
+from baes.redaction import key_env_names, key_values, redact
+from baes.store.atomic import rewrite_text_file
 from baes.store.paths import LEDGER_FILE
-from baes.store.registry import utc_now
 
 
 def run_seed(experiment_seed: int, framework: str, repetition: int) -> int:
@@ -148,6 +149,7 @@ def perform_run(
             env: dict[str, str] = check_env,
             step_id: str = step.id,
         ) -> CheckResult:
+            assert command is not None  # handed to the adapter only when the step has a check
             return run_check(
                 command,
                 workspace,
@@ -282,7 +284,7 @@ def _redact_logs(log_dir: Path, keys: list[str]) -> None:
     belt, for everything else that ends up in the logs)."""
     for path in log_dir.iterdir():
         if path.is_file():
-            redact_file(path, *keys)
+            rewrite_text_file(path, lambda text: redact(text, *keys))
 
 
 def _skipped(index: int, step_id: str) -> dict[str, Any]:

@@ -95,7 +95,8 @@ def write_bundle(bundle: RunBundle, run_dir: Path) -> list[Path]:
             ) from None
         os.replace(partial, archive)
         Path(bundle.shared_archive).unlink(missing_ok=True)
-    expected = ((bundle.record or {}).get("archive") or {}).get("sha256")
+    archive_entry = (bundle.record or {}).get("archive") or {}
+    expected = archive_entry.get("sha256")
     if expected is not None:
         actual = hashlib.sha256(archive.read_bytes()).hexdigest() if archive.exists() else None
         if actual != expected:
@@ -103,7 +104,7 @@ def write_bundle(bundle: RunBundle, run_dir: Path) -> list[Path]:
                 f"run {bundle.run_id}: the workspace archive that came back does not match the "
                 f"sha256 its worker recorded ({expected[:12]}…, got {(actual or 'none')[:12]}…)"
             )
-        if bundle.record["archive"].get("kept_workspace"):
+        if archive_entry.get("kept_workspace"):
             _extract(archive, run_dir)
     return logs
 

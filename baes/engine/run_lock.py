@@ -6,9 +6,13 @@ import json
 import os
 import socket
 from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
+from baes.clock import utc_now
 from baes.errors import InputError
-from baes.store.registry import utc_now
+
+if TYPE_CHECKING:  # portalocker loads only when a run takes the lock
+    import portalocker
 
 
 class ExperimentBusyError(InputError):
@@ -21,7 +25,7 @@ class RunLock:
     def __init__(self, path: Path, experiment: str):
         self.path = path
         self.experiment = experiment
-        self._lock = None
+        self._lock: portalocker.Lock[IO[str]] | None = None
 
     def acquire(self) -> RunLock:
         import portalocker

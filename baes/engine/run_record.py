@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from baes.clock import utc_now
 from baes.llm.ledger import LedgerEntry
 from baes.records.run import RunError, RunRecord
-from baes.store.registry import utc_now
 from baes.store.run_folders import load_run_record, write_run_record
 
 RUN_SCHEMA_VERSION = RunRecord.SCHEMA_VERSION

@@ -1,4 +1,4 @@
-"""The stopping rule (DESIGN.md): how many more runs a framework needs.
+"""The stopping rule (docs/running.md, "How many runs"): how many more runs a framework needs.
 
 Each framework first reaches `runs.min` completed runs. After that, with the rule enabled, it
 stops once every stopping metric's interval of the mean (the one the report shows) is narrow
@@ -35,8 +35,9 @@ def metric_values(
     for record in records:
         measured = measure_run(record, context)
         for key in keys:
-            if measured[key].value is not None:
-                values[key].append(measured[key].value)
+            value = measured[key].value
+            if value is not None:
+                values[key].append(value)
     return values
 
 

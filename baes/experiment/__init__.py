@@ -2,3 +2,17 @@
 
 This layer joins `config` (the design) and `store` (the folders), which know nothing of each other.
 """
+
+# The public face: the modules other packages import. They are listed, not imported, so that
+# importing one module of the package does not load the others (fast start-up).
+__all__ = [
+    "annotations",
+    "create",
+    "demo",
+    "export",
+    "load",
+    "registry",
+    "remove",
+    "runs",
+    "summary",
+]

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from baes.clock import utc_now
 from baes.errors import InputError, WorkError
 from baes.store.atomic import atomic_write_json, file_lock
 from baes.store.paths import NAME_RE, ExperimentPaths, validate_name
-from baes.store.registry import utc_now
 
 ANNOTATIONS_SCHEMA_VERSION = 1
 ANNOTATIONS_FILE = "annotations.json"  # in the experiment's .meta/

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from baes import __version__
+from baes.clock import utc_now
 from baes.config.canonical import design_hash
 from baes.config.models import ExperimentConfig
 from baes.config.yaml_io import dump_design
@@ -19,7 +20,6 @@ from baes.store.atomic import STALE_TEMP_AGE_S, atomic_write_json, atomic_write_
 from baes.store.errors import ExperimentExistsError
 from baes.store.manifest import write_empty_manifest
 from baes.store.paths import ExperimentPaths
-from baes.store.registry import utc_now
 
 
 def _exists_error(name: str) -> ExperimentExistsError:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from baes.clock import utc_now
 from baes.experiment.load import Experiment, inspect_experiment
 from baes.records.manifest import RunSummary
 from baes.store.atomic import is_locked
 from baes.store.manifest import Manifest
 from baes.store.paths import ExperimentPaths
-from baes.store.registry import RegistryEntry, utc_now
+from baes.store.registry import RegistryEntry
 from baes.store.run_progress import read_run_progress
 
 

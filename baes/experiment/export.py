@@ -101,22 +101,22 @@ def export_table(root: Path, name: str, level: str = "run") -> ExportTable:
             values["missing"][o.metric] = o.reason
     rows = []
     for record in records:
-        error = record.get("error") if isinstance(record.get("error"), Mapping) else {}
-        values = measured.get(record["run_id"])
+        error = error if isinstance(error := record.get("error"), Mapping) else {}
+        run_values = measured.get(record["run_id"])
         row = {
             "experiment": name,
             "framework": record["framework"],
             "run_id": record["run_id"],
             "status": record["status"],
-            "analysed": values is not None,
+            "analysed": run_values is not None,
             "verification": verification_state(record),
             "started_at": record.get("started_at"),
             "ended_at": record.get("ended_at"),
             "error_kind": error.get("kind"),
         }
         for spec in CATALOG:
-            row[spec.key] = values.get(spec.key) if values else None
-        row["missing"] = (values["missing"] or None) if values else None
+            row[spec.key] = run_values.get(spec.key) if run_values else None
+        row["missing"] = (run_values["missing"] or None) if run_values else None
         rows.append(row)
     return ExportTable(RUN_COLUMNS, rows, problems + dataset.problems)
 
@@ -126,8 +126,8 @@ def _step_rows(name: str, record: Mapping[str, Any]) -> list[dict[str, Any]]:
     for step in record.get("steps") or []:
         if not isinstance(step, Mapping):
             continue
-        usage = step.get("usage") if isinstance(step.get("usage"), Mapping) else {}
-        check = step.get("check") if isinstance(step.get("check"), Mapping) else None
+        usage = usage if isinstance(usage := step.get("usage"), Mapping) else {}
+        check = check if isinstance(check := step.get("check"), Mapping) else None
         rows.append(
             {
                 "experiment": name,

@@ -63,10 +63,12 @@ class Experiment:
                 f"experiment {self.paths.name!r} has no stored hash ({self.paths.config_hash} is missing)",
                 hint="the folder was not created by `baes new`; create it again with `baes new --config`",
             )
-        if self.stored_hash != self.current_hash:
+        current = self.current_hash
+        assert current is not None  # computed whenever config.yaml is read
+        if self.stored_hash != current:
             raise ConfigChangedError(
                 f"{self.paths.config} was changed after the experiment was created "
-                f"(hash {self.current_hash[:12]}… ≠ frozen {self.stored_hash[:12]}…)",
+                f"(hash {current[:12]}… ≠ frozen {self.stored_hash[:12]}…)",
                 hint=f"undo the edit, or make a new experiment from it: "
                 f"baes new NEW_NAME --from {self.paths.name}",
             )

@@ -103,7 +103,7 @@ def _int(value: Any) -> int | None:
 
 
 def _row(record: dict[str, Any], context: MetricContext | None) -> RunRow:
-    totals = record.get("totals") if isinstance(record.get("totals"), dict) else {}
+    totals = totals if isinstance(totals := record.get("totals"), dict) else {}
     reasons: dict[str, str] = {}
     if context is None:
         cost, reasons["cost_usd"] = None, "the experiment's config.yaml cannot be read"

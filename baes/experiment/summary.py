@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,7 @@ def experiment_summary(root: Path, name: str) -> dict[str, Any]:
         # Every status for every framework, zeros included: a script reads `runs.X.failed`
         # without guarding against a missing key, and a 0 is a count, not an absence.
         "runs": {
-            fw: {status: counts.get(fw, {}).get(status, 0) for status in RUN_STATUSES}
+            fw: {status: counts.get(fw, Counter())[status] for status in RUN_STATUSES}
             for fw in frameworks
         },
         "runs_completed": manifest.completed(),
@@ -87,7 +88,9 @@ def check_counts(
     An `error` is a check the harness could not run: no verdict on the framework. Records that
     cannot be read are skipped here (`baes analyze` reports them).
     """
-    result = {fw: {"passed": 0, "failed": 0, "error": 0, "error_reasons": {}} for fw in frameworks}
+    result: dict[str, dict[str, Any]] = {
+        fw: {"passed": 0, "failed": 0, "error": 0, "error_reasons": {}} for fw in frameworks
+    }
     for run_id, summary in runs.items():
         counts = result.get(summary.framework)
         if counts is None:

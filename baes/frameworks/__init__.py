@@ -1,5 +1,6 @@
-"""Framework adapters: the builtin reference agent, the command adapter (any CLI tool), and the
-contract the engine runs them through. See docs/frameworks.md."""
+"""Framework adapters: the builtin reference agent, the command adapter (any CLI tool), the
+contract the engine runs them through, and the registry that picks the adapter of a design's
+framework entry. See docs/frameworks.md."""
 
 from baes.frameworks.contract import (
     CheckResult,
@@ -7,8 +8,8 @@ from baes.frameworks.contract import (
     FrameworkSetupError,
     StepContext,
     StepOutcome,
-    adapter_for,
 )
+from baes.frameworks.registry import adapter_for
 
 __all__ = [
     "CheckResult",

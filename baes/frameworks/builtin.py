@@ -16,16 +16,16 @@ import httpx
 
 from baes import __version__
 from baes.config.models import BuiltinFrameworkConfig
-from baes.frameworks.chat_client import ChatCallError, ChatClient
-from baes.frameworks.contract import CheckResult, SetupProgress, StepContext, StepOutcome
-from baes.frameworks.transcript import Transcript
-from baes.frameworks.workspace_files import UnsafeWritePathError, text_files, write_files
-from baes.simulator.answers.file_blocks import (
+from baes.file_blocks import (
     FILE_BLOCK_FORMAT,
     FileBlockError,
     parse_file_blocks,
     render_file_blocks,
 )
+from baes.frameworks.chat_client import ChatCallError, ChatClient
+from baes.frameworks.contract import CheckResult, SetupProgress, StepContext, StepOutcome
+from baes.frameworks.transcript import Transcript
+from baes.frameworks.workspace_files import UnsafeWritePathError, text_files, write_files
 
 CHECK_OUTPUT_LIMIT = 4000  # characters of check.log sent back in a repair request (its end)
 

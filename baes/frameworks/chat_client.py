@@ -16,10 +16,14 @@ from urllib.parse import urlsplit
 import httpx
 
 from baes.config.models import SamplingConfig
+from baes.http_retry import Attempt, RetryPolicy, RetryResult, send_with_retries
 
-MAX_RETRIES = 2  # a transient 429/5xx gets two more tries; more would hide a real outage
-BACKOFF_S = 1.0  # first wait without a Retry-After; doubled for the next one
-MAX_RETRY_WAIT_S = 30.0  # a longer Retry-After means the endpoint is not coming back soon
+# A transient 429/5xx or network failure gets two more tries (more would hide a real outage):
+# 1 s then 2 s without a Retry-After; a Retry-After over 30 s is cut to 30 s (the step deadline
+# still bounds the whole call). The rules are baes.http_retry's.
+RETRY_POLICY = RetryPolicy(
+    max_attempts=3, first_backoff_s=1.0, max_backoff_s=30.0, max_retry_after_s=30.0
+)
 CONNECT_TIMEOUT_S = 10.0
 MESSAGE_LIMIT = 300  # characters of a provider's error message kept in the one-line report
 
@@ -77,41 +81,53 @@ class ChatClient:
         }
         if self._seed is not None:
             body["seed"] = self._seed
-        for attempt in range(MAX_RETRIES + 1):
-            self._stop_if_cancelled_or_late()
-            try:
-                response = self._post(body)
-            except httpx.TransportError as exc:
-                if time.monotonic() >= self._deadline:
-                    raise self._timeout() from None
-                # A refused or black-holed connection (connect timeout) before the deadline.
-                reason = str(exc) or type(exc).__name__
-                failure = ChatCallError(
-                    "infrastructure", f"cannot reach the LLM endpoint {self._endpoint}: {reason}"
-                )
-                delay = BACKOFF_S * 2**attempt
-            else:
-                if response.status_code == 200:
-                    return self._answer_text(response)
-                failure = self._http_failure(response)
-                if failure.kind != "retry":
-                    raise failure
-                failure = ChatCallError("infrastructure", failure.message)
-                delay = _retry_after(response) or BACKOFF_S * 2**attempt
-            if attempt == MAX_RETRIES:
-                raise ChatCallError(
-                    failure.kind, f"{failure.message} (after {MAX_RETRIES + 1} attempts)"
-                )
-            delay = min(delay, MAX_RETRY_WAIT_S)
-            if time.monotonic() + delay >= self._deadline:
-                raise ChatCallError(
-                    failure.kind,
-                    f"{failure.message} (no time left before the step deadline to retry)",
-                )
-            self._note(f"{failure.message}; retrying in {delay:.1f} s")
-            if self._cancel.wait(delay):
-                raise ChatCallError("interrupted", "stopped by the user")
-        raise AssertionError("unreachable")
+        outcome = send_with_retries(
+            lambda: self._attempt(body),
+            policy=RETRY_POLICY,
+            deadline=self._deadline,
+            sleep=self._sleep_unless_cancelled,
+            on_retry=lambda attempt: self._note(
+                f"{self._failure(attempt)}; retrying in {attempt.wait_s:.1f} s"
+            ),
+        )
+        if outcome.stopped is None:
+            assert outcome.response is not None  # only a network error is retried to the end
+            if outcome.response.status_code == 200:
+                return self._answer_text(outcome.response)
+            raise ChatCallError("infrastructure", self._http_failure(outcome.response))
+        failure = self._failure(outcome)
+        if outcome.stopped == "attempts":
+            raise ChatCallError("infrastructure", f"{failure} (after {outcome.attempts} attempts)")
+        raise ChatCallError(
+            "infrastructure", f"{failure} (no time left before the step deadline to retry)"
+        )
+
+    def _attempt(self, body: dict[str, Any]) -> httpx.Response:
+        """One POST; ChatCallError for what must not be retried (budget, Ctrl-C, the deadline)."""
+        self._stop_if_cancelled_or_late()
+        try:
+            response = self._post(body)
+        except httpx.TransportError:
+            if time.monotonic() >= self._deadline:
+                raise self._timeout() from None
+            raise  # a refused or black-holed connection (connect timeout) before the deadline
+        if response.status_code == 429:
+            error_type, message = _provider_error(response)
+            if error_type == "budget_exceeded":
+                message = self._redact(message)
+                raise ChatCallError("budget", f"the experiment's cost budget is used up: {message}")
+        return response
+
+    def _sleep_unless_cancelled(self, seconds: float) -> None:
+        if self._cancel.wait(seconds):
+            raise ChatCallError("interrupted", "stopped by the user")
+
+    def _failure(self, attempt: Attempt | RetryResult) -> str:
+        """What went wrong with a retried attempt, in one line."""
+        if attempt.response is not None:
+            return self._http_failure(attempt.response)
+        reason = str(attempt.error) or type(attempt.error).__name__
+        return f"cannot reach the LLM endpoint {self._endpoint}: {reason}"
 
     def _stop_if_cancelled_or_late(self) -> None:
         if self._cancel.is_set():
@@ -153,17 +169,10 @@ class ChatClient:
             raise outcome["error"]
         return outcome["response"]
 
-    def _http_failure(self, response: httpx.Response) -> ChatCallError:
-        """The error for a non-200 answer; kind "retry" for the ones worth another try."""
-        error_type, message = _provider_error(response)
-        message = self._redact(message)
-        status = response.status_code
-        if status == 429 and error_type == "budget_exceeded":
-            return ChatCallError("budget", f"the experiment's cost budget is used up: {message}")
-        described = f"HTTP {status} from the LLM endpoint {self._endpoint}: {message}"
-        if status == 429 or status >= 500:
-            return ChatCallError("retry", described)
-        return ChatCallError("infrastructure", described)
+    def _http_failure(self, response: httpx.Response) -> str:
+        """What a non-200 answer says, with the status and the endpoint (never the key)."""
+        message = self._redact(_provider_error(response)[1])
+        return f"HTTP {response.status_code} from the LLM endpoint {self._endpoint}: {message}"
 
     def _answer_text(self, response: httpx.Response) -> str:
         try:
@@ -204,18 +213,3 @@ def _provider_error(response: httpx.Response) -> tuple[str | None, str]:
     if len(message) > MESSAGE_LIMIT:
         message = message[: MESSAGE_LIMIT - 1] + "…"
     return error_type, message
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    """Seconds the endpoint asked to wait (retry-after-ms, then Retry-After in seconds)."""
-    for header, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        value = response.headers.get(header)
-        if value is None:
-            continue
-        try:
-            seconds = float(value) * scale
-        except ValueError:
-            continue  # an HTTP date; rare for LLM APIs, and the backoff is a fine substitute
-        if seconds >= 0:
-            return seconds
-    return None

@@ -8,12 +8,12 @@ cannot be installed cannot run at all.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
-from baes.config.models import BuiltinFrameworkConfig, CommandFrameworkConfig, SamplingConfig
+from baes.config.models import SamplingConfig
 from baes.errors import WorkError
 
 ErrorKind = Literal["framework", "timeout", "budget", "infrastructure", "interrupted"]
@@ -123,23 +123,3 @@ class FrameworkAdapter(Protocol):
     def source_record(self) -> dict[str, str] | None:
         """Where setup fetched the framework's code from, for run.json's environment."""
         ...
-
-
-def adapter_for(
-    name: str,
-    config: BuiltinFrameworkConfig | CommandFrameworkConfig,
-    withheld_env: Collection[str] = (),
-) -> FrameworkAdapter:
-    """The adapter for one framework entry of a design; `withheld_env` names the environment
-    variables its processes must never inherit (the design's keys, see redaction.key_env_names).
-    """
-    # Imported here: each adapter module imports this one for the contract's types.
-    if isinstance(config, BuiltinFrameworkConfig):
-        from baes.frameworks.builtin import BuiltinAdapter
-
-        return BuiltinAdapter(name, config)
-    if isinstance(config, CommandFrameworkConfig):
-        from baes.frameworks.command import CommandAdapter
-
-        return CommandAdapter(name, config, withheld_env)
-    raise TypeError(f"no adapter for framework config {type(config).__name__}")

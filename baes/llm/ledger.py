@@ -26,7 +26,6 @@ from baes.errors import InputError, WorkError
 from baes.records.base import NewerRecordError, RecordError, load_record
 from baes.records.ledger import LedgerLine
 from baes.store.append_only import append_line
-from baes.store.registry import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +36,6 @@ class LedgerWriteError(WorkError):
 
 class LedgerNotFoundError(InputError):
     """The ledger file to read does not exist."""
-
-
-# The name the ledger tests import; one implementation lives in the registry.
-utc_timestamp = utc_now
 
 
 # One LLM call as usage.jsonl records it: the typed record (docs/records.md). Token fields are

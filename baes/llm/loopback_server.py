@@ -98,9 +98,8 @@ class LoopbackServer:
             # One keep-alive connection pool per client; long enough for a framework between calls.
             timeout_keep_alive=30,
         )
+        # uvicorn (0.29+) installs signal handlers only on the main thread; ours never is.
         self._server = uvicorn.Server(self._config)
-        # uvicorn installs signal handlers only on the main thread; ours is never the main thread.
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self._thread: threading.Thread | None = None
         self._start_timeout_s = start_timeout_s
         self.host = host

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from baes.clock import parse_utc
 from baes.llm.ledger import LedgerEntry
 from baes.reconcile.quantities import Quantities
 from baes.reconcile.usage_client import BUCKET_SECONDS, ProviderBucket
@@ -27,7 +28,7 @@ GroupKey = tuple[str | None, str | None]  # (model, api_key_id or None when not 
 
 def parse_timestamp(text: str) -> float:
     """Seconds since the epoch of a ledger timestamp (`2026-06-21T10:00:00.123456Z`)."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    return parse_utc(text).timestamp()
 
 
 @dataclass(frozen=True)

@@ -16,14 +16,20 @@ from typing import Any
 import httpx
 
 from baes.errors import WorkError
+from baes.http_retry import RetryPolicy, send_with_retries
 from baes.llm.loopback_url import is_loopback
 from baes.reconcile.quantities import Quantities
 from baes.redaction import redact
 
 BUCKET_SECONDS = 60
+# Query items as httpx types them (a list, since group_by[] repeats; lists are invariant).
+Query = list[tuple[str, str | int | float | bool | None]]
 MAX_BUCKETS_PER_PAGE = 1440  # OpenAI's maximum `limit` for bucket_width=1m
-FIRST_BACKOFF_S = 0.5
-MAX_BACKOFF_S = 8.0
+# Retried until the caller's deadline (reconcile.retry_deadline_s): 0.5, 1, 2, 4, 8, 8 … s without
+# a Retry-After; a Retry-After over a minute is cut to one. The rules are baes.http_retry's.
+RETRY_POLICY = RetryPolicy(
+    max_attempts=None, first_backoff_s=0.5, max_backoff_s=8.0, max_retry_after_s=60.0
+)
 
 
 class UsageApiError(WorkError):
@@ -98,18 +104,6 @@ def _error_detail(response: httpx.Response) -> str:
     except (ValueError, AttributeError):
         message = response.text[:200]
     return f"HTTP {response.status_code}" + (f": {message}" if message else "")
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    """The wait the provider asks for, from `retry-after-ms` or `retry-after` (seconds)."""
-    for header, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        value = response.headers.get(header)
-        if value is not None:
-            try:
-                return max(0.0, float(value) * scale)
-            except ValueError:
-                continue
-    return None
 
 
 def _integer(result: dict[str, Any], name: str) -> int:
@@ -192,7 +186,7 @@ class UsageClient:
         if start % BUCKET_SECONDS or end % BUCKET_SECONDS or end <= start:
             raise ValueError("the window must be whole minutes, start before end")
         deadline = self._monotonic() + self._deadline_s
-        params: list[tuple[str, str | int]] = [
+        params: Query = [
             ("start_time", start),
             ("end_time", end),
             ("bucket_width", "1m"),
@@ -237,56 +231,52 @@ class UsageClient:
                     )
         return UsageReport(start, end, buckets, pages, attempts)
 
-    def _get(
-        self, client: httpx.Client, params: list[tuple[str, str | int]], deadline: float
-    ) -> tuple[Any, int]:
+    def _get(self, client: httpx.Client, params: Query, deadline: float) -> tuple[Any, int]:
         """One page, retried on 429/5xx/network errors until the deadline; (body, attempts)."""
-        attempt = 0
         started = self._monotonic()
-        while True:
-            attempt += 1
-            timeout = max(0.1, min(self._timeout_s, deadline - self._monotonic()))
-            wait: float | None = None
+        timeouts: list[float] = []
+
+        def send() -> httpx.Response:
+            timeouts.append(max(0.1, min(self._timeout_s, deadline - self._monotonic())))
+            timeout = timeouts[-1]
+            return client.get(self.url, params=params, timeout=timeout)
+
+        outcome = send_with_retries(
+            send, policy=RETRY_POLICY, deadline=deadline, clock=self._monotonic, sleep=self._sleep
+        )
+        response, attempts = outcome.response, outcome.attempts
+        if outcome.stopped is None:
+            assert response is not None  # only a network error is retried to the end
+            if response.status_code != 200:
+                raise self._refused(response, attempts)
             try:
-                response = client.get(self.url, params=params, timeout=timeout)
-            except httpx.TimeoutException:
-                problem = f"no answer within {timeout:.3g} s"
-            except httpx.TransportError as exc:
-                problem = f"cannot reach {self.url} ({type(exc).__name__}: {exc})"
-            else:
-                status = response.status_code
-                if status == 200:
-                    try:
-                        return response.json(), attempt
-                    except ValueError:
-                        raise UsageApiError(
-                            f"the usage API at {self.url} answered 200 with a body that is not "
-                            "JSON",
-                            kind="malformed",
-                            permanent=False,
-                            attempts=attempt,
-                            status=status,
-                        ) from None
-                if status != 429 and status < 500:
-                    raise self._refused(response, attempt)
-                problem = _error_detail(response)
-                wait = _retry_after(response)
-            backoff = min(MAX_BACKOFF_S, FIRST_BACKOFF_S * 2 ** (attempt - 1))
-            wait = backoff if wait is None else max(wait, 0.05)
-            if self._monotonic() + wait >= deadline:
-                spent = self._monotonic() - started
+                return response.json(), attempts
+            except ValueError:
                 raise UsageApiError(
-                    redact(
-                        f"the usage API kept failing: {problem} ({attempt} attempt"
-                        f"{'s' if attempt != 1 else ''} over {spent:.1f} s)",
-                        self._admin_key,
-                    ),
-                    kind="provider-failing",
+                    f"the usage API at {self.url} answered 200 with a body that is not JSON",
+                    kind="malformed",
                     permanent=False,
-                    attempts=attempt,
-                    hint="try again later (reconcile.retry_deadline_s sets how long to keep trying)",
-                )
-            self._sleep(wait)
+                    attempts=attempts,
+                    status=200,
+                ) from None
+        if response is not None:
+            problem = _error_detail(response)
+        elif isinstance(outcome.error, httpx.TimeoutException):
+            problem = f"no answer within {timeouts[-1]:.3g} s"
+        else:
+            problem = f"cannot reach {self.url} ({type(outcome.error).__name__}: {outcome.error})"
+        spent = self._monotonic() - started
+        raise UsageApiError(
+            redact(
+                f"the usage API kept failing: {problem} ({attempts} attempt"
+                f"{'s' if attempts != 1 else ''} over {spent:.1f} s)",
+                self._admin_key,
+            ),
+            kind="provider-failing",
+            permanent=False,
+            attempts=attempts,
+            hint="try again later (reconcile.retry_deadline_s sets how long to keep trying)",
+        )
 
     def _refused(self, response: httpx.Response, attempts: int) -> UsageApiError:
         """A 4xx other than 429: retrying the same request cannot help."""

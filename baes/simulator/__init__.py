@@ -8,14 +8,14 @@ organization usage endpoints, so every baes command works offline.
 See docs/simulator.md.
 """
 
-from baes.simulator.answers.codegen import Answer, generate_answer
-from baes.simulator.answers.file_blocks import (
+from baes.file_blocks import (
     FILE_BLOCK_FORMAT,
     FileBlockError,
     UnsafeFilePathError,
     parse_file_blocks,
     render_file_blocks,
 )
+from baes.simulator.answers.codegen import Answer, generate_answer
 from baes.simulator.api.running import RunningSimulator, start_simulator
 from baes.simulator.models import (
     EMBEDDING_MODEL,

@@ -226,7 +226,7 @@ def _function_spec(item: Any, index: int, api: str) -> tuple[str, str, dict[str,
         raise RequestFormatError(
             f"Invalid type for '{param}' parameters: expected a JSON schema object.", param
         )
-    description = spec.get("description") if isinstance(spec.get("description"), str) else ""
+    description = description if isinstance(description := spec.get("description"), str) else ""
     return spec["name"], description, parameters
 
 
@@ -298,7 +298,7 @@ def _value(schema: Mapping[str, Any], hints: Mapping[str, Any], name: str) -> An
     if kind == "boolean":
         return False
     if kind == "array":
-        items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
+        items = items if isinstance(items := schema.get("items"), dict) else {}
         count = schema.get("minItems", 0)
         return [_value(items, hints, name) for _ in range(count if isinstance(count, int) else 0)]
     return None

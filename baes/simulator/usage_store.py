@@ -91,6 +91,12 @@ def _values(params: Mapping[str, Sequence[str]], name: str) -> tuple[str, ...]:
     return tuple(v.strip() for item in raw for v in item.split(",") if v.strip())
 
 
+def _last(params: Mapping[str, Sequence[str]], name: str) -> str | None:
+    """The last value of a repeated query parameter, None when it is absent."""
+    values = params.get(name)
+    return values[-1] if values else None
+
+
 def _integer(params: Mapping[str, Sequence[str]], name: str) -> int | None:
     values = params.get(name)
     if not values:
@@ -126,7 +132,7 @@ def parse_usage_query(params: Mapping[str, Sequence[str]]) -> UsageQuery:
         raise UsageQueryError(
             f"'limit' must be between 1 and {maximum} for bucket_width={width}.", "limit"
         )
-    batch_raw = (params.get("batch") or [None])[-1]
+    batch_raw = _last(params, "batch")
     batch = None if batch_raw is None else batch_raw.lower() in ("true", "1")
     return UsageQuery(
         start_time=start_time,
@@ -139,7 +145,7 @@ def parse_usage_query(params: Mapping[str, Sequence[str]]) -> UsageQuery:
         user_ids=_values(params, "user_ids"),
         batch=batch,
         limit=limit,
-        page=(params.get("page") or [None])[-1],
+        page=_last(params, "page"),
     )
 
 
@@ -275,7 +281,7 @@ class UsageStore:
             and query.start_time <= c.timestamp < end
             and _matches(c, query)
         ]
-        data = []
+        data: list[dict[str, Any]] = []
         bucket = start
         while bucket < end and len(data) < limit:
             members = [c for c in calls if bucket <= c.timestamp < bucket + width]

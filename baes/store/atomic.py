@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,7 @@ def remove_stale_temp_files(
     `path`): its modification time is "now" by the file system's clock, which on a network share
     may differ from ours.
     """
-    removed = []
+    removed: list[Path] = []
     try:
         cutoff = (clock or path).stat().st_mtime - older_than_s
         with os.scandir(path.parent) as entries:
@@ -89,6 +89,23 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def atomic_write_json(path: Path, value: Any) -> None:
     atomic_write_text(path, json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def rewrite_text_file(path: Path, transform: Callable[[str], str]) -> bool:
+    """Rewrite a text file through `transform`, atomically; whether it changed (False if absent).
+
+    Undecodable bytes are kept as they are (surrogateescape), so a binary log is not mangled.
+    """
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return False
+    text = raw.decode("utf-8", errors="surrogateescape")
+    rewritten = transform(text)
+    if rewritten == text:
+        return False
+    atomic_write_bytes(path, rewritten.encode("utf-8", errors="surrogateescape"))
+    return True
 
 
 def lock_path_for(path: Path) -> Path:

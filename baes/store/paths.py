@@ -1,4 +1,4 @@
-"""Where everything of an experiment lives (DESIGN.md, "On disk"), and name validation."""
+"""Where everything of an experiment lives (docs/architecture.md, "On-disk contracts"), and name validation."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """`.registry.json`: an index of the experiments under a root, rebuildable from their folders.
 
-The registry is a cache (DESIGN.md, principle 1). A missing, corrupt or stale registry is never
+The registry is a cache (docs/architecture.md, principle 1). A missing, corrupt or stale registry is never
 fatal: readers get the problem described and the registry rebuilt from the folders.
 """
 
@@ -10,25 +10,16 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from baes.clock import utc_now
 from baes.errors import WorkError
 from baes.records.errors import NewerRecordError
 from baes.store.atomic import atomic_write_json, file_lock, remove_stale_temp_files
 from baes.store.paths import NAME_RE, REGISTRY_FILE, ExperimentPaths
 
 REGISTRY_SCHEMA_VERSION = 1  # baes.records.registry.RegistryRecord (a test keeps them equal)
-
-
-def utc_now() -> str:
-    """Now as ISO-8601 UTC with a Z, the one timestamp format of every baes file.
-
-    E.g. `2026-06-21T10:00:00.123456Z`.
-    """
-    # isoformat is several times faster than strftime; the proxy calls this twice per LLM call.
-    return datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 @dataclass

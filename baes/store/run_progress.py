@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from baes.clock import utc_now
 from baes.records.base import RecordError, load_record
 from baes.records.progress import FrameworkProgress, RunProgressRecord
 from baes.store.atomic import atomic_write_json, remove_stale_temp_files
-from baes.store.registry import utc_now
 
 RUN_PROGRESS_SCHEMA_VERSION = RunProgressRecord.SCHEMA_VERSION
 

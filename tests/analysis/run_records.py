@@ -1,5 +1,5 @@
 """Synthesized experiments: real folders made by `create_experiment`, with run.json records
-written exactly per DESIGN.md ("run.json (schema_version 1)") and indexed in the manifest.
+written exactly per docs/records.md (run.json) and indexed in the manifest.
 
 Used by the analysis tests and by benchmarks/analysis_scale.py.
 """

@@ -1,4 +1,4 @@
-"""`baes --help`, `baes list` and completion never import the heavy stacks (DESIGN.md principle 6)."""
+"""`baes --help`, `baes list` and completion never import the heavy stacks (docs/architecture.md, principle 6)."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -17,6 +18,7 @@ from tests.frameworks.conftest import scenario_steps, step_context
 from tests.frameworks.scripted_provider import Reply, ScriptedProvider, budget_refusal
 
 HELLO = scenario_steps("hello")
+FAST_RETRIES = replace(chat_client.RETRY_POLICY, first_backoff_s=0.01)
 
 # Seeds of the simulator (sim-small injects a defect into a quarter of its code answers), chosen
 # by running the agent: with SEED_CLEAN no answer of the mode carries a defect; with
@@ -144,11 +146,11 @@ def test_a_rate_limit_is_retried_after_the_time_the_endpoint_asks(workspace, tmp
 def test_server_errors_become_an_infrastructure_failure_after_bounded_retries(
     workspace, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(chat_client, "BACKOFF_S", 0.01)
+    monkeypatch.setattr(chat_client, "RETRY_POLICY", FAST_RETRIES)
     error = {"error": {"message": "The server had an error", "type": "server_error"}}
     with ScriptedProvider(Reply(status=503, body=error)) as provider:
         outcome = agent().run_step(step_context(workspace, tmp_path, provider.base_url, prompt="x"))
-        assert len(provider.requests) == chat_client.MAX_RETRIES + 1
+        assert len(provider.requests) == FAST_RETRIES.max_attempts
     assert outcome.error_kind == "infrastructure"
     assert (
         "HTTP 503" in outcome.error_message and "The server had an error" in outcome.error_message
@@ -165,7 +167,7 @@ def test_a_refused_key_fails_at_once_and_the_token_is_not_repeated(workspace, tm
 
 
 def test_an_unreachable_endpoint_is_an_infrastructure_failure(workspace, tmp_path, monkeypatch):
-    monkeypatch.setattr(chat_client, "BACKOFF_S", 0.01)
+    monkeypatch.setattr(chat_client, "RETRY_POLICY", FAST_RETRIES)
     with ScriptedProvider(Reply("unused")) as provider:
         base_url = provider.base_url  # the port is free again once the provider stops
     outcome = agent().run_step(step_context(workspace, tmp_path, base_url, prompt="x"))

@@ -17,7 +17,6 @@ from baes.llm.ledger import (
     LedgerWriter,
     append_entry,
     read_ledger,
-    utc_timestamp,
 )
 
 FIELDS = (
@@ -55,11 +54,6 @@ def test_an_entry_is_one_json_line_with_exactly_the_design_fields(tmp_path):
     assert text.endswith("\n") and text.count("\n") == 1
     assert list(json.loads(text)) == FIELDS
     assert read_ledger(path) == [entry()]
-
-
-def test_timestamps_are_iso_utc_with_microseconds():
-    stamp = utc_timestamp()
-    assert stamp.endswith("Z") and len(stamp) == len("2026-06-21T10:00:00.000000Z")
 
 
 def test_threads_sharing_a_writer_or_not_never_interleave_lines(tmp_path):

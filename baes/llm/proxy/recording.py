@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from baes.clock import utc_now
 from baes.llm.ledger import LedgerEntry
 from baes.llm.proxy.budget import Budget
 from baes.llm.proxy.tokens import Attribution, AttributionRegistry
 from baes.llm.proxy.usage import Usage
-from baes.store.registry import utc_now
 
 
 class CallRecorder:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import anyio
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -33,7 +35,7 @@ class MeteredStreamResponse(StreamingResponse):
         super().__init__(self._relay(), status_code=upstream.status)
         self.raw_headers = headers
 
-    async def _relay(self):  # type: ignore[no-untyped-def]
+    async def _relay(self) -> AsyncIterator[bytes]:
         try:
             async for chunk in self._upstream.chunks():
                 out = self._meter.feed(chunk)

@@ -71,7 +71,9 @@ def environment_proxy(url: str) -> str | None:
     parts = urlsplit(url)
     proxies = urllib.request.getproxies_environment()
     proxy = proxies.get(parts.scheme) or proxies.get("all")
-    if not proxy or urllib.request.proxy_bypass_environment(parts.hostname or "", proxies):
+    # proxy_bypass_environment is public in urllib.request but missing from typeshed.
+    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+    if not proxy or bypass(parts.hostname or "", proxies):
         return None
     return proxy
 
@@ -122,7 +124,9 @@ class _TimedBody(aiohttp.payload.BytesPayload):
         self.timeout_s = timeout_s
         self.timed_out = False
 
-    async def write_with_length(self, writer, content_length):  # type: ignore[no-untyped-def]
+    async def write_with_length(
+        self, writer: aiohttp.abc.AbstractStreamWriter, content_length: int | None
+    ) -> None:
         body = memoryview(self._value)[:content_length]
         try:
             for start in range(0, len(body), _WRITE_PIECE):

@@ -196,7 +196,8 @@ def _write_code(
         sources = {}
         for name, spec in specs.items():
             hit = defect is not None and defect.target == name
-            if hit and defect.kind == "missing_function" and not _defines(existing, name):
+            missing = hit and defect is not None and defect.kind == "missing_function"
+            if missing and not _defines(existing, name):
                 continue
             if not spec.knows_result and _defines(existing, name):
                 continue  # nothing to add to the version the project already has

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from baes.simulator.answers.file_blocks import (
+from baes.file_blocks import (
     FILE_BLOCK_FORMAT,
     FileBlockError,
     parse_file_blocks,

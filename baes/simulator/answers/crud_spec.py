@@ -207,7 +207,9 @@ def _table_body(code: str, open_paren: int) -> str:
 
 
 def _split_columns(body: str) -> list[str]:
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in body:
         depth += (char == "(") - (char == ")")
         if char == "," and depth == 0:
@@ -243,7 +245,9 @@ def _read_code(spec: CrudSpec, code: str) -> None:
     for table, columns in tables:
         if any(name.lower() == "id" for name, _ in columns):
             entity = spec.add_entity(table)
-            for name, ddl in columns if entity else []:
+            if entity is None:
+                continue
+            for name, ddl in columns:
                 if name.lower() != "id":
                     spec.add_field(entity, _column_field(spec, name, ddl))
     for _, columns in tables:
@@ -304,13 +308,15 @@ def _read_sentence(spec: CrudSpec, sentence: str) -> None:
     for index, match in enumerate(declarations):
         entity = spec.add_entity(match.group("name"))
         end = declarations[index + 1].start() if index + 1 < len(declarations) else len(sentence)
-        for new in _fields_in(sentence[match.end() : end], sentence) if entity else []:
-            spec.add_field(entity, new)
+        if entity is not None:
+            for new in _fields_in(sentence[match.end() : end], sentence):
+                spec.add_field(entity, new)
     if not declarations:
         fields = _fields_in(sentence, sentence)
         target = _field_target(spec, sentence) if fields else None
-        for new in fields if target else []:
-            spec.add_field(target, new)
+        if target is not None:
+            for new in fields:
+                spec.add_field(target, new)
     for match in _MANY_TO_MANY.finditer(sentence):
         a, b = spec.entity(match.group("a")), spec.entity(match.group("b"))
         if a and b:

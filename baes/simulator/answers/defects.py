@@ -66,12 +66,12 @@ def crud_defect(spec: CrudSpec, *seed_parts: object) -> Defect | None:
     if field is None:
         return None
     if field.references:
-        kinds = REFERENCE_FIELD_DEFECTS
+        field_kinds: tuple[str, ...] = REFERENCE_FIELD_DEFECTS
     elif field.required:
-        kinds = REQUIRED_FIELD_DEFECTS
+        field_kinds = REQUIRED_FIELD_DEFECTS
     else:
-        kinds = OPTIONAL_FIELD_DEFECTS
-    return Defect(rng.choice(kinds), entity.name, field.name)
+        field_kinds = OPTIONAL_FIELD_DEFECTS
+    return Defect(rng.choice(field_kinds), entity.name, field.name)
 
 
 def function_defect(names: list[str], *seed_parts: object) -> Defect | None:

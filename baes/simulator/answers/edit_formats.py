@@ -16,10 +16,10 @@ from __future__ import annotations
 import difflib
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import Enum
 
-from baes.simulator.answers.file_blocks import language_for, render_file_blocks
+from baes.file_blocks import language_for, render_file_blocks
 
 # Context lines around a change: enough to place it, few enough to stay small.
 CONTEXT_LINES = 3
@@ -174,7 +174,7 @@ def search_replace_blocks(path: str, old: str | None, new: str) -> str:
     return "\n".join(blocks)
 
 
-def _to_new(opcodes: list[tuple[str, int, int, int, int]], index: int, left: bool) -> int:
+def _to_new(opcodes: Sequence[tuple[str, int, int, int, int]], index: int, left: bool) -> int:
     """Where a span boundary in the old lines falls in the new lines. Spans start and end in
     unchanged lines or at a change's edge, where the mapping is exact; at an insertion point a
     start lies before the inserted lines and an end after them."""

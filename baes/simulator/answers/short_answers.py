@@ -10,7 +10,7 @@ import random
 import re
 from collections.abc import Sequence
 
-from baes.simulator.answers.file_blocks import FileBlockError, parse_file_blocks
+from baes.file_blocks import FileBlockError, parse_file_blocks
 from baes.simulator.answers.intent import Request
 from baes.simulator.answers.prose import chat_text
 from baes.simulator.answers.sentences import split_sentences

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from baes.simulator.answers.conversation import read_conversation
@@ -148,7 +148,7 @@ def write_calls(
 
 
 def _call(
-    tool: Tool, values: dict[str, object], seed_parts: tuple[object, ...], index: int
+    tool: Tool, values: Mapping[str, object], seed_parts: tuple[object, ...], index: int
 ) -> ToolCall:
     """A call of `tool`: the values given, the schema's other properties generated."""
     return ToolCall(

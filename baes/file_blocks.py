@@ -1,5 +1,9 @@
 """The whole-file answer format: a path line followed by a fenced block, as aider and
-gpt-engineer parse it."""
+gpt-engineer parse it.
+
+The reference agent (frameworks/builtin.py) asks for it and parses it; the simulator writes it.
+Neither owns it, so it lives here and imports nothing from baes.
+"""
 
 from __future__ import annotations
 
@@ -76,7 +80,7 @@ def parse_file_blocks(text: str) -> dict[str, str]:
             end += 1
         path = _clean_path(lines[i - 1]) if i > 0 and lines[i - 1].strip() else None
         body = lines[i + 1 : end]
-        # A SEARCH/REPLACE block (edit_formats.py) names a file but holds an edit, not the file.
+        # A SEARCH/REPLACE block (simulator/answers/edit_formats.py) names a file but holds an edit, not the file.
         if path is not None and not (body and _SEARCH_START.match(body[0])):
             files[path] = "\n".join(body) + "\n" if body else ""
         i = end + 1
