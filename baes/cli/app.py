@@ -5,7 +5,20 @@ from __future__ import annotations
 import typer
 
 from baes import __version__
-from baes.cli import analyze, compare, demo, listing, new, proxy, reconcile, run, schema, show, sim
+from baes.cli import (
+    analyze,
+    compare,
+    demo,
+    listing,
+    new,
+    proxy,
+    reconcile,
+    run,
+    schema,
+    show,
+    sim,
+    view,
+)
 
 app = typer.Typer(
     name="baes",
@@ -42,6 +55,7 @@ app.command("analyze")(analyze.analyze)
 app.command("compare")(compare.compare)
 app.command("reconcile")(reconcile.reconcile)
 app.command("schema")(schema.schema)
+app.command("view")(view.view)
 app.add_typer(sim.app, name="sim", help="The embedded OpenAI-compatible simulator.")
 app.add_typer(proxy.app, name="proxy", help="The metering proxy, to meter any tool by hand.")
 
