@@ -56,4 +56,5 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   const live = document.getElementById("live");
   if (live) watchExperiment(live);
+  document.body.dataset.script = "ready"; // the script ran (CSP allows it): tests check this
 });
