@@ -34,7 +34,7 @@ def view(
     from baes.errors import InputError
     from baes.llm.loopback_server import LoopbackServer
     from baes.store.paths import resolve_root
-    from baes.view.app import create_app
+    from baes.view.app import create_app, start_measuring_totals
 
     root_dir = resolve_root(root)
     if not root_dir.is_dir():
@@ -43,8 +43,10 @@ def view(
             hint="pass --root (or set BAES_ROOT) to the folder holding your experiments",
         )
     with stop_on_signals() as stopped:
-        server = LoopbackServer(create_app(root_dir.resolve(), host), host=host, port=port)
+        app = create_app(root_dir.resolve(), host)
+        server = LoopbackServer(app, host=host, port=port)
         server.start()
+        start_measuring_totals(app)
         typer.echo(f"{server.url}/")
         if host not in LOOPBACK_HOSTS:
             print_warning(

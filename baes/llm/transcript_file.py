@@ -9,7 +9,6 @@ leaves a truncated last member, which `read_transcript` reports instead of faili
 
 from __future__ import annotations
 
-import json
 import os
 import zlib
 from dataclasses import dataclass
@@ -71,7 +70,7 @@ def read_transcript(path: Path) -> Transcript:
         if not row.strip():
             continue
         try:
-            lines.append(TranscriptLine.model_validate(json.loads(row)))
+            lines.append(TranscriptLine.model_validate_json(row))
         except (ValueError, ValidationError):
             bad += 1
     if bad:

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from baes.records.transcript import TranscriptLine
+from baes.records.transcript import TranscriptLine, TranscriptResponse
 
 
 @dataclass
@@ -26,9 +26,14 @@ class Turn:
 
 @dataclass
 class CallView:
-    """One call of the transcript, ready for the run page."""
+    """One call of the transcript, ready for the run page (without the full request, which
+    repeats the whole conversation: the page shows what is new, and a cached page stays small)."""
 
-    line: TranscriptLine
+    step: str
+    call: int
+    endpoint: str
+    truncated: bool
+    response: TranscriptResponse
     skipped: int  # earlier messages not repeated
     asked: list[Turn]
     answered: list[Turn]
@@ -153,18 +158,31 @@ _SHOWN_PARAMETERS = (
 def conversation(lines: list[TranscriptLine]) -> list[CallView]:
     """Every call with its new messages, its answer and its main parameters."""
     views = []
-    # Per step: the turns the next call is expected to repeat (the last request and its answer).
-    previous: dict[str, list[Turn]] = {}
+    # Per step: the last request's messages (raw) and its answer (as turns). A call usually
+    # repeats the former verbatim (compared as dicts, in C: cheap even for long conversations),
+    # then the answer as an assistant message in its own wording (compared as turns).
+    previous: dict[str, tuple[list[Any], list[Turn]]] = {}
     for line in lines:
-        turns = [_turn(m) for m in _request_messages(line.request)]
-        before = previous.get(line.step, [])
-        shared = 0
-        while shared < min(len(before), len(turns)) and before[shared] == turns[shared]:
-            shared += 1
+        messages = _request_messages(line.request)
+        before, answered_before = previous.get(line.step, ([], []))
+        shared = len(before) if messages[: len(before)] == before else 0
+        if not shared:
+            while shared < min(len(before), len(messages)) and messages[shared] == before[shared]:
+                shared += 1
+        asked = [_turn(m) for m in messages[shared:]]
+        if shared == len(before):
+            repeated = 0
+            while (
+                repeated < min(len(answered_before), len(asked))
+                and asked[repeated] == answered_before[repeated]
+            ):
+                repeated += 1
+            shared += repeated
+            asked = asked[repeated:]
         answered = _answer_turns(line.response.body) or (
             [Turn("answer", line.response.text)] if line.response.text else []
         )
-        previous[line.step] = turns + answered
+        previous[line.step] = (messages, answered)
         request = line.request if isinstance(line.request, dict) else {}
         parameters = {k: request[k] for k in _SHOWN_PARAMETERS if k in request}
         if isinstance(request.get("tools"), list):
@@ -174,5 +192,17 @@ def conversation(lines: list[TranscriptLine]) -> list[CallView]:
                 if isinstance(t, dict)
             ]
             parameters["tools"] = ", ".join(names)
-        views.append(CallView(line, shared, turns[shared:], answered, parameters))
+        views.append(
+            CallView(
+                line.step,
+                line.call,
+                line.endpoint,
+                line.truncated,
+                line.response,
+                shared,
+                asked,
+                answered,
+                parameters,
+            )
+        )
     return views

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from jinja2 import Environment
+from jinja2 import Environment, Undefined
 
 from baes.view.markdown import render_markdown
 
 
+def _missing(value: Any) -> bool:
+    # A record written by another version may lack a field: shown as unknown, never as 0.
+    return value is None or isinstance(value, Undefined)
+
+
 def money(value: float | None) -> str:
-    return "—" if value is None else f"${value:,.4f}"
+    return "—" if _missing(value) else f"${value:,.4f}"
 
 
 def percent(value: float | None) -> str:
-    return "—" if value is None else f"{100 * value:.1f} %"
+    return "—" if _missing(value) else f"{100 * value:.1f} %"
 
 
 def seconds(value: float | None) -> str:
-    if value is None:
+    if _missing(value):
         return "—"
     if value < 60:
         return f"{value:.1f} s"
@@ -27,7 +32,7 @@ def seconds(value: float | None) -> str:
 
 
 def count(value: Any) -> str:
-    return "—" if value is None else f"{value:,}"
+    return "—" if _missing(value) else f"{value:,}"
 
 
 def register(env: Environment) -> None:

@@ -1,13 +1,14 @@
 """Each experiment's cost so far and mean check pass rate, cached until its files change.
 
-Both need every run's files (the ledgers for the cost, run.json for the checks): too slow to read
-again for every page of a large root. An entry is kept until the stamps (mtime, size) of the run
-manifest, config.yaml or run-progress change; an experiment being run is read afresh every time
-(its ledgers grow without the manifest changing).
+Both need the design and every run's files (the ledgers for the cost, run.json for the checks):
+too slow to read again for every page of a large root. An entry is kept until the stamps
+(mtime, size) of the run manifest, config.yaml or run-progress change; an experiment being run
+is measured afresh every time (its ledgers grow without the manifest changing).
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,25 +72,67 @@ def measure_totals(paths: ExperimentPaths) -> ExperimentTotals:
 
 
 class TotalsCache:
-    """Thread-safe cache of `measure_totals` per experiment name."""
+    """Each experiment's totals, measured by one background thread and kept until its files change.
+
+    Measuring reads the design (YAML: tens of milliseconds each), so a root of hundreds of
+    experiments takes seconds; pages never wait for it. `lookup` answers from the cache at once
+    and queues what is missing or stale; the experiments page shows those cells as pending and
+    fills them in from /totals.json as they are measured.
+    """
 
     def __init__(self, root: Path):
         self._root = root
         self._entries: dict[str, tuple[object, ExperimentTotals]] = {}
+        self._queued: set[str] = set()
+        self._queue: queue.Queue[str] = queue.Queue()
         self._lock = threading.Lock()
+        self._worker: threading.Thread | None = None
 
-    def get(self, name: str, running: bool) -> ExperimentTotals:
+    def _stamp(self, name: str) -> object:
         paths = ExperimentPaths(self._root, name)
-        stamp = (
-            _stamp(paths.manifest),
-            _stamp(paths.config),
-            _stamp(paths.run_progress),
-        )
+        return (_stamp(paths.manifest), _stamp(paths.config), _stamp(paths.run_progress))
+
+    def lookup(self, name: str, running: bool) -> ExperimentTotals | None:
+        """The totals if measured since the experiment last changed, else None (now queued).
+
+        A running experiment changes with every call: its last totals are returned and a fresh
+        measurement is queued each time.
+        """
+        stamp = self._stamp(name)
         with self._lock:
             cached = self._entries.get(name)
         if cached is not None and cached[0] == stamp and not running:
             return cached[1]
-        totals = measure_totals(paths)
+        self._request(name)
+        return cached[1] if cached is not None and running else None
+
+    def _request(self, name: str) -> None:
         with self._lock:
-            self._entries[name] = (stamp, totals)
-        return totals
+            if name in self._queued:
+                return
+            self._queued.add(name)
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(
+                    target=self._work, name="baes-view-totals", daemon=True
+                )
+                self._worker.start()
+        self._queue.put(name)
+
+    def _work(self) -> None:
+        while True:
+            try:
+                name = self._queue.get(timeout=30)
+            except queue.Empty:
+                with self._lock:
+                    if self._queue.empty():
+                        self._worker = None
+                        return
+                continue
+            stamp = self._stamp(name)
+            try:
+                totals = measure_totals(ExperimentPaths(self._root, name))
+            except Exception as exc:  # noqa: BLE001 - one broken folder must not stop the rest
+                totals = ExperimentTotals(None, getattr(exc, "message", str(exc)), None, 0)
+            with self._lock:
+                self._entries[name] = (stamp, totals)
+                self._queued.discard(name)

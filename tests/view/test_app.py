@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,19 @@ SMALL = DEMO[0]
 
 def client(root: Path) -> TestClient:
     return TestClient(create_app(root), base_url="http://127.0.0.1:8500")
+
+
+def test_totals_of_a_changed_experiment_are_measured_again(demo_copy):
+    app = client(demo_copy)
+    before = measured(app)[SMALL]["cost_usd"]
+    run = runs_of(demo_copy, SMALL)[0]
+    ledger = run / "usage.jsonl"
+    ledger.write_text(ledger.read_text() * 2)  # the same calls again: twice the cost of this run
+    assert measured(app)[SMALL]["cost_usd"] == before  # the manifest did not change: cached
+    manifest = demo_copy / SMALL / "runs" / "manifest.json"
+    manifest.write_text(manifest.read_text() + " ")
+    assert measured(app)[SMALL]["cost_usd"] == pytest.approx(expected_cost(demo_copy, SMALL))
+    assert measured(app)[SMALL]["cost_usd"] > before
 
 
 def runs_of(root: Path, name: str) -> list[Path]:
@@ -56,9 +70,26 @@ def expected_pass_rate(root: Path, name: str) -> float:
     return sum(rates) / len(rates)
 
 
+def measured(app: TestClient) -> dict:
+    """/totals.json once every experiment's totals are measured (in the background)."""
+    deadline = time.monotonic() + 30
+    while True:
+        totals = app.get("/totals.json").json()
+        if not any(t["pending"] for t in totals.values()) or time.monotonic() > deadline:
+            return totals
+        time.sleep(0.05)
+
+
 def test_experiments_page_lists_the_registry_with_cost_and_pass_rate(demo_root):
-    page = client(demo_root).get("/")
-    assert page.status_code == 200
+    app = client(demo_root)
+    first = app.get("/")
+    assert first.status_code == 200
+    assert set(re.findall(r'<td><a href="/e/([^"]+)">', first.text)) == set(DEMO)
+    totals = measured(app)
+    for name in DEMO:
+        assert totals[name]["cost_usd"] == pytest.approx(expected_cost(demo_root, name))
+        assert totals[name]["mean_pass_rate"] == pytest.approx(expected_pass_rate(demo_root, name))
+    page = app.get("/")
     for name in DEMO:
         row = re.search(
             rf'<tr>\s*<td><a href="/e/{name}">{name}</a></td>(.*?)</tr>', page.text, re.S

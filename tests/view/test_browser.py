@@ -12,9 +12,11 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 from matplotlib import image as mpimg
@@ -56,7 +58,12 @@ def stop(process: subprocess.Popen[str]) -> str:
 def server(demo_root: Path) -> Iterator[str]:
     process, url = start_view("--root", str(demo_root), "--port", "0")
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", url), url
-    yield url.rstrip("/")
+    base = url.rstrip("/")
+    deadline = time.monotonic() + 60
+    while any(t["pending"] for t in httpx.get(f"{base}/totals.json").json().values()):
+        assert time.monotonic() < deadline, "totals never measured"
+        time.sleep(0.1)
+    yield base
     stop(process)
 
 
@@ -81,8 +88,8 @@ def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def dom(tmp_path: Path, url: str) -> str:
-    done = chromium(tmp_path, "--dump-dom", url)
+def dom(tmp_path: Path, url: str, *flags: str) -> str:
+    done = chromium(tmp_path, *flags, "--dump-dom", url)
     assert done.returncode == 0, done.stderr[-2000:]
     assert 'data-script="ready"' in done.stdout, "view.js did not run"
     return done.stdout
@@ -106,6 +113,7 @@ def first_run(root: Path) -> Path:
 
 def test_experiments_page(server, tmp_path):
     html = dom(tmp_path, server + "/")
+    assert "pending" not in html  # measured in the background since the server started
     rows = re.findall(r'<td><a href="/e/([^"]+)">', html)
     assert sorted(rows) == sorted(DEMO)
     assert "cost so far" in html and "mean pass rate" in html

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from baes.cli.listing import STATUSES
-from baes.errors import BaesError
 from baes.experiment.registry import current_view
+from baes.view.filters import money, percent
 from baes.view.rendering import error_page, render
-from baes.view.totals import ExperimentTotals
 
 
 def _rows(request: Request, status: str | None) -> tuple[list[dict], list[str]]:
@@ -20,10 +21,7 @@ def _rows(request: Request, status: str | None) -> tuple[list[dict], list[str]]:
     for entry in view.entries:
         if status is not None and entry.status != status:
             continue
-        try:
-            totals = request.app.state.totals.get(entry.name, running=entry.status == "running")
-        except (BaesError, OSError) as exc:
-            totals = ExperimentTotals(None, getattr(exc, "message", str(exc)), None, 0)
+        totals = request.app.state.totals.lookup(entry.name, running=entry.status == "running")
         rows.append({"entry": entry, "totals": totals})
     return rows, list(view.problems)
 
@@ -43,3 +41,29 @@ async def page(request: Request) -> Response:
         status=status,
         title="experiments",
     )
+
+
+def _totals(request: Request) -> dict[str, Any]:
+    cache = request.app.state.totals
+    answer: dict[str, Any] = {}
+    for entry in current_view(request.app.state.root).entries:
+        totals = cache.lookup(entry.name, running=entry.status == "running")
+        answer[entry.name] = (
+            {"pending": True}
+            if totals is None
+            else {
+                "pending": False,
+                "cost": money(totals.cost_usd),
+                "cost_usd": totals.cost_usd,
+                "cost_note": totals.cost_note,
+                "pass_rate": percent(totals.mean_pass_rate),
+                "mean_pass_rate": totals.mean_pass_rate,
+                "rated_runs": totals.rated_runs,
+            }
+        )
+    return answer
+
+
+async def totals(request: Request) -> Response:
+    """Every experiment's cost and pass rate as measured so far (`pending` while measuring)."""
+    return JSONResponse(await run_in_threadpool(_totals, request))

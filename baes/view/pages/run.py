@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ from baes.llm.transcript_file import read_transcript
 from baes.records.transcript import TRANSCRIPT_FILE
 from baes.store.paths import RUN_RECORD_FILE
 from baes.store.run_folders import load_run_record
-from baes.view.conversation import conversation
+from baes.view.conversation import CallView, conversation
 from baes.view.pages.experiment import experiment_paths
 from baes.view.rendering import render
 from baes.view.safe_paths import NotServed, checked_name, folder_inside_root
@@ -51,13 +53,36 @@ def _step_logs(run_dir: Path, root: Path) -> dict[str, list[dict[str, Any]]]:
     return logs
 
 
+# Parsing a long transcript is most of a run page's time (every call re-sends the conversation:
+# 200 calls can hold 20 MB of JSON); the last few runs viewed are kept, keyed by the file's stamp.
+_CACHED_RUNS = 8
+_conversations: OrderedDict[tuple[str, int, int], tuple[list[CallView], str | None]] = OrderedDict()
+_conversations_lock = threading.Lock()
+
+
+def _conversation(path: Path) -> tuple[list[CallView], str | None]:
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    with _conversations_lock:
+        if key in _conversations:
+            _conversations.move_to_end(key)
+            return _conversations[key]
+    transcript = read_transcript(path)
+    value = (conversation(transcript.lines), transcript.damage)
+    with _conversations_lock:
+        _conversations[key] = value
+        while len(_conversations) > _CACHED_RUNS:
+            _conversations.popitem(last=False)
+    return value
+
+
 def _page_data(run_dir: Path, root: Path) -> dict[str, Any]:
     record = load_run_record(run_dir / RUN_RECORD_FILE)
     transcript_path = run_dir / TRANSCRIPT_FILE
-    calls, damage, kept = [], None, transcript_path.is_file()
+    calls: list[CallView] = []
+    damage, kept = None, transcript_path.is_file()
     if kept:
-        transcript = read_transcript(transcript_path)
-        calls, damage = conversation(transcript.lines), transcript.damage
+        calls, damage = _conversation(transcript_path)
     return {
         "record": record,
         "logs": _step_logs(run_dir, root),

@@ -49,7 +49,40 @@ function watchExperiment(live) {
   }, 2000);
 }
 
+function fillTotals(table) {
+  // Cost and pass rate are measured in the background; fill the cells still pending.
+  const pending = () => table.querySelectorAll("td.pending").length;
+  if (!pending()) return;
+  const timer = setInterval(async () => {
+    try {
+      const answer = await fetch(table.dataset.totalsUrl, { cache: "no-store" });
+      if (!answer.ok) return;
+      const totals = await answer.json();
+      table.querySelectorAll("td.pending[data-cost]").forEach((cell) => {
+        const value = totals[cell.dataset.cost];
+        if (!value || value.pending) return;
+        cell.textContent = value.cost;
+        cell.dataset.sort = value.cost_usd === null ? -1 : value.cost_usd;
+        if (value.cost_note) cell.title = value.cost_note;
+        cell.classList.remove("pending");
+      });
+      table.querySelectorAll("td.pending[data-rate]").forEach((cell) => {
+        const value = totals[cell.dataset.rate];
+        if (!value || value.pending) return;
+        cell.textContent = value.pass_rate;
+        cell.dataset.sort = value.mean_pass_rate === null ? -1 : value.mean_pass_rate;
+        cell.title = `mean over ${value.rated_runs} completed run(s) whose checks gave a verdict`;
+        cell.classList.remove("pending");
+      });
+      if (!pending()) clearInterval(timer);
+    } catch (error) {
+      clearInterval(timer);
+    }
+  }, 500);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("table[data-totals-url]").forEach(fillTotals);
   document.querySelectorAll("table.sortable").forEach(makeSortable);
   document.querySelectorAll("select[data-autosubmit]").forEach((select) => {
     select.addEventListener("change", () => select.form.submit());
