@@ -234,3 +234,29 @@ def test_record_transcripts_is_hashed_and_its_default_changes_no_hash():
     assert plain.record_transcripts is True
     assert design_hash(_design(record_transcripts=True)) == design_hash(plain)
     assert design_hash(_design(record_transcripts=False)) != design_hash(plain)
+
+
+def test_a_refused_call_is_in_the_transcript_with_its_request(tmp_path):
+    with (
+        start_simulator(SimulatorOptions(seed=5)) as sim,
+        MeteringProxy(
+            sim.base_url,
+            experiment_model=SMALL_MODEL,
+            prices=PRICES,
+            max_cost_usd=0.01,
+            spent_usd=0.02,  # already over budget: the proxy refuses the call itself
+            record_transcripts=True,
+        ) as proxy,
+    ):
+        base = proxy.open_attribution("run-1", "01-build", tmp_path / "usage.jsonl")
+        client = openai.OpenAI(base_url=base, api_key="x", max_retries=0)
+        with pytest.raises(openai.RateLimitError):
+            client.chat.completions.create(
+                model=SMALL_MODEL, messages=[{"role": "user", "content": "hi"}], max_tokens=5
+            )
+        proxy.close_attribution(base)
+    (line,) = read_transcript(tmp_path / TRANSCRIPT_FILE).lines
+    assert line.response.status_code == 429
+    assert line.response.error.startswith("budget_exceeded")
+    assert line.request["messages"] == [{"role": "user", "content": "hi"}]
+    assert line.response.body is None

@@ -246,3 +246,14 @@ def test_a_foreign_host_header_is_refused(demo_root):
 
 def test_only_reading_methods(demo_root):
     assert client(demo_root).post("/").status_code == 405
+
+
+def test_a_running_run_page_reloads_itself(demo_copy):
+    run = runs_of(demo_copy, SMALL)[0]
+    record = json.loads((run / "run.json").read_text())
+    record.update(status="running", ended_at=None, steps=[], error=None)
+    (run / "run.json").write_text(json.dumps(record))
+    page = client(demo_copy).get(f"/e/{SMALL}/runs/{run.parent.name}/{run.name}")
+    assert page.status_code == 200
+    assert '<meta http-equiv="refresh" content="3">' in page.text
+    assert page.text.count('class="call"') == len(read_transcript(run / TRANSCRIPT_FILE).lines)
