@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,3 +30,28 @@ def demo_copy(demo_root: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "experiments"
     shutil.copytree(demo_root, copy, symlinks=True)
     return copy
+
+
+def start_view(*args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
+    """`baes view ARGS` as a user starts it; its URL is the first line it prints."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "baes", "view", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
+    url = process.stdout.readline().strip()
+    return process, url
+
+
+def stop(process: subprocess.Popen[str]) -> str:
+    """Ctrl-C, as a user stops it; what it printed on stderr."""
+    process.send_signal(signal.SIGINT)
+    try:
+        _, err = process.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, err = process.communicate()
+    return err

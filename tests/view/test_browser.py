@@ -5,13 +5,10 @@ Skipped only where Chromium is not installed (`.ci/run` installs the Debian pack
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +18,7 @@ import numpy as np
 import pytest
 from matplotlib import image as mpimg
 
-from .conftest import DEMO
+from .conftest import DEMO, start_view, stop
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -29,29 +26,6 @@ pytestmark = pytest.mark.skipif(
     reason="Chromium is not installed (apt-get install chromium); the browser tests need it",
 )
 SMALL = DEMO[0]
-
-
-def start_view(*args: str) -> tuple[subprocess.Popen[str], str]:
-    """`baes view ARGS` as a user starts it; its URL is the first line it prints."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "baes", "view", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
-    url = process.stdout.readline().strip()
-    return process, url
-
-
-def stop(process: subprocess.Popen[str]) -> str:
-    process.send_signal(signal.SIGINT)
-    try:
-        _, err = process.communicate(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        _, err = process.communicate()
-    return err
 
 
 @pytest.fixture(scope="module")
@@ -188,22 +162,3 @@ def test_raw_traversal_paths_are_refused(server, path):
     status = int(answer.split(b" ", 2)[1])
     assert status in (400, 404), (path, answer[:200])
     assert b"scenario:" not in answer and b"def create_app" not in answer
-
-
-def test_a_non_loopback_host_is_warned_about(demo_root):
-    process, url = start_view("--root", str(demo_root), "--host", "0.0.0.0", "--port", "0")
-    err = stop(process)
-    assert url.startswith("http://0.0.0.0:")
-    assert "not only this machine" in err
-
-
-def test_a_missing_root_is_an_input_error(tmp_path):
-    process = subprocess.run(
-        [sys.executable, "-m", "baes", "view", "--root", str(tmp_path / "nope")],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env={**os.environ},
-    )
-    assert process.returncode == 2
-    assert "no experiments root" in process.stderr and "Traceback" not in process.stderr
