@@ -111,12 +111,13 @@ class TotalsCache:
             if name in self._queued:
                 return
             self._queued.add(name)
+            # Queued under the lock: the worker decides to exit under it, seeing the queue empty.
+            self._queue.put(name)
             if self._worker is None or not self._worker.is_alive():
                 self._worker = threading.Thread(
                     target=self._work, name="baes-view-totals", daemon=True
                 )
                 self._worker.start()
-        self._queue.put(name)
 
     def _work(self) -> None:
         while True:
