@@ -546,6 +546,7 @@ def finish_analysis(
     """
     from baes.analysis.figures import write_figures
     from baes.analysis.report import render_report
+    from baes.analysis.report.html import render_report_html
     from baes.store.atomic import atomic_write_json, atomic_write_text
 
     stats["selection"]["partial"] = partial
@@ -599,6 +600,9 @@ def finish_analysis(
     stats_path, report_path = out_dir / "stats.json", out_dir / "report.md"
     atomic_write_json(stats_path, stats)
     atomic_write_text(report_path, report)
+    # The same report as one self-contained page, its figures embedded (report/html.py).
+    embedded = {f"figures/{f.filename}": f.svg for f in drawn if f.svg is not None}
+    atomic_write_text(out_dir / "report.html", render_report_html(report, embedded))
     if dataset is not None:
         atomic_write_text(out_dir / "data.csv", tidy_csv(dataset))
     return AnalysisOutcome(

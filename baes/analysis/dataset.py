@@ -336,7 +336,7 @@ def _step_usage(record: Mapping[str, Any], group: str) -> list[StepUsage]:
     return rows
 
 
-def _check_outcome(check: Mapping[str, Any]) -> str | None:
+def check_outcome(check: Mapping[str, Any]) -> str | None:
     """passed | failed | error of a step's check record; None when the record is unreadable.
 
     Records written before harness errors were told apart carry only `passed`.
@@ -355,7 +355,7 @@ def _step_checks(record: Mapping[str, Any], group: str) -> list[StepCheck]:
         if not isinstance(step, Mapping) or not isinstance(step.get("id"), str):
             continue
         check = step.get("check")
-        if isinstance(check, Mapping) and (outcome := _check_outcome(check)) is not None:
+        if isinstance(check, Mapping) and (outcome := check_outcome(check)) is not None:
             rows.append(StepCheck(record["run_id"], group, step["id"], outcome))
     return rows
 

@@ -9,14 +9,19 @@ from baes.cli import (
     analyze,
     compare,
     demo,
+    export,
     listing,
     new,
+    note,
     proxy,
     reconcile,
+    rm,
     run,
+    runs,
     schema,
     show,
     sim,
+    tag,
     view,
 )
 
@@ -50,10 +55,15 @@ app.command("demo")(demo.demo)
 app.command("new")(new.new)
 app.command("list")(listing.list_experiments)
 app.command("show")(show.show)
+app.command("runs")(runs.runs)
 app.command("run")(run.run)
 app.command("analyze")(analyze.analyze)
 app.command("compare")(compare.compare)
 app.command("reconcile")(reconcile.reconcile)
+app.command("export")(export.export)
+app.command("note")(note.note)
+app.command("tag")(tag.tag)
+app.command("rm")(rm.rm)
 app.command("schema")(schema.schema)
 app.command("view")(view.view)
 app.add_typer(sim.app, name="sim", help="The embedded OpenAI-compatible simulator.")

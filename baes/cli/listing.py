@@ -8,6 +8,8 @@ import typer
 from rich.markup import escape
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rich.text import Text
 
 from baes.cli.console import out, print_json, print_warning, reports_errors
@@ -48,11 +50,20 @@ def list_experiments(
             show_default=False,
         ),
     ] = None,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tag",
+            help="Only experiments with this tag (repeat: with every one of them).",
+            show_default=False,
+        ),
+    ] = None,
     root: RootOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """List the experiments: name, status, model, frameworks, runs done/target, verified, created."""
+    """List the experiments: name, status, model, frameworks, runs, verified, created, tags."""
     from baes.errors import InputError
+    from baes.experiment.annotations import validate_tag
     from baes.experiment.registry import current_view
     from baes.store.paths import resolve_root
 
@@ -63,16 +74,25 @@ def list_experiments(
     for problem in view.problems:
         print_warning(f"{problem}; rebuilt it from the experiment folders")
     entries = [e for e in view.entries if status is None or e.status == status]
+    tags = _tags_of(root_dir, [e.name for e in entries])
+    if tag:
+        wanted = {validate_tag(t) for t in tag}
+        entries = [e for e in entries if wanted <= set(tags[e.name])]
 
     if json_output:
         print_json(
-            [{key: getattr(e, key) for key in JSON_KEYS} for e in entries],
+            [
+                {**{key: getattr(e, key) for key in JSON_KEYS}, "tags": tags[e.name]}
+                for e in entries
+            ],
             ensure_ascii=True,
             allow_nan=True,
         )
         return
     if not entries:
         where = f" with status {status!r}" if status else ""
+        if tag:
+            where += f" tagged {', '.join(sorted(set(tag)))}"
         out.print(
             f"no experiments{where} in {escape(str(root_dir))} — create one with [bold]baes new NAME[/]"
         )
@@ -93,6 +113,10 @@ def list_experiments(
         for e in entries
     ]
     header = ["name", "status", "model", "frameworks", "runs", "verified", "created"]
+    if any(tags[e.name] for e in entries):  # the column only when some experiment has tags
+        header.append("tags")
+        for row, e in zip(rows, entries, strict=True):
+            row.append(", ".join(tags[e.name]))
     out.print(f"[bold]experiments in {escape(str(root_dir))}[/]", highlight=False)
     out.print(
         aligned_table(header, rows, right={4, 5}, status_column=1, colors=colors, width=out.width),
@@ -102,6 +126,22 @@ def list_experiments(
     )
 
 
+def _tags_of(root: Path, names: list[str]) -> dict[str, list[str]]:
+    """Each experiment's tags; a damaged annotations file is warned about and shows none."""
+    from baes.errors import BaesError
+    from baes.experiment.annotations import read_annotations
+    from baes.store.paths import ExperimentPaths
+
+    tags: dict[str, list[str]] = {}
+    for name in names:
+        try:
+            tags[name] = list(read_annotations(ExperimentPaths(root, name)).tags)
+        except BaesError as exc:
+            print_warning(exc.message)
+            tags[name] = []
+    return tags
+
+
 def aligned_table(
     header: list[str],
     rows: list[list[str]],
@@ -109,6 +149,7 @@ def aligned_table(
     status_column: int,
     colors: dict[str, str],
     width: int,
+    shrinkable: int = 3,
 ) -> Text:
     """Columns padded to their widest cell, the header bold, the status coloured.
 
@@ -118,9 +159,9 @@ def aligned_table(
     from rich.text import Text
 
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
-    # Let the widest free-text column (frameworks) give way when the terminal is narrow.
+    # Let the widest free-text column (`shrinkable`, list's frameworks) give way when the
+    # terminal is narrow.
     overflow = sum(widths) + 2 * (len(widths) - 1) - width
-    shrinkable = 3
     if overflow > 0:
         widths[shrinkable] = max(len(header[shrinkable]), widths[shrinkable] - overflow)
 

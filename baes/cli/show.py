@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from rich.markup import escape
 
 from baes.cli.console import out, print_json, reports_errors, show_warnings
@@ -11,12 +13,24 @@ from baes.cli.options import ExperimentName, JsonOption, RootOption
 @reports_errors
 def show(name: ExperimentName, root: RootOption = None, json_output: JsonOption = False) -> None:
     """Show an experiment: design summary, hash check, runs per framework and status, paths."""
+    from baes.experiment.annotations import Annotations, AnnotationsError, read_annotations
     from baes.experiment.summary import experiment_summary
-    from baes.store.paths import resolve_root, validate_name
+    from baes.store.paths import ExperimentPaths, resolve_root, validate_name
 
-    summary = experiment_summary(resolve_root(root), validate_name(name))
+    root_dir = resolve_root(root)
+    summary = experiment_summary(root_dir, validate_name(name))
+    try:
+        annotations = read_annotations(ExperimentPaths(root_dir, name))
+    except AnnotationsError as exc:  # a damaged notes file must not hide the rest
+        summary["problems"].append(exc.message)
+        annotations = Annotations()
     if json_output:
-        print_json(summary, ensure_ascii=True, allow_nan=True)
+        notes = [n.to_json() for n in annotations.notes]
+        print_json(
+            {**summary, "tags": list(annotations.tags), "notes": notes},
+            ensure_ascii=True,
+            allow_nan=True,
+        )
         return
 
     from rich.table import Table
@@ -31,6 +45,8 @@ def show(name: ExperimentName, root: RootOption = None, json_output: JsonOption 
         out.print(
             f"[bold red]config does not match its frozen hash[/]: {summary['config_problem']}"
         )
+    if annotations.tags:
+        out.print(f"tags        {', '.join(annotations.tags)}", markup=False)
     if design:
         out.print(f"model       {design['model']} (provider {design['provider']})")
         out.print(f"scenario    {design['scenario']} ({design['steps']} steps)")
@@ -54,4 +70,7 @@ def show(name: ExperimentName, root: RootOption = None, json_output: JsonOption 
         out.print(line + (f": {reasons}" if reasons else ""), markup=False, highlight=False)
     for label, path in summary["paths"].items():
         out.print(f"{label:<11} {escape(str(path))}")
+    for note in annotations.notes:
+        out.print(f"note        {note.created_at[:16].replace('T', ' ')}", highlight=False)
+        out.print(textwrap.indent(note.text, " " * 12), markup=False, highlight=False)
     show_warnings(summary["problems"])

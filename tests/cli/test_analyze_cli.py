@@ -180,6 +180,7 @@ def test_analyze_prints_a_summary_and_writes_report_stats_figures(analysed):
     analysis = analysed["paths"].analysis_dir
     assert {p.name for p in analysis.iterdir()} == {
         "report.md",
+        "report.html",
         "stats.json",
         "data.csv",
         "figures",

@@ -81,7 +81,12 @@ def test_compare_shows_the_design_diff_then_tables_and_sentences(root):
     # One metric is a partial comparison: written beside the (not yet made) full one.
     compare_dir = root / "_compare" / "exp-a__exp-b" / "partial-metric-TOK_IN"
     assert "partial comparison (metric-TOK_IN), written beside the full comparison" in out
-    assert {p.name for p in compare_dir.iterdir()} == {"report.md", "stats.json", "data.csv"}
+    assert {p.name for p in compare_dir.iterdir()} == {
+        "report.md",
+        "report.html",
+        "stats.json",
+        "data.csv",
+    }
     report = (compare_dir / "report.md").read_text()
     assert "# Comparison of experiments `exp-a`, `exp-b`" in report
     assert "What differs between the designs" in report and "**model**" in report

@@ -37,6 +37,7 @@ def test_list_shows_every_experiment_as_table_and_json(cli, root):
         "runs_verified",
         "created_at",
         "config_hash",
+        "tags",
     }
     assert listed[0]["frameworks"] == ["reference", "aider"] and listed[0]["runs_target"] == 6
     assert listed[0]["config_hash"] == (root / "alpha/.meta/config.hash").read_text().strip()
