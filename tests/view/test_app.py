@@ -257,3 +257,33 @@ def test_a_running_run_page_reloads_itself(demo_copy):
     assert page.status_code == 200
     assert '<meta http-equiv="refresh" content="3">' in page.text
     assert page.text.count('class="call"') == len(read_transcript(run / TRANSCRIPT_FILE).lines)
+
+
+def test_notes_and_tags_are_shown_and_tags_filter(cli, demo_copy):
+    assert cli("tag", SMALL, "baseline", "paper", "--root", demo_copy).exit_code == 0
+    assert cli("tag", DEMO[1], "paper", "--root", demo_copy).exit_code == 0
+    note = "ran on the <b>old</b> simulator\nsecond line"
+    assert cli("note", SMALL, note, "--root", demo_copy).exit_code == 0
+    app = client(demo_copy)
+    listed = app.get("/").text
+    assert '<a class="tag" href="/?tag=baseline">baseline</a>' in listed
+    only = app.get("/?tag=baseline").text
+    assert re.findall(r'<td><a href="/e/([^"]+)">', only) == [SMALL]
+    both = app.get("/?tag=paper&tag=baseline").text
+    assert re.findall(r'<td><a href="/e/([^"]+)">', both) == [SMALL]
+    assert len(re.findall(r'<td><a href="/e/([^"]+)">', app.get("/?tag=paper").text)) == 2
+    assert "No experiments tagged nothing-here" in app.get("/?tag=nothing-here").text
+    assert app.get("/?tag=Bad%20Tag").status_code == 400
+    page = app.get(f"/e/{SMALL}").text
+    assert 'id="tags"' in page and ">paper</a>" in page
+    assert "ran on the &lt;b&gt;old&lt;/b&gt; simulator\nsecond line" in page
+
+
+def test_a_damaged_annotations_file_is_named_not_fatal(demo_copy):
+    (demo_copy / SMALL / ".meta" / "annotations.json").write_text("{not json")
+    app = client(demo_copy)
+    listed = app.get("/")
+    assert listed.status_code == 200 and "annotations.json" in listed.text
+    assert SMALL in listed.text
+    page = app.get(f"/e/{SMALL}")
+    assert page.status_code == 200 and "not a baes annotations file" in page.text

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from baes.errors import BaesError
+from baes.experiment.annotations import Annotations, annotations_path, read_annotations
 from baes.experiment.load import inspect_experiment
 from baes.experiment.summary import experiment_summary
 from baes.store.manifest import Manifest
@@ -63,8 +64,14 @@ def _page_data(paths: ExperimentPaths) -> dict[str, Any]:
         config_text = paths.config.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         config_text = f"(config.yaml unreadable: {exc})"
+    try:
+        annotations, annotations_problem = read_annotations(paths), None
+    except BaesError as exc:
+        annotations, annotations_problem = Annotations(), exc.message
     return {
         "summary": summary,
+        "annotations": annotations,
+        "annotations_problem": annotations_problem,
         "config_text": config_text,
         "rows": rows,
         "progress": progress,
@@ -84,7 +91,12 @@ def _stamp(path: Path) -> str:
 
 def _version(paths: ExperimentPaths, runs: dict[str, dict[str, Any]]) -> str:
     """Changes whenever what the page shows may have: a run starts, ends or makes a call."""
-    parts = [_stamp(paths.manifest), _stamp(paths.run_progress), _stamp(paths.config)]
+    parts = [
+        _stamp(paths.manifest),
+        _stamp(paths.run_progress),
+        _stamp(paths.config),
+        _stamp(annotations_path(paths)),
+    ]
     for run_id, run in sorted(runs.items()):
         if run.get("status") == "running":
             parts.append(_stamp(paths.run_dir(run["framework"], run_id) / LEDGER_FILE))

@@ -9,21 +9,34 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from baes.cli.listing import STATUSES
+from baes.errors import BaesError, InputError
+from baes.experiment.annotations import Annotations, read_annotations, validate_tag
 from baes.experiment.registry import current_view
+from baes.store.paths import ExperimentPaths
 from baes.view.filters import money, percent
 from baes.view.rendering import error_page, render
 
 
-def _rows(request: Request, status: str | None) -> tuple[list[dict], list[str]]:
+def _rows(
+    request: Request, status: str | None, tags: set[str]
+) -> tuple[list[dict[str, Any]], list[str]]:
     root = request.app.state.root
     view = current_view(root)
+    problems = list(view.problems)
     rows = []
     for entry in view.entries:
         if status is not None and entry.status != status:
             continue
+        try:
+            annotations = read_annotations(ExperimentPaths(root, entry.name))
+        except BaesError as exc:  # a damaged annotations file: named, its tags not shown
+            problems.append(exc.message)
+            annotations = Annotations()
+        if not tags <= set(annotations.tags):
+            continue
         totals = request.app.state.totals.lookup(entry.name, running=entry.status == "running")
-        rows.append({"entry": entry, "totals": totals})
-    return rows, list(view.problems)
+        rows.append({"entry": entry, "totals": totals, "tags": annotations.tags})
+    return rows, problems
 
 
 async def page(request: Request) -> Response:
@@ -31,7 +44,11 @@ async def page(request: Request) -> Response:
     if status is not None and status not in STATUSES:
         known = ", ".join(STATUSES)
         return error_page(request, 400, f"unknown status {status!r}; choose one of {known}")
-    rows, problems = await run_in_threadpool(_rows, request, status)
+    try:
+        tags = {validate_tag(t) for t in request.query_params.getlist("tag")}
+    except InputError as exc:
+        return error_page(request, 400, exc.message)
+    rows, problems = await run_in_threadpool(_rows, request, status, tags)
     return render(
         request,
         "experiments.html",
@@ -39,6 +56,8 @@ async def page(request: Request) -> Response:
         problems=problems,
         statuses=STATUSES,
         status=status,
+        tags=sorted(tags),
+        show_tags=any(row["tags"] for row in rows),
         title="experiments",
     )
 
