@@ -56,6 +56,12 @@ def main() -> int:
         root = Path(tmp) / "experiments"
         baes = [sys.executable, "-m", "baes"]
         subprocess.run([*baes, "demo", "--root", str(root), "--quiet"], check=True, timeout=600)
+        for args in (
+            ["tag", "demo-sim-small", "baseline", "paper"],
+            ["tag", "demo-sim-large", "paper"],
+            ["note", "demo-sim-small", "First pass on the small simulated model."],
+        ):
+            subprocess.run([*baes, *args, "--root", str(root)], check=True, capture_output=True)
         server = subprocess.Popen(
             [*baes, "view", "--root", str(root), "--port", "0"],
             stdout=subprocess.PIPE,
