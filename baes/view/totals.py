@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import fmean
@@ -80,8 +82,11 @@ class TotalsCache:
     fills them in from /totals.json as they are measured.
     """
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, busy: Callable[[], bool] = lambda: False):
         self._root = root
+        # Measuring parses YAML in Python and holds the GIL: it waits while a page is being
+        # answered (`busy`), so a page never shares the interpreter with it.
+        self._busy = busy
         self._entries: dict[str, tuple[object, ExperimentTotals]] = {}
         self._queued: set[str] = set()
         self._queue: queue.Queue[str] = queue.Queue()
@@ -129,6 +134,8 @@ class TotalsCache:
                         self._worker = None
                         return
                 continue
+            while self._busy():
+                time.sleep(0.005)
             stamp = self._stamp(name)
             try:
                 totals = measure_totals(ExperimentPaths(self._root, name))
