@@ -22,6 +22,7 @@ from baes.cli import (
     show,
     sim,
     tag,
+    view,
 )
 
 app = typer.Typer(
@@ -64,6 +65,7 @@ app.command("note")(note.note)
 app.command("tag")(tag.tag)
 app.command("rm")(rm.rm)
 app.command("schema")(schema.schema)
+app.command("view")(view.view)
 app.add_typer(sim.app, name="sim", help="The embedded OpenAI-compatible simulator.")
 app.add_typer(proxy.app, name="proxy", help="The metering proxy, to meter any tool by hand.")
 

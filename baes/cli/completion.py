@@ -72,7 +72,7 @@ def complete_metrics(incomplete: str) -> list[str]:
 
 def complete_statuses(incomplete: str) -> list[str]:
     """Experiment statuses `baes list --status` accepts."""
-    from baes.cli.listing import STATUSES
+    from baes.records.statuses import EXPERIMENT_STATUSES as STATUSES
 
     return [s for s in STATUSES if s.startswith(incomplete)]
 

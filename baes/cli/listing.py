@@ -15,19 +15,9 @@ if TYPE_CHECKING:
 from baes.cli.completion import complete_statuses
 from baes.cli.console import out, print_json, print_warning, reports_errors
 from baes.cli.options import JsonOption, RootOption
+from baes.records.statuses import EXPERIMENT_STATUSES
 
-# Every status an experiment can have (baes.experiment.describe.experiment_status, and "broken"
-# for a folder that cannot be read); `--status` accepts only these.
-STATUSES = (
-    "created",
-    "running",
-    "interrupted",
-    "incomplete",
-    "stopped",
-    "completed",
-    "config-changed",
-    "broken",
-)
+STATUSES = EXPERIMENT_STATUSES
 
 JSON_KEYS = (
     "name",

@@ -307,6 +307,9 @@ class ExperimentConfig(StrictModel):
     pricing: dict[str, ModelPrice] = Field(default_factory=dict)
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
     reconcile: ReconcileConfig = Field(default_factory=ReconcileConfig)
+    # Keep every LLM call's request and answer in runs/<fw>/<run_id>/transcript.jsonl.gz
+    # (docs/metering.md, "Transcripts"). Hashed: the default leaves existing hashes unchanged.
+    record_transcripts: bool = True
 
     @model_validator(mode="after")
     def _model_has_price(self) -> ExperimentConfig:

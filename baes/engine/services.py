@@ -102,6 +102,7 @@ def llm_services(
             # Every `kind: sim` upstream is a baes simulator (embedded or `baes sim serve`): it
             # gets each call's run seed, so runs of one framework differ as real runs do.
             simulator_upstream=design.provider.kind == "sim",
+            record_transcripts=design.record_transcripts,
         )
         stack.enter_context(proxy)
         yield proxy

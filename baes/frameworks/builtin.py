@@ -24,7 +24,7 @@ from baes.file_blocks import (
 )
 from baes.frameworks.chat_client import ChatCallError, ChatClient
 from baes.frameworks.contract import CheckResult, SetupProgress, StepContext, StepOutcome
-from baes.frameworks.transcript import Transcript
+from baes.frameworks.step_log import StepLog
 from baes.frameworks.workspace_files import UnsafeWritePathError, text_files, write_files
 
 CHECK_OUTPUT_LIMIT = 4000  # characters of check.log sent back in a repair request (its end)
@@ -63,7 +63,7 @@ class BuiltinAdapter:
         """Run one step in the configured mode; failures are reported, never raised."""
         ctx.log_dir.mkdir(parents=True, exist_ok=True)
         (ctx.log_dir / "prompt.txt").write_text(ctx.prompt, encoding="utf-8")
-        with Transcript(ctx.log_dir) as transcript:
+        with StepLog(ctx.log_dir) as transcript:
             client = ChatClient(
                 ctx.base_url,
                 ctx.api_key,
@@ -94,7 +94,7 @@ class _Step:
         ctx: StepContext,
         config: BuiltinFrameworkConfig,
         client: ChatClient,
-        transcript: Transcript,
+        transcript: StepLog,
     ):
         self.ctx = ctx
         self.config = config

@@ -22,4 +22,5 @@ RECORDS = {
     "progress": "baes.records.progress:RunProgressRecord",
     "evidence": "baes.records.evidence:EvidenceRecord",
     "stats": "baes.records.stats:StatsRecord",
+    "transcript": "baes.records.transcript:TranscriptLine",
 }

@@ -18,6 +18,7 @@ _FILES = {
     "progress": ".meta/run-progress.json",
     "evidence": "a line of .meta/reconcile.jsonl",
     "stats": "analysis/stats.json",
+    "transcript": "a line of runs/<framework>/<run_id>/transcript.jsonl.gz",
 }
 
 

@@ -21,6 +21,7 @@ from baes.llm.proxy.paths import RefusedPath, upstream_url
 from baes.llm.proxy.recording import CallRecorder
 from baes.llm.proxy.streaming import MeteredStreamResponse
 from baes.llm.proxy.tokens import AttributionRegistry
+from baes.llm.proxy.transcripts import StreamCollector
 from baes.llm.proxy.upstream import (
     ConnectError,
     Upstream,
@@ -215,6 +216,9 @@ class ProxyHandler:
             call.stream = payload.get("stream") is True
         else:
             payload = None
+        if call.transcript is not None:
+            # The same object the policies below change: the transcript keeps what was forwarded.
+            call.transcript.request = payload
 
         refusal = self._budget.refusal()
         if refusal is not None:
@@ -269,6 +273,8 @@ class ProxyHandler:
         headers = client_headers(upstream.headers)
         if upstream.content_type.startswith("text/event-stream"):
             call.stream = True
+            if call.transcript is not None:
+                call.transcript.stream = StreamCollector()
             return MeteredStreamResponse(upstream, StreamMeter(strip_usage_chunk), call, headers)
 
         try:
@@ -282,9 +288,11 @@ class ProxyHandler:
             content = self._redact_body(content)
         parsed = _json_or_none(content)
         if status >= 400:
-            call.finish(status, error=error_summary(status, parsed))
+            call.finish(status, error=error_summary(status, parsed), body=content)
         else:
-            call.finish(status, usage_from_payload(parsed), model_from_payload(parsed))
+            call.finish(
+                status, usage_from_payload(parsed), model_from_payload(parsed), body=content
+            )
         return _raw_response(content, status, headers)
 
     def _gateway_failure(self, call: CallRecorder, exc: UpstreamError) -> Response:

@@ -9,6 +9,7 @@ from baes.clock import utc_now
 from baes.llm.ledger import LedgerEntry
 from baes.llm.proxy.budget import Budget
 from baes.llm.proxy.tokens import Attribution, AttributionRegistry
+from baes.llm.proxy.transcripts import CallTranscript
 from baes.llm.proxy.usage import Usage
 
 
@@ -33,6 +34,11 @@ class CallRecorder:
         self.model_requested: str | None = None
         self.stream = False
         self.finished = False
+        self.transcript: CallTranscript | None = None
+        if attribution.transcript_path is not None:
+            self.transcript = CallTranscript(
+                attribution.transcript_path, attribution.step, attribution.calls_begun, redact
+            )
 
     def finish(
         self,
@@ -40,11 +46,30 @@ class CallRecorder:
         usage: Usage | None = None,
         model_served: str | None = None,
         error: str | None = None,
+        body: bytes | None = None,
     ) -> None:
-        """Write the ledger line (a no-op after the first time) and charge the budget."""
+        """Write the transcript line (if kept) and the ledger line, charge the budget.
+
+        A no-op after the first time. `body` is the whole answer when it was not streamed (a
+        stream's bytes were collected by `transcript.stream`). The transcript line goes first,
+        so it is on disk once the step's attribution closes (which waits for the ledger lines).
+        """
         if self.finished:
             return
         self.finished = True
+        latency_s = round(time.perf_counter() - self._t0, 6)
+        error = self._redact(error) if error else None
+        if self.transcript is not None:
+            self.transcript.write(
+                ts_start=self.ts_start,
+                endpoint=self.endpoint,
+                status_code=status_code,
+                streamed=self.stream,
+                body=body,
+                usage=usage,
+                latency_s=latency_s,
+                error=error,
+            )
         entry = LedgerEntry(
             ts_start=self.ts_start,
             ts_end=utc_now(),
@@ -59,9 +84,9 @@ class CallRecorder:
             output_tokens=usage.output_tokens if usage else None,
             cached_tokens=usage.cached_tokens if usage else None,
             reasoning_tokens=usage.reasoning_tokens if usage else None,
-            latency_s=round(time.perf_counter() - self._t0, 6),
+            latency_s=latency_s,
             usage_reported=usage is not None,
-            error=self._redact(error) if error else None,
+            error=error,
         )
         self._registry.record(self._attribution, entry)
         self._budget.charge(entry)

@@ -19,6 +19,7 @@ from baes.llm.proxy.errors import (
     ProxyStartError,
 )
 from baes.llm.proxy.tokens import AttributionRegistry, ClosedAttribution
+from baes.records.transcript import TRANSCRIPT_FILE
 from baes.redaction import remember_key_names
 
 _UPSTREAM = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
@@ -57,6 +58,7 @@ class MeteringProxy:
         connect_timeout_s: float = 10.0,
         read_timeout_s: float = 600.0,
         simulator_upstream: bool = False,
+        record_transcripts: bool = False,
     ):
         if model_policy not in ("rewrite", "reject", "record"):
             raise ProxyConfigError(
@@ -74,6 +76,7 @@ class MeteringProxy:
         )
         self._api_key_env = api_key_env
         self._host = host
+        self._record_transcripts = record_transcripts
         self._port = port
         self._registry = AttributionRegistry()
         self._budget = Budget(max_cost_usd, spent_usd, prices or {}, experiment_model)
@@ -169,7 +172,10 @@ class MeteringProxy:
         every call of this attribution, so each run draws its own answers; never sent elsewhere.
         """
         base = self.url  # fails early if not running
-        attribution = self._registry.open(run_id, str(step), Path(ledger_path), seed)
+        ledger_path = Path(ledger_path)
+        # The transcript lives next to the ledger: runs/<fw>/<run_id>/transcript.jsonl.gz.
+        transcript = ledger_path.parent / TRANSCRIPT_FILE if self._record_transcripts else None
+        attribution = self._registry.open(run_id, str(step), ledger_path, seed, transcript)
         return f"{base}/t/{attribution.token}/v1"
 
     def close_attribution(self, base_url_or_token: str, wait_s: float = 10.0) -> ClosedAttribution:

@@ -36,8 +36,12 @@ class MeteredStreamResponse(StreamingResponse):
         self.raw_headers = headers
 
     async def _relay(self) -> AsyncIterator[bytes]:
+        transcript = self._call.transcript
+        collector = transcript.stream if transcript is not None else None
         try:
             async for chunk in self._upstream.chunks():
+                if collector is not None:
+                    collector.feed(chunk)
                 out = self._meter.feed(chunk)
                 if self._meter.done:
                     # Record before the client sees the end, so a client that has its whole

@@ -33,6 +33,9 @@ class Attribution:
     in_flight: int = 0
     write_errors: list[str] = field(default_factory=list)
     seed: int | None = None  # the run's seed, passed on to a simulator upstream
+    # Where each call's request and answer are appended (transcript.jsonl.gz); None: not kept.
+    transcript_path: Path | None = None
+    calls_begun: int = 0  # numbers the calls of this step in their order of arrival
 
 
 @dataclass(frozen=True)
@@ -61,11 +64,20 @@ class AttributionRegistry:
         step: str,
         ledger_path: str | os.PathLike[str],
         seed: int | None = None,
+        transcript_path: Path | None = None,
     ) -> Attribution:
         """Register a new attribution; the ledger file is created now, so a bad path fails here."""
         writer = LedgerWriter(ledger_path)
         token = secrets.token_urlsafe(24)
-        attribution = Attribution(token, run_id, step, Path(ledger_path), writer, seed=seed)
+        attribution = Attribution(
+            token,
+            run_id,
+            step,
+            Path(ledger_path),
+            writer,
+            seed=seed,
+            transcript_path=transcript_path,
+        )
         with self._cond:
             self._by_token[token] = attribution
         return attribution
@@ -76,6 +88,7 @@ class AttributionRegistry:
             attribution = self._by_token.get(token)
             if attribution is not None:
                 attribution.in_flight += 1
+                attribution.calls_begun += 1
             return attribution
 
     def record(self, attribution: Attribution, entry: LedgerEntry) -> None:

@@ -1,5 +1,8 @@
 """The readable record of the reference agent's conversation in a step's log folder.
 
+Not the run's transcript.jsonl.gz (baes.records.transcript), which the metering proxy keeps for
+every framework: this is the builtin agent's own account, written as it works.
+
 stdout.log holds every message sent (each only once, as the conversation grows) and every
 answer, in order; stderr.log holds what went wrong along the way (retries, refusals).
 """
@@ -10,7 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 
-class Transcript:
+class StepLog:
     """Appends a conversation to `log_dir`/stdout.log and notes to `log_dir`/stderr.log."""
 
     def __init__(self, log_dir: Path):
@@ -50,7 +53,7 @@ class Transcript:
         self._out.close()
         self._err.close()
 
-    def __enter__(self) -> Transcript:
+    def __enter__(self) -> StepLog:
         return self
 
     def __exit__(self, *exc: object) -> None:
