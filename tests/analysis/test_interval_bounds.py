@@ -78,7 +78,7 @@ def test_catalog_counts_costs_and_times_are_non_negative_csv_metrics_are_not():
 )
 def test_coverage_of_non_negative_data_stays_near_nominal(n, draw, truth):
     rng = np.random.default_rng(100 + n)
-    samples = draw(rng, (600, n))
+    samples = draw(rng, (1500, n))
     hits = 0
     for seed, sample in enumerate(samples):
         result = mean_interval(
@@ -86,8 +86,10 @@ def test_coverage_of_non_negative_data_stays_near_nominal(n, draw, truth):
         )
         assert result.low is not None and result.low >= 0.0
         hits += result.low <= truth <= result.high
-    # 600 samples: Monte Carlo standard error ≈ 0.009 at 0.95.
-    assert hits / 600 >= 0.92
+    # 1500 samples: Monte Carlo standard error ≈ 0.006. Clustered tokens at n = 5 sit at 0.925
+    # (benchmarks/ci_coverage.py): 9 % of such samples fall in one cluster, where no interval
+    # built from the sample's spread can reach the mean; every other cell is at 0.93 or above.
+    assert hits / 1500 >= 0.91
 
 
 def test_analyze_reports_no_negative_interval_for_a_count(tmp_path):
