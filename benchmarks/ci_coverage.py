@@ -6,7 +6,12 @@ For each distribution and n, draws `reps` samples with a known mean and counts h
 interval contains it. "baes" is the interval baes reports (baes/analysis/mean_interval.py picks it
 by n and metric kind); the other columns are the candidates it was chosen from. A method is
 honest at n when its coverage is near 0.95 (Monte Carlo standard error ≈ 0.005 at 2000 reps).
-The fractions rows are per-run pass rates: 0/1 runs (Bernoulli) and 4 checks per run
+Every distribution but the normal one is non-negative, like baes's counts, costs and times: baes
+gets the natural lower bound 0 there (it clips its intervals to it and reads a bootstrap-t
+interval reaching below it as erratic). "t" and "boot-t" are the raw intervals. The count rows
+are discrete data: zero-inflated Poisson and two clusters of token counts (the shape that made
+bootstrap-t erratic at n = 5); "width" is the median width of baes's interval over the t
+interval's. The fractions rows are per-run pass rates: 0/1 runs (Bernoulli) and 4 checks per run
 (Binomial(4, p)/4), where baes reports Wilson's interval.
 """
 
@@ -34,7 +39,17 @@ CONTINUOUS = {
     "normal(10, 2)": (lambda rng, size: rng.normal(10.0, 2.0, size), 10.0),
     "lognormal(0, 0.5)": (lambda rng, size: rng.lognormal(0.0, 0.5, size), float(np.exp(0.125))),
     "lognormal(0, 1)": (lambda rng, size: rng.lognormal(0.0, 1.0, size), float(np.exp(0.5))),
+    "0-inflated Poisson": (
+        lambda rng, size: np.where(rng.random(size) < 0.4, 0.0, rng.poisson(5.0, size)),
+        3.0,
+    ),
+    "Poisson(2)": (lambda rng, size: rng.poisson(2.0, size).astype(float), 2.0),
+    "tokens, 2 clusters": (
+        lambda rng, size: np.where(rng.random(size) < 0.4, 85.0, 115.0) + rng.integers(-3, 4, size),
+        103.0,
+    ),
 }
+NEGATIVE_POSSIBLE = {"normal(10, 2)"}
 FRACTIONS = {
     "pass/fail, p = 0.9": (lambda rng, size: (rng.random(size) < 0.9).astype(float), 0.9),
     "pass/fail, p = 0.5": (lambda rng, size: (rng.random(size) < 0.5).astype(float), 0.5),
@@ -73,18 +88,34 @@ def main() -> int:
     rng = np.random.default_rng(20261201)
     started = time.perf_counter()
     print(f"coverage of nominal 95 % intervals, {args.reps} samples per cell\n")
-    header = f"{'distribution':22} {'n':>3}  {'baes':>6} {'(method)':16} {'t':>6} {'boot-t':>6} {'BCa':>6}"
+    header = (
+        f"{'distribution':22} {'n':>3}  {'baes':>6} {'(method)':16} {'t':>6} {'boot-t':>6} "
+        f"{'BCa':>6} {'width':>6}"
+    )
     print(header)
     print("-" * len(header))
     for name, (draw, truth) in CONTINUOUS.items():
         for n in SIZES:
             samples = draw(rng, (args.reps, n))
+            bound = None if name in NEGATIVE_POSSIBLE else 0.0
             reported = [
-                mean_interval(s, bounded_fraction=False, n_resamples=args.resamples, seed=i)
+                mean_interval(
+                    s,
+                    bounded_fraction=False,
+                    lower_bound=bound,
+                    n_resamples=args.resamples,
+                    seed=i,
+                )
                 for i, s in enumerate(samples)
             ]
             methods = sorted({r.method for r in reported if r.method})
-            t_cov = coverage([t_interval(s, 0.95) for s in samples], truth)
+            t_intervals = [t_interval(s, 0.95) for s in samples]
+            t_cov = coverage(t_intervals, truth)
+            ratios = [
+                (r.high - r.low) / (high - low)
+                for r, (low, high) in zip(reported, t_intervals, strict=True)
+                if r.low is not None and r.high is not None and high > low
+            ]
             boot_t = (
                 coverage(
                     [
@@ -99,7 +130,8 @@ def main() -> int:
             bca = bca_coverage(samples, truth, args.resamples, n) if n >= 3 else float("nan")
             print(
                 f"{name:22} {n:>3}  {coverage([(r.low, r.high) for r in reported], truth):6.3f} "
-                f"{'/'.join(methods):16} {t_cov:6.3f} {boot_t:6.3f} {bca:6.3f}"
+                f"{'/'.join(methods):16} {t_cov:6.3f} {boot_t:6.3f} {bca:6.3f} "
+                f"{float(np.median(ratios)):6.2f}"
             )
         print()
     header = f"{'fraction':22} {'n':>3}  {'baes':>6} {'(method)':16} {'median width':>12}"

@@ -21,7 +21,7 @@ from baes.analysis.dataset import (
     tidy_csv,
     verification_coverage,
 )
-from baes.analysis.mean_interval import is_bounded_fraction
+from baes.analysis.mean_interval import is_bounded_fraction, natural_lower_bound
 from baes.analysis.metrics import MetricContext, metric_info, resolve_metric_keys
 from baes.config.models import (
     CI_METHODS,
@@ -231,6 +231,7 @@ def metric_statistics(
         max_half_width_pct=plan.max_half_width_pct,
         max_half_width_abs=plan.max_half_width_abs,
         bounded_fraction=is_bounded_fraction(metric),
+        lower_bound=natural_lower_bound(metric),
         primary_contrast=plan.primary_contrast,
         pairs=pairs,
     )

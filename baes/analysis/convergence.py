@@ -3,8 +3,9 @@
 Two rules, chosen by the metric: a bounded fraction (catalog unit "fraction") converges when the
 interval's absolute half-width is at most `max_half_width_abs` (a relative width means little
 near 0 or 1); any other metric when the half-width is at most `max_half_width_pct` % of |mean|.
-Neither converges on fewer than MIN_VALUES_TO_CONVERGE values, and a relative rule whose interval
-reaches 0 says it cannot decide instead of dividing by a mean that may be 0.
+Neither converges on fewer than MIN_VALUES_TO_CONVERGE values, a fraction whose runs all pass
+(or all fail) not on fewer than MIN_UNIFORM_FRACTION_RUNS whatever the confidence, and a relative
+rule whose interval reaches 0 says it cannot decide instead of dividing by a mean that may be 0.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from dataclasses import dataclass
 # mean precision (from 4 values the 95 % interval of σ spans 0.57–3.7 times the sample sd), and
 # two equal values would otherwise "converge" at once.
 MIN_VALUES_TO_CONVERGE = 5
+# Runs that all pass (or all fail) show no spread at all. At 95 % confidence and the widest limit
+# allowed (0.2), Wilson's interval first converges at 6 such runs (5/5: half-width 0.217); a lower
+# confidence narrows it (90 %: 5/5 gives 0.176), so the count is fixed here, not left to it.
+MIN_UNIFORM_FRACTION_RUNS = 6
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,20 @@ def ci_convergence(
                 False, reason="the mean is too close to 0 for a relative CI half-width"
             )
         verdict = Convergence(pct <= max_half_width_pct, pct)
+    if (
+        verdict.converged
+        and bounded_fraction
+        and mean in (0.0, 1.0)
+        and n < MIN_UNIFORM_FRACTION_RUNS
+    ):
+        return Convergence(
+            False,
+            None,
+            verdict.half_width_abs,
+            relative=False,
+            reason=f"{n} runs that all {'pass' if mean == 1.0 else 'fail'} cannot settle a rate; "
+            f"the stopping rule needs at least {MIN_UNIFORM_FRACTION_RUNS} of them",
+        )
     if verdict.converged and n < MIN_VALUES_TO_CONVERGE:
         return Convergence(
             False,

@@ -14,7 +14,15 @@ the simulated coverage per n and method; tests/analysis/test_mean_interval.py as
 - n = 5 … SMALL_SAMPLE_LIMIT − 1 (29): the studentized bootstrap, bootstrap-t ("bootstrap-t").
   Simulated coverage (2000 samples each): 0.94–0.95 for normal and lognormal(σ = 0.5) data at
   n = 5–30, where BCa covers only 0.82–0.90 at n = 5–10 and 0.90–0.94 at n = 20–30, and the t
-  interval 0.92 for the skewed data.
+  interval 0.92 for the skewed data. Bootstrap-t is erratic when the values form clusters (a
+  count metric with runs at 83–86 and at 114–118 tokens): resamples from one cluster have
+  se* ≈ 0 and huge t*, and the interval stretches far past the data, below 0 for a count
+  ([−32, 121] for a mean of 104). So Student's t replaces it, and `reason` says why, when its
+  interval reaches past the metric's natural bound (a mean of non-negative values cannot be
+  negative) or is more than DEGENERATE_WIDTH_RATIO times as wide as the t interval.
+- every interval of a metric with a natural lower bound (`natural_lower_bound`: counts, costs
+  and times from the catalog are ≥ 0) is clipped to it; the mean lies above the bound, so
+  clipping cannot lose coverage.
 - n ≥ SMALL_SAMPLE_LIMIT: the design's bootstrap method, BCa ("bootstrap-bca") by default or
   the percentile interval ("bootstrap-percentile"): the pre-registered choice, within about a
   percentage point of nominal from n = 30 for these data.
@@ -38,6 +46,12 @@ from baes.config.models import CIMethod
 
 SMALL_SAMPLE_LIMIT = 30
 BOOTSTRAP_T_MIN_N = 5
+# Bootstrap-t wider than this multiple of the t interval signals clustered values (see the module
+# doc). Skewed data widen it less: lognormal(σ = 1) samples of 5 give a median ratio of 1.8, and
+# the rule costs them about 0.01 of coverage (benchmarks/ci_coverage.py, column "baes").
+DEGENERATE_WIDTH_RATIO = 3.0
+# Catalog units whose values cannot be negative (the measurements reject negative values).
+NON_NEGATIVE_UNITS = frozenset({"tokens", "calls", "USD", "s", "fraction"})
 
 # Upper bound on resampled values held in memory at once (batching does not change the draws).
 _MAX_VALUES_PER_BATCH = 2_000_000
@@ -59,16 +73,27 @@ def is_bounded_fraction(metric: str | None) -> bool:
     return spec is not None and spec.unit == "fraction"
 
 
+def natural_lower_bound(metric: str | None) -> float | None:
+    """0.0 when the catalog says the metric's values cannot be negative; None when unknown."""
+    spec = None if metric is None else metric_spec(metric)
+    return 0.0 if spec is not None and spec.unit in NON_NEGATIVE_UNITS else None
+
+
 def mean_interval(
     sample: np.ndarray,
     *,
     bounded_fraction: bool,
+    lower_bound: float | None = None,
     bootstrap_method: CIMethod = "bca",
     confidence: float = 0.95,
     n_resamples: int = 10_000,
     seed: int = 0,
 ) -> MeanInterval:
-    """The reported interval of the mean of `sample` (see the module doc for the choice)."""
+    """The reported interval of the mean of `sample` (see the module doc for the choice).
+
+    `lower_bound` is the metric's natural lower bound (`natural_lower_bound`); it is ignored when
+    a value lies below it, since the data then contradict it.
+    """
     n = int(sample.size)
     if n == 0:
         return MeanInterval(None, None, None, "the group has no values")
@@ -87,25 +112,59 @@ def mean_interval(
         return MeanInterval(value, value, "constant")
     if sample_std(sample) is None:
         return MeanInterval(None, None, None, "the values are too large for an interval")
+    if lower_bound is not None and float(sample.min()) < lower_bound:
+        lower_bound = None
     if n < BOOTSTRAP_T_MIN_N:
-        return _checked(*t_interval(sample, confidence), "t")
+        return _clipped(_checked(*t_interval(sample, confidence), "t"), lower_bound)
     if n < SMALL_SAMPLE_LIMIT:
         low, high = bootstrap_t_interval(sample, confidence, n_resamples, seed)
-        if math.isinf(low) or math.isinf(high):
-            # So many resamples repeat one value (few distinct values, e.g. mostly zeros) that a
-            # t* quantile is infinite: the studentized bootstrap has no bound to offer.
-            t = _checked(*t_interval(sample, confidence), "t")
-            reason = (
-                "the bootstrap-t interval is unbounded here (too many resamples without spread); "
-                "Student's t interval is reported instead"
+        t = _checked(*t_interval(sample, confidence), "t")
+        why = _bootstrap_t_degenerate(low, high, t, lower_bound)
+        if why is not None:
+            reason = f"the bootstrap-t interval {why}; Student's t interval is reported instead"
+            return _clipped(
+                MeanInterval(t.low, t.high, t.method, reason if t.method else t.reason), lower_bound
             )
-            return MeanInterval(t.low, t.high, t.method, reason if t.method else t.reason)
         return _checked(low, high, "bootstrap-t")
     ci = bootstrap_mean_ci(
         sample, method=bootstrap_method, confidence=confidence, n_resamples=n_resamples, seed=seed
     )
     method = None if ci.method is None else f"bootstrap-{ci.method}"
     return MeanInterval(ci.low, ci.high, method, ci.reason)
+
+
+def _bootstrap_t_degenerate(
+    low: float, high: float, t: MeanInterval, lower_bound: float | None
+) -> str | None:
+    """Why this bootstrap-t interval cannot be reported (Student's t replaces it), or None."""
+    if math.isinf(low) or math.isinf(high):
+        # So many resamples repeat one value (few distinct values, e.g. mostly zeros) that a
+        # t* quantile is infinite: the studentized bootstrap has no bound to offer.
+        return "is unbounded here (too many resamples without spread)"
+    if lower_bound is not None and low < lower_bound:
+        return (
+            f"reaches below {lower_bound:g}, where the mean of these values cannot lie (its "
+            "studentized resamples are too erratic at this n)"
+        )
+    if (
+        t.low is not None
+        and t.high is not None
+        and high - low > DEGENERATE_WIDTH_RATIO * (t.high - t.low)
+    ):
+        return (
+            f"is more than {DEGENERATE_WIDTH_RATIO:g} times as wide as the t interval "
+            "(resamples from a cluster of values without spread)"
+        )
+    return None
+
+
+def _clipped(interval: MeanInterval, lower_bound: float | None) -> MeanInterval:
+    """The interval with its low end raised to the natural lower bound (never loses coverage)."""
+    if lower_bound is None or interval.low is None or interval.low >= lower_bound:
+        return interval
+    reason = f"clipped at {lower_bound:g}, below which the mean cannot lie"
+    joined = reason if interval.reason is None else f"{interval.reason}; {reason}"
+    return MeanInterval(lower_bound, interval.high, interval.method, joined)
 
 
 def _checked(low: float, high: float, method: str) -> MeanInterval:

@@ -39,6 +39,7 @@ def analyze_metric(
     max_half_width_pct: float = 10.0,
     max_half_width_abs: float = 0.05,
     bounded_fraction: bool = False,
+    lower_bound: float | None = None,
     pairs: Sequence[tuple[str, str]] | None = None,
     primary_contrast: Sequence[str] | None = None,
 ) -> dict[str, Any]:
@@ -47,7 +48,8 @@ def analyze_metric(
     Group order is the mapping's insertion order; pairs are (a, b) with a before b. `pairs`
     limits the tested family (default: every pair); the adjustment runs over that family only.
     `bounded_fraction` marks a metric whose values are fractions in [0, 1] (Wilson intervals,
-    absolute stopping rule). `primary_contrast` names the planned headline pair (default: the
+    absolute stopping rule); `lower_bound` is its natural lower bound, if any (intervals of the
+    mean are clipped to it). `primary_contrast` names the planned headline pair (default: the
     first two groups).
     """
     _check_parameters(
@@ -67,7 +69,7 @@ def analyze_metric(
     stopping: dict[str, dict[str, Any]] = {}
     for name, sample in zip(names, samples, strict=True):
         entry = _descriptives_entry(
-            sample, bounded_fraction, ci_method, bootstrap_samples, confidence, seed
+            sample, bounded_fraction, lower_bound, ci_method, bootstrap_samples, confidence, seed
         )
         descriptives[name] = entry
         convergence = ci_convergence(
@@ -165,6 +167,7 @@ def _check_parameters(
 def _descriptives_entry(
     sample: np.ndarray,
     bounded_fraction: bool,
+    lower_bound: float | None,
     ci_method: CIMethod,
     bootstrap_samples: int,
     confidence: float,
@@ -176,6 +179,7 @@ def _descriptives_entry(
     ci = mean_interval(
         sample,
         bounded_fraction=bounded_fraction,
+        lower_bound=lower_bound,
         bootstrap_method=ci_method,
         confidence=confidence,
         n_resamples=bootstrap_samples,

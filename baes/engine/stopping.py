@@ -55,7 +55,11 @@ def decide(design: ExperimentConfig, completed: Sequence[Mapping[str, Any]]) -> 
 
     from baes.analysis.convergence import ci_convergence
     from baes.analysis.descriptives import sample_mean
-    from baes.analysis.mean_interval import is_bounded_fraction, mean_interval
+    from baes.analysis.mean_interval import (
+        is_bounded_fraction,
+        mean_interval,
+        natural_lower_bound,
+    )
     from baes.analysis.samples import as_sample
 
     open_metrics = []
@@ -66,6 +70,7 @@ def decide(design: ExperimentConfig, completed: Sequence[Mapping[str, Any]]) -> 
         ci = mean_interval(
             sample,
             bounded_fraction=bounded,
+            lower_bound=natural_lower_bound(key),
             bootstrap_method=design.analysis.ci_method,
             confidence=rule.confidence,
             n_resamples=design.analysis.bootstrap_samples,

@@ -39,10 +39,15 @@ def p_equation(name: str, p: float | None) -> str:
 
 
 def format_delta(delta: float | None, *, minus: str = "−") -> str:
-    """Cliff's δ with two decimals; a true minus sign in prose, "-" in tables (spreadsheets)."""
+    """Cliff's δ with two decimals; a true minus sign in prose, "-" in tables (spreadsheets).
+
+    A value that is not 0 but rounds to it keeps one significant digit: the bound −0.002 of a
+    δ interval must not read "−0.00", which hides that the interval excludes 0.
+    """
     if delta is None:
         return "—"
-    return f"{delta:.2f}".replace("-", minus)
+    text = f"{delta:.1g}" if 0 < abs(delta) < 0.005 else f"{delta:.2f}"
+    return text.replace("-", minus)
 
 
 def format_interval(interval: Sequence[float] | None, *, minus: str = "−") -> str:
