@@ -100,6 +100,10 @@ _SUMMARY_KEYS = re.compile(
 )
 
 
+_BARE_KEY = re.compile(r"[A-Za-z_][\w-]*")
+_BARE_VALUE = re.compile(r"[^,}\]\n]+")
+
+
 class _Placeholder(str):
     """A bare token of an example that is no JSON value: `0.0-1.0`, `true/false`, `...`."""
 
@@ -283,14 +287,14 @@ class _Lenient:
             raise ValueError("bad string") from error
 
     def _identifier(self) -> str:
-        match = re.compile(r"[A-Za-z_][\w-]*").match(self.text, self.i)
+        match = _BARE_KEY.match(self.text, self.i)
         if match is None:
             raise ValueError("no key")
         self.i = match.end()
         return match.group()
 
     def _bare(self) -> Any:
-        match = re.compile(r"[^,}\]\n]+").match(self.text, self.i)
+        match = _BARE_VALUE.match(self.text, self.i)
         if match is None:
             raise ValueError("no value")
         token = match.group().strip()
