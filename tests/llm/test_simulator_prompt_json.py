@@ -130,3 +130,26 @@ def test_a_code_request_that_mentions_json_endpoints_still_gets_code(client):
         "`ok` set to true.",
     )
     assert "def status(" in text
+
+
+def test_a_template_that_is_not_json_is_read_leniently(client):
+    # As BAEs quotes it in baes/core/entity_recognizer.py:77-92 (@ 1285967): bare placeholders.
+    prompt = """User Request: "Add a relationship between Course and Teacher: a course has at most
+one teacher."
+
+Return a JSON response with:
+{
+    "detected_entity": "string (single noun, lowercase, singular)",
+    "confidence": 0.0-1.0,
+    "action_intent": "create|update|delete|list|relationship|unknown",
+    "is_relationship_request": true/false,
+    "entities_mentioned": ["entity1", "entity2"],
+    "secondary_entity": "entity being referenced",
+}"""
+    value = json.loads(_ask(client, prompt))
+    assert value["detected_entity"] == "course"
+    assert 0 <= value["confidence"] <= 1
+    assert value["action_intent"] == "relationship"
+    assert value["is_relationship_request"] is True
+    assert value["entities_mentioned"] == ["course", "teacher"]
+    assert value["secondary_entity"] == "teacher"

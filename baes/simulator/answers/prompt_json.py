@@ -78,6 +78,16 @@ _ENTITY_LIST = re.compile(
     re.I,
 )
 _MANAGEMENT = re.compile(r"\b(?P<noun>[a-z]+)\s+(?:management|tracking|registration)\b", re.I)
+_BETWEEN = re.compile(
+    r"\b(?:relationship|relation|association|link)\s+between\s+(?:the\s+)?(?P<a>[A-Za-z]+)\s+"
+    r"and\s+(?:the\s+)?(?P<b>[A-Za-z]+)",
+    re.I,
+)
+_VERB_OBJECT = re.compile(
+    r"\b(?:create|add|build|make|manage|register|delete|remove|update|list)\s+"
+    r"(?:an?\s+|the\s+|new\s+|some\s+|all\s+)*(?P<noun>[a-z]{3,})\b",
+    re.I,
+)
 _NOT_ENTITIES = {
     "data", "crud", "endpoints", "fields", "field", "sqlite", "fastapi", "api", "status",
     "details", "this", "these", "those", "things", "items", "users", "requests", "json", "entities", "entity",
@@ -492,7 +502,10 @@ def _without_examples(text: str) -> str:
 
 
 def _action_in(subject: str) -> str:
-    """The operation the request opens with (its first verb; on a tie, the more specific)."""
+    """The operation the request opens with (its first verb; on a tie, the more specific);
+    a request that mentions a relationship is about one."""
+    if re.search(rf"\b(?:{_ACTIONS['relationship']})\b", subject, re.I):
+        return "relationship"
     found = []
     for rank, (action, words) in enumerate(_ACTIONS.items()):
         if match := re.search(rf"\b(?:{words})\b", subject, re.I):
@@ -504,8 +517,17 @@ def _entities_in(subject: str) -> list[_Entity]:
     """The entities a request names: declared ones ("a Student entity with ... `name`"), else
     nouns it lists ("with students and courses"), else what a "... management" system manages."""
     spec = crud_spec([subject], {})
-    if spec is not None:
-        return [_Entity(e.name.lower(), [f.name for f in e.fields]) for e in spec.entities.values()]
+    found = (
+        [_Entity(e.name.lower(), [f.name for f in e.fields]) for e in spec.entities.values()]
+        if spec
+        else []
+    )
+    for match in _BETWEEN.finditer(subject):  # "a relationship between Course and Teacher"
+        for word in (match["a"], match["b"]):
+            if singular(word.lower()) not in {e.name for e in found}:
+                found.append(_Entity(singular(word.lower()), ["id", "name"]))
+    if found:
+        return found
     names: list[str] = []
     for match in _ENTITY_LIST.finditer(subject):
         words = re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+", match["list"])
@@ -514,6 +536,9 @@ def _entities_in(subject: str) -> list[_Entity]:
     if not names:
         names = [m["noun"].lower() for m in _MANAGEMENT.finditer(subject)]
         names = [singular(n) for n in names if n not in _NOT_ENTITIES]
+    if not names:  # "Create a teacher with a name": the object of the request's verb
+        objects = [m["noun"].lower() for m in _VERB_OBJECT.finditer(subject)]
+        names = [singular(n) for n in objects if n not in _NOT_ENTITIES | _STOP_WORDS]
     return [_Entity(name, ["id", "name"]) for name in dict.fromkeys(names)]
 
 
@@ -526,4 +551,7 @@ def _topic(subject: str) -> str:
     return "_".join(_topic_words(subject)[:2])
 
 
-_STOP_WORDS = {"build", "with", "that", "this", "from", "into", "when", "them", "their", "they"}
+_STOP_WORDS = {
+    "build", "with", "that", "this", "from", "into", "when", "them", "their", "they", "web",
+    "required", "optional", "string", "integer", "field", "system", "application", "app", "many",
+}  # fmt: skip
