@@ -153,3 +153,11 @@ Return a JSON response with:
     assert value["is_relationship_request"] is True
     assert value["entities_mentioned"] == ["course", "teacher"]
     assert value["secondary_entity"] == "teacher"
+
+
+def test_a_quoted_schema_the_simulator_cannot_build_gets_a_json_object_not_an_error(client):
+    schema = {"type": "object", "properties": {"code": {"type": "string", "pattern": "^Z{9}$"}}}
+    text = _ask(
+        client, "Name a course. Respond with JSON matching this schema:\n" + json.dumps(schema)
+    )
+    assert isinstance(json.loads(text), dict)

@@ -34,7 +34,11 @@ from baes.simulator.answers.codegen import Answer
 from baes.simulator.answers.crud_spec import crud_spec
 from baes.simulator.answers.naming import singular
 from baes.simulator.answers.sentences import split_sentences
-from baes.simulator.answers.structured import ResponseFormat, structured_answer
+from baes.simulator.answers.structured import (
+    ResponseFormat,
+    StructuredOutputError,
+    structured_answer,
+)
 from baes.simulator.determinism import seeded_random
 from baes.simulator.messages import Message, canonical_messages
 
@@ -159,23 +163,32 @@ def prompt_json_answer(
 ) -> str:
     """The JSON text answering a prompt-requested JSON, deterministic in the seed; `fallback`
     (what the simulator would have said otherwise) fills a shapeless JSON request."""
-    if isinstance(request.example, dict) and _is_json_schema(request.example):
-        text = structured_answer(
-            messages, model, seed, ResponseFormat("json_schema", request.example), fallback
-        )
-    elif request.example is None and not request.keys and request.list_of is None:
-        text = structured_answer(messages, model, seed, ResponseFormat("json_object"), fallback)
-    else:
-        rng = seeded_random("prompt-json", seed, model, canonical_messages(messages))
-        context = _Context.read(messages, rng)
-        if request.example is not None:
-            value = context.fill(request.example, "")
-        elif request.keys:
-            value = {key: context.fill(_template_for(key), key) for key in request.keys}
-        else:
-            value = context.entity_objects()
-        text = json.dumps(value, ensure_ascii=False, indent=2)
+    text = _json_text(messages, model, seed, request, fallback)
     return f"```json\n{text}\n```" if request.fenced else text
+
+
+def _json_text(
+    messages: Sequence[Message], model: str, seed: int, request: JsonRequest, fallback: Answer
+) -> str:
+    if isinstance(request.example, dict) and _is_json_schema(request.example):
+        schema_format = ResponseFormat("json_schema", request.example)
+        try:
+            return structured_answer(messages, model, seed, schema_format, fallback)
+        except StructuredOutputError:
+            # A schema quoted in prose binds nothing: answer as to a request for any JSON
+            # object rather than refuse a request that set no response_format.
+            return structured_answer(messages, model, seed, ResponseFormat("json_object"), fallback)
+    if request.example is None and not request.keys and request.list_of is None:
+        return structured_answer(messages, model, seed, ResponseFormat("json_object"), fallback)
+    rng = seeded_random("prompt-json", seed, model, canonical_messages(messages))
+    context = _Context.read(messages, rng)
+    if request.example is not None:
+        value = context.fill(request.example, "")
+    elif request.keys:
+        value = {key: context.fill(_template_for(key), key) for key in request.keys}
+    else:
+        value = context.entity_objects()
+    return json.dumps(value, ensure_ascii=False, indent=2)
 
 
 # -- reading the example ------------------------------------------------------------------------
@@ -361,7 +374,9 @@ class _Context:
         entities = _entities_in(subject)
         return cls(subject, entities, _action_in(subject), rng, entities[0] if entities else None)
 
-    def entity_objects(self) -> list[dict[str, Any]]:
+    def entity_objects(self) -> list[Any]:
+        if not self.entities:  # "a JSON list of colours": words of the request
+            return _topic_words(self.subject)
         return [
             {"name": e.name, "attributes": e.fields or ["id", "name"], "operations": _CRUD}
             for e in self.entities
