@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from baes.simulator.answers.codegen import Answer, generate_answer
+from baes.simulator.answers.prompt_json import prompt_json_answer, requested_json
 from baes.simulator.answers.structured import ResponseFormat, structured_answer
 from baes.simulator.determinism import digest, short_hash
 from baes.simulator.faults import FaultKind, FaultPlan
@@ -193,7 +194,16 @@ class Simulator:
             return fate
         seed = self.answer_seed(request)
         answer = generate_answer(request.messages, request.model, seed, request.tooling)
-        if request.response_format is not None:
+        # JSON asked for in words (no response_format), unless the answer is a tool call.
+        asked = (
+            None
+            if request.response_format or answer.tool_calls
+            else requested_json(request.messages)
+        )
+        if asked is not None:
+            text = prompt_json_answer(request.messages, request.model, seed, asked, answer)
+            answer = Answer(text)  # JSON carries no injected defect
+        elif request.response_format is not None:
             text = structured_answer(
                 request.messages, request.model, seed, request.response_format, answer
             )
