@@ -4,8 +4,7 @@ No cycles: the module graph, function-level imports included, is acyclic.
 
 A function-level import hides a cycle from Python but not from a reader: the two modules still
 cannot be understood (or moved) one without the other. Imports under `if TYPE_CHECKING:` are
-annotations only and are left out. The simulator (baes/simulator) is exempt for now: its API side
-and its provider still import each other.
+annotations only and are left out.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from pathlib import Path
 import baes
 
 PACKAGE = Path(baes.__file__).parent
-EXEMPT = ("baes.simulator",)
 
 # The layers of docs/architecture.md, bottom up. A module may import a module of a lower layer, or
 # one of its own package (the longest prefix listed here). A new package needs a line here.
@@ -157,12 +155,12 @@ def layer_of(module: str) -> str | None:
     return max(matches, key=len, default=None)
 
 
-def _exempt(module: str) -> bool:
-    return any(module == prefix or module.startswith(prefix + ".") for prefix in EXEMPT)
+def _in_simulator(module: str) -> bool:
+    return module == "baes.simulator" or module.startswith("baes.simulator.")
 
 
-def test_no_import_cycles_outside_the_simulator():
-    found = [c for c in cycles(import_graph()) if not all(_exempt(m) for m in c)]
+def test_no_import_cycles():
+    found = cycles(import_graph())
     assert found == [], "import cycles: " + "; ".join(" <-> ".join(c) for c in found)
 
 
@@ -178,7 +176,7 @@ def test_the_cycle_finder_finds_a_cycle_hidden_in_a_function():
 def test_the_framework_adapters_do_not_import_the_simulator():
     graph = import_graph()
     for module in ("baes.frameworks.builtin", "baes.frameworks.contract"):
-        assert not any(_exempt(target) for target in graph[module]), module
+        assert not any(_in_simulator(target) for target in graph[module]), module
 
 
 def upward_imports(graph: dict[str, set[str]]) -> list[str]:

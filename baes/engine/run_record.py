@@ -1,6 +1,6 @@
 """run.json: building it from steps and the ledger, reading and rewriting it.
 
-The run record is the source of truth of a run (DESIGN.md). Token counts come only from the
+The run record is the source of truth of a run (docs/records.md). Token counts come only from the
 metering proxy's ledger; a step with a call whose usage was not reported has null token counts
 and says how many calls were unmeasured, never zeros. The record's contract is the typed model
 baes.records.run.RunRecord: every write goes through it.
@@ -51,7 +51,7 @@ def _sum_or_none(values: list[Any]) -> Any:
 def run_totals(
     steps: list[dict[str, Any]], started_at: str, ended_at: str | None, wall_seconds: float | None
 ) -> dict[str, Any]:
-    """Sums over steps plus wall time and check counts (DESIGN.md `totals`)."""
+    """Sums over steps plus wall time and check counts (docs/records.md, `totals`)."""
     usages = [s["usage"] for s in steps if s.get("usage") is not None]
     totals: dict[str, Any] = {
         key: _sum_or_none([u[key] for u in usages])

@@ -119,7 +119,7 @@ def cut_tool_calls(
 
 class Simulator:
     """An OpenAI-compatible provider in memory: deterministic answers, latency, faults,
-    prompt caching and usage records. `.app` is its ASGI application.
+    prompt caching and usage records. Its HTTP face is baes.simulator.api.app.build_app(it).
 
     `clock` (seconds since the epoch) stamps recorded calls and drives the usage lag; tests
     may pass their own to place calls in chosen buckets.
@@ -128,8 +128,6 @@ class Simulator:
     def __init__(
         self, options: SimulatorOptions | None = None, *, clock: Callable[[], float] = time.time
     ):
-        from baes.simulator.api.app import build_app  # app.py needs this class; import late
-
         self.options = options or SimulatorOptions()
         self.admin_key = self.options.admin_key or "sk-admin-sim-" + secrets.token_urlsafe(24)
         self.clock = clock
@@ -143,7 +141,6 @@ class Simulator:
             self.options.seed, self.options.error_rate, self.options.rate_limit_rate
         )
         self._usage_faults = FaultPlan(self.options.seed, self.options.usage_error_rate, 0)
-        self.app = build_app(self)
 
     @property
     def calls(self) -> list[RecordedCall]:

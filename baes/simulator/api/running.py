@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from baes.llm.loopback_server import LoopbackServer
+from baes.simulator.api.app import build_app
 from baes.simulator.options import SimulatorOptions
 from baes.simulator.provider import Simulator
 
@@ -12,7 +13,7 @@ class RunningSimulator:
 
     def __init__(self, simulator: Simulator, host: str = "127.0.0.1", port: int = 0):
         self.simulator = simulator
-        self._server = LoopbackServer(simulator.app, host=host, port=port)
+        self._server = LoopbackServer(build_app(simulator), host=host, port=port)
 
     def start(self) -> RunningSimulator:
         """Bind the port and start serving (done by start_simulator)."""
