@@ -10,18 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_baes
-
 DEMO = ("demo-sim-small", "demo-sim-large")
 
 
 @pytest.fixture(scope="session")
-def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Built once (~25 s); read-only for the tests: copy it (`demo_copy`) to change it."""
-    root = tmp_path_factory.mktemp("view-demo") / "experiments"
-    done = run_baes("demo", "--root", str(root), "--quiet", timeout=240)
+def demo_root(readme_demo: tuple[Path, subprocess.CompletedProcess[str]]) -> Path:
+    """The experiments `baes demo` made, built once per session for the README's quick-start test
+    too (tests/conftest.py); read-only for the tests: copy it (`demo_copy`) to change it."""
+    folder, done = readme_demo
     assert done.returncode == 0, done.stderr
-    return root
+    return folder / "experiments"
 
 
 @pytest.fixture
