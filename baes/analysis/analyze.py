@@ -278,12 +278,20 @@ def compute_metrics(
     metric_keys: Sequence[str],
     plan: AnalysisPlan,
     progress: Progress = no_progress,
+    block_of: Callable[[str, Mapping[str, Sequence[float]], AnalysisPlan], dict[str, Any]]
+    | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """The `metrics` block of stats.json, one metric at a time."""
+    """The `metrics` block of stats.json, one metric at a time; `block_of(key, values, plan)`
+    computes one metric's block (default: `metric_statistics`; compare passes its families')."""
     result = {}
     for index, key in enumerate(metric_keys, start=1):
         progress(f"statistics for {key} ({index}/{len(metric_keys)})")
-        result[key] = metric_statistics(values_of(key), plan, key)
+        values = values_of(key)
+        result[key] = (
+            metric_statistics(values, plan, key)
+            if block_of is None
+            else block_of(key, values, plan)
+        )
     return result
 
 

@@ -12,6 +12,7 @@ of groups as one family, confounded pairs (another framework in another experime
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -31,6 +32,7 @@ from baes.analysis.analyze import (
     design_block,
     finish_analysis,
     load_experiment_dataset,
+    metric_statistics,
     no_progress,
     partial_slug,
     plan_from_config,
@@ -237,19 +239,12 @@ def planned_statistics(
     """The `metrics` block of a compare: each family tested on its own (the statistics come
     from `metric_statistics`), every group described, the families recorded per metric."""
 
-    def compute(
-        values_of: Callable[[str], Mapping[str, Sequence[float]]],
-        metric_keys: Sequence[str],
-        plan: AnalysisPlan,
-        progress: Progress = no_progress,
-    ) -> dict[str, dict[str, Any]]:
-        result = {}
-        for index, key in enumerate(metric_keys, start=1):
-            progress(f"statistics for {key} ({index}/{len(metric_keys)})")
-            result[key] = _planned_block(key, values_of(key), families, groups, contrasts, plan)
-        return result
+    def block_of(
+        key: str, values: Mapping[str, Sequence[float]], plan: AnalysisPlan
+    ) -> dict[str, Any]:
+        return _planned_block(key, values, families, groups, contrasts, plan)
 
-    return compute
+    return functools.partial(compute_metrics, block_of=block_of)
 
 
 def _statistics(
@@ -257,7 +252,7 @@ def _statistics(
 ) -> dict[str, Any]:
     # Through analyze's own per-metric route, which knows how each metric is treated (its
     # interval, its stopping rule), so a compare family gets exactly what an analysis would.
-    return compute_metrics(lambda _: values, [key], plan)[key]
+    return metric_statistics(values, plan, key)
 
 
 def _planned_omnibus(family_blocks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
