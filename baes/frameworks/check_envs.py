@@ -14,7 +14,9 @@ installed is reported up front; a check whose environment could not be prepared 
 
 from __future__ import annotations
 
+import json
 import shlex
+import subprocess
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -49,15 +51,23 @@ class CheckEnvironment:
     requirements: Requirements
     bin_dir: Path | None
     error: str | None = None
+    # (name, version) of each required distribution as installed where the checks run: a check's
+    # verdict can depend on them (a FastAPI release changes TestClient), so run.json names them.
+    installed: tuple[tuple[str, str], ...] = ()
 
     @property
     def description(self) -> str:
-        """Where checks with these requirements run, in words."""
+        """Where checks with these requirements run, and the versions they get, in words."""
         if self.error is not None:
             return f"unavailable: {self.error}"
-        if self.bin_dir is None:
-            return f"baes's own Python ({sys.executable})"
-        return f"virtual environment {self.bin_dir.parent}"
+        where = (
+            f"baes's own Python ({sys.executable})"
+            if self.bin_dir is None
+            else f"virtual environment {self.bin_dir.parent}"
+        )
+        if not self.installed:
+            return where
+        return where + " with " + ", ".join(f"{name} {version}" for name, version in self.installed)
 
 
 BAES_PYTHON = CheckEnvironment((), None)
@@ -85,6 +95,51 @@ def unmet_requirements(requirements: Iterable[str]) -> list[str]:
         ):
             unmet.append(text)
     return unmet
+
+
+def _requirement_names(requirements: Iterable[str]) -> list[str]:
+    from packaging.requirements import Requirement
+
+    return sorted({Requirement(text).name for text in requirements})
+
+
+def _installed_here(requirements: Requirements) -> tuple[tuple[str, str], ...]:
+    """The installed version of each required distribution in baes's own interpreter."""
+    found = []
+    for name in _requirement_names(requirements):
+        try:
+            found.append((name, metadata.version(name)))
+        except metadata.PackageNotFoundError:
+            continue  # a requirement whose marker excludes this platform
+    return tuple(found)
+
+
+# Run by a check environment's interpreter: the versions of the distributions named in argv.
+_VERSIONS_PROGRAM = (
+    "import json, sys\n"
+    "from importlib import metadata\n"
+    "found = {}\n"
+    "for name in sys.argv[1:]:\n"
+    "    try:\n"
+    "        found[name] = metadata.version(name)\n"
+    "    except metadata.PackageNotFoundError:\n"
+    "        pass\n"
+    "print(json.dumps(found))\n"
+)
+
+
+def _installed_in(bin_dir: Path, requirements: Requirements) -> tuple[tuple[str, str], ...]:
+    """The installed version of each required distribution in a built environment."""
+    names = _requirement_names(requirements)
+    listed = subprocess.run(
+        [str(bin_dir / "python"), "-c", _VERSIONS_PROGRAM, *names],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    found: dict[str, str] = json.loads(listed.stdout)
+    return tuple(sorted(found.items()))
 
 
 def _bin_name() -> str:
@@ -116,7 +171,7 @@ def check_environment_for(
     wanted: Requirements = tuple(sorted(set(requirements)))
     unmet = unmet_requirements(wanted)
     if not unmet:
-        return CheckEnvironment(wanted, None)
+        return CheckEnvironment(wanted, None, installed=_installed_here(wanted))
     if not build or cache_dir is None:
         return CheckEnvironment(
             wanted,
@@ -147,7 +202,14 @@ def check_environment_for(
         return CheckEnvironment(
             wanted, None, f"could not build a check environment in {env_dir}: {exc}"
         )
-    return CheckEnvironment(wanted, env_dir / _bin_name())
+    bin_dir = env_dir / _bin_name()
+    try:
+        installed = _installed_in(bin_dir, wanted)
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        return CheckEnvironment(
+            wanted, None, f"the check environment {env_dir} does not answer for its packages: {exc}"
+        )
+    return CheckEnvironment(wanted, bin_dir, installed=installed)
 
 
 @dataclass(frozen=True)

@@ -199,7 +199,10 @@ def test_a_missing_requirement_is_installed_once_in_a_cached_environment_first_o
     assert is_complete(env_dir)
     log = root / "probe/runs/tool" / records[0]["run_id"] / "steps/01-probe/check.log"
     assert str(env_dir) in log.read_text()
-    assert records[0]["environment"]["checks"] == {"probe": f"virtual environment {env_dir}"}
+    # run.json names the versions the check got, read from that environment itself.
+    assert records[0]["environment"]["checks"] == {
+        "probe": f"virtual environment {env_dir} with baes-probe 1.0"
+    }
 
     # A later `baes run` of another experiment with the same requirements reuses it.
     assert cli("new", "probe2", "--from", "probe").exit_code == 0

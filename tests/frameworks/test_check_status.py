@@ -134,3 +134,19 @@ def test_a_cache_folder_that_cannot_be_written_is_an_unavailable_environment(tmp
     environment = check_environment_for(["baes-nope-xyz"], blocker / "cache")
     assert environment.bin_dir is None
     assert environment.error.startswith("could not build a check environment in ")
+
+
+def test_a_check_in_baes_python_names_the_versions_it_gets(tmp_path):
+    import sys
+
+    import fastapi
+    import httpx
+
+    from baes.frameworks.check_envs import check_environment_for
+
+    environment = check_environment_for(["httpx>=0.27", "fastapi>=0.110"], tmp_path)
+    assert environment.bin_dir is None and environment.error is None
+    assert environment.description == (
+        f"baes's own Python ({sys.executable}) with fastapi {fastapi.__version__}, "
+        f"httpx {httpx.__version__}"
+    )
