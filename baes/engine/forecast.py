@@ -1,7 +1,9 @@
 """`baes run --dry-run`: the runs still to do per framework and what they will likely cost.
 
 A framework's cost per run comes from its own completed runs in this experiment when there are
-any (`measured`: their mean calls, tokens and metered cost). Before its first completed run only
+any (`measured`: their mean calls and tokens, and their metered cost with that of its failed runs
+spread over them, since a failed run is repeated: what one more completed run is expected to
+cost). Before its first completed run only
 an estimate from the scenario's size is possible, scaled by what is known of the framework:
 `prior` when baes knows how many calls it makes (the built-in agent, by construction) or has an
 observation of it (aider), `floor` for any other command framework, whose calls per step are
@@ -19,6 +21,8 @@ from baes.config.models import BuiltinFrameworkConfig, ExperimentConfig
 from baes.config.pricing import cost_usd
 from baes.engine.coordinator import experiment_progress, run_cost_usd, select_frameworks
 from baes.experiment.load import load_experiment
+from baes.store.manifest import Manifest
+from baes.store.paths import ExperimentPaths
 
 # The scenario-size estimate: each call sends the system prompt, the step's prompt and the
 # workspace written so far (about one answer per earlier step), and gets one coding answer back.
@@ -74,23 +78,44 @@ class FrameworkPlan:
 
 
 def measured_basis(
-    design: ExperimentConfig, completed: list[dict[str, Any]], run_dirs: list[Path]
+    design: ExperimentConfig,
+    completed: list[dict[str, Any]],
+    run_dirs: list[Path],
+    failed_run_dirs: list[Path],
 ) -> CostBasis:
-    """Per-run means over completed runs: calls and tokens from run.json, cost from the ledger."""
+    """Per-run means over completed runs: calls and tokens from run.json; the cost, from the
+    ledgers, of the completed and the failed runs over the number completed (failed runs are
+    repeated, so each completed run has also paid for its share of them)."""
 
     def mean_of(key: str) -> float:
         return statistics.fmean((record.get("totals") or {}).get(key) or 0 for record in completed)
 
+    spent = sum(run_cost_usd(d, design) for d in [*run_dirs, *failed_run_dirs])
+    description = f"mean of this framework's {len(completed)} completed run(s) here"
+    if failed_run_dirs:
+        description += (
+            f", its cost including that of its {len(failed_run_dirs)} failed run(s), which are "
+            "repeated"
+        )
     return CostBasis(
         kind="measured",
-        description=f"mean of this framework's {len(completed)} completed run(s) here",
+        description=description,
         runs_measured=len(completed),
         calls_per_run=mean_of("calls"),
         input_tokens_per_run=mean_of("input_tokens"),
         cached_tokens_per_run=mean_of("cached_tokens"),
         output_tokens_per_run=mean_of("output_tokens"),
-        cost_per_run=statistics.fmean(run_cost_usd(d, design) for d in run_dirs),
+        cost_per_run=spent / len(completed),
     )
+
+
+def _failed_run_dirs(paths: ExperimentPaths, framework: str) -> list[Path]:
+    runs = Manifest(paths).read().runs
+    return [
+        paths.run_dir(framework, run_id)
+        for run_id, summary in sorted(runs.items())
+        if summary.framework == framework and summary.status == "failed"
+    ]
 
 
 def _is_aider_preset(config: Any) -> bool:
@@ -172,7 +197,8 @@ def plan_remaining(
             remaining_max = max(0, design.runs.max - done)
         if state.completed:
             run_dirs = [experiment.paths.run_dir(framework, r["run_id"]) for r in state.completed]
-            basis = measured_basis(design, state.completed, run_dirs)
+            failed = _failed_run_dirs(experiment.paths, framework)
+            basis = measured_basis(design, state.completed, run_dirs, failed)
         else:
             basis = prior_basis(design, framework)
         plans.append(

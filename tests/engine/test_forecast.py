@@ -112,3 +112,47 @@ def test_without_runs_the_forecast_is_a_labelled_prior(cli, root, tmp_path):
     text = cli("run", "exp", "--dry-run").stdout
     assert "prior: no completed run yet" in text and "floor: no completed run yet" in text
     assert "≥$" in text
+
+
+# A framework that asks the model once per step and fails its first run (a marker file outside
+# the workspaces says whether the first run has happened).
+FAILS_ONCE = """\
+import json, os, pathlib, sys, urllib.request
+body = {"model": os.environ["BAES_MODEL"], "messages": [{"role": "user", "content": "Hello?"}]}
+request = urllib.request.Request(
+    os.environ["OPENAI_BASE_URL"] + "/chat/completions", data=json.dumps(body).encode(),
+    headers={"Authorization": "Bearer " + os.environ["OPENAI_API_KEY"],
+             "Content-Type": "application/json"})
+urllib.request.urlopen(request).read()
+marker = pathlib.Path(sys.argv[1])
+if not marker.exists():
+    marker.write_text("failed once")
+    sys.exit(1)
+"""
+
+
+def test_the_measured_forecast_includes_the_cost_of_failed_runs(cli, root, tmp_path):
+    script = tmp_path / "client.py"
+    script.write_text(FAILS_ONCE)
+    marker = tmp_path / "first-run-failed"
+    design = _design(
+        tmp_path, f"  client: {{adapter: command, step: '{{python}} {script} {marker}'}}"
+    )
+    assert cli("new", "--config", design).exit_code == 0
+    cancel = threading.Event()
+    run_experiment(root, "exp", RunRequest(), _StopAfter(cancel, 3), cancel)
+    records = [json.loads(r.read_text()) for r in (root / "exp/runs/client").glob("*/run.json")]
+    assert sorted(r["status"] for r in records) == ["completed", "completed", "failed"]
+    ledgers = [root / "exp/runs/client" / r["run_id"] / "usage.jsonl" for r in records]
+    spent = sum(_hand_cost(ledger)[0] for ledger in ledgers)
+    assert all(_hand_cost(ledger)[0] > 0 for ledger in ledgers)  # the failed run cost something
+
+    result = cli("run", "exp", "--dry-run", "--json")
+    assert result.exit_code == 0, result.stderr
+    (plan,) = json.loads(result.stdout)["frameworks"]
+    assert plan["basis_kind"] == "measured" and plan["runs_measured"] == 2
+    assert plan["failed"] == 1 and plan["remaining_max"] == 3
+    # What was spent, failures included, per completed run: a failed run is repeated.
+    assert plan["cost_per_run"] == pytest.approx(spent / 2, rel=1e-12)
+    assert plan["cost_high"] == pytest.approx(3 * spent / 2, rel=1e-12)
+    assert "including that of its 1 failed run(s)" in plan["basis"]
