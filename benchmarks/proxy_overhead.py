@@ -1,8 +1,9 @@
 """What the metering proxy costs: the same small chat calls, direct and through the proxy.
 
-Three processes, each with its own interpreter lock: the simulator (standing in for the
-provider), the proxy (`baes proxy serve`, as a user runs it) and this one, the client (standing
-in for a framework). The simulator answers with no added latency, so every figure is pure
+Four processes, each with its own interpreter lock: the simulator (standing in for the
+provider), two proxies (`baes proxy serve` as a user runs it, and with `--transcript`, keeping
+each call's words as `baes run` does by default) and this one, the client (standing in for a
+framework). The targets apply to the proxy as `baes run` uses it, transcripts included. The simulator answers with no added latency, so every figure is pure
 overhead; against a real provider (hundreds of ms per call) the same milliseconds are a far
 smaller share. Throughput is bounded by the machine's cores, which all three processes share.
 
@@ -124,8 +125,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=50)
     args = parser.parse_args()
 
+    proxies = {"proxy": [], "proxy+transcript": ["--transcript"]}
     with tempfile.TemporaryDirectory() as tmp:
-        ledger = Path(tmp) / "usage.jsonl"
         simulator = subprocess.Popen(
             [sys.executable, "-c", SIMULATOR],
             stdin=subprocess.PIPE,
@@ -133,39 +134,48 @@ def main() -> None:
             text=True,
         )
         urls = {"direct": simulator.stdout.readline().strip()}
-        proxy_log = (Path(tmp) / "proxy.log").open("w+")
-        proxy = subprocess.Popen(
-            [*PROXY, "--upstream", urls["direct"], "--ledger", str(ledger), "--model", "sim-small"],
-            stdout=subprocess.PIPE,
-            stderr=proxy_log,
-            text=True,
-        )
+        ledgers = {name: Path(tmp) / name / "usage.jsonl" for name in proxies}
+        logs = {name: (Path(tmp) / f"{name}.log").open("w+") for name in proxies}
+        processes = {
+            name: subprocess.Popen(
+                [*PROXY, "--upstream", urls["direct"], "--ledger", str(ledgers[name])]
+                + ["--model", "sim-small", *flags],
+                stdout=subprocess.PIPE,
+                stderr=logs[name],
+                text=True,
+            )
+            for name, flags in proxies.items()
+        }
         try:
-            urls["proxy"] = proxy.stdout.readline().strip()
-            if not urls["proxy"]:
-                proxy_log.seek(0)
-                raise SystemExit(f"baes proxy serve did not start:\n{proxy_log.read()}")
-            cpu_before = cpu_seconds(proxy.pid)
+            for name, process in processes.items():
+                urls[name] = process.stdout.readline().strip()
+                if not urls[name]:
+                    logs[name].seek(0)
+                    raise SystemExit(f"baes proxy serve did not start:\n{logs[name].read()}")
+            cpu_before = {name: cpu_seconds(p.pid) for name, p in processes.items()}
             lat = {name: latencies(urls[name], args.calls, args.warmup) for name in urls}
-            # Alternate the order so neither side always runs on a warmer machine.
+            # Alternate the order so no side always runs on a warmer machine.
             rates: dict[tuple[str, int], float] = {}
             for level in (1, args.concurrency):
-                for name in ("direct", "proxy") if level == 1 else ("proxy", "direct"):
+                order = list(urls) if level == 1 else list(reversed(urls))
+                for name in order:
                     rates[(name, level)] = throughput(urls[name], args.calls, level, args.warmup)
-            cpu_after = cpu_seconds(proxy.pid)
+            cpu_after = {name: cpu_seconds(p.pid) for name, p in processes.items()}
         finally:
-            proxy.send_signal(signal.SIGINT)
-            proxy.wait(timeout=30)
+            for process in processes.values():
+                process.send_signal(signal.SIGINT)
+                process.wait(timeout=30)
             simulator.stdin.close()
             simulator.wait(timeout=30)
-            proxy_log.close()
-        recorded = len(read_ledger(ledger))
+            for log in logs.values():
+                log.close()
+        recorded = {name: len(read_ledger(ledger)) for name, ledger in ledgers.items()}
+        transcript = ledgers["proxy+transcript"].parent / "transcript.jsonl.gz"
+        transcript_bytes = transcript.stat().st_size if transcript.exists() else 0
 
     ms = {name: [v * 1000 for v in values] for name, values in lat.items()}
     p50 = {name: statistics.median(values) for name, values in ms.items()}
     p99 = {name: percentile(values, 99) for name, values in ms.items()}
-    added_p50 = p50["proxy"] - p50["direct"]
-    added_p99 = p99["proxy"] - p99["direct"]
 
     print(
         f"metering proxy overhead: {args.calls} small non-streaming chat calls per figure, "
@@ -175,29 +185,34 @@ def main() -> None:
         f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at the end "
         "(other work on the machine inflates every figure)"
     )
-    print(f"{'':24}{'direct':>10}{'proxy':>10}{'added':>10}")
-    print(
-        f"{'latency p50 (ms)':24}{p50['direct']:10.2f}{p50['proxy']:10.2f}{added_p50:10.2f}"
-        f"   target added p50 <= {TARGET_ADDED_P50_MS:g} ms: "
-        f"{'met' if added_p50 <= TARGET_ADDED_P50_MS else 'NOT met'}"
-    )
-    print(f"{'latency p99 (ms)':24}{p99['direct']:10.2f}{p99['proxy']:10.2f}{added_p99:10.2f}")
-    for level in (1, args.concurrency):
-        direct, proxied = rates[("direct", level)], rates[("proxy", level)]
-        ratio = proxied / direct
-        line = (
-            f"{f'throughput c={level} (/s)':24}{direct:10.1f}{proxied:10.1f}{ratio:9.0%} of direct"
+    for name in proxies:
+        added_p50 = p50[name] - p50["direct"]
+        added_p99 = p99[name] - p99["direct"]
+        print(f"\n{'':24}{'direct':>10}{name:>18}{'added':>10}")
+        print(
+            f"{'latency p50 (ms)':24}{p50['direct']:10.2f}{p50[name]:18.2f}{added_p50:10.2f}"
+            f"   target added p50 <= {TARGET_ADDED_P50_MS:g} ms: "
+            f"{'met' if added_p50 <= TARGET_ADDED_P50_MS else 'NOT met'}"
         )
-        if level == args.concurrency:
-            line += (
-                f"   target >= {TARGET_RATIO:.0%}: {'met' if ratio >= TARGET_RATIO else 'NOT met'}"
+        print(f"{'latency p99 (ms)':24}{p99['direct']:10.2f}{p99[name]:18.2f}{added_p99:10.2f}")
+        for level in (1, args.concurrency):
+            direct, proxied = rates[("direct", level)], rates[(name, level)]
+            ratio = proxied / direct
+            line = (
+                f"{f'throughput c={level} (/s)':24}{direct:10.1f}{proxied:18.1f}"
+                f"{ratio:9.0%} of direct"
             )
-        print(line)
-    proxied = SENT[urls["proxy"] + "/chat/completions"]
-    print(f"ledger lines recorded by the proxy: {recorded} (calls sent through it: {proxied})")
-    if cpu_before is not None and cpu_after is not None:
-        per_call = (cpu_after - cpu_before) / proxied * 1000
-        print(f"proxy process CPU time per call: {per_call:.2f} ms (server, client and metering)")
+            if level == args.concurrency:
+                met = "met" if ratio >= TARGET_RATIO else "NOT met"
+                line += f"   target >= {TARGET_RATIO:.0%}: {met}"
+            print(line)
+        sent = SENT[urls[name] + "/chat/completions"]
+        print(f"ledger lines recorded: {recorded[name]} (calls sent through it: {sent})")
+        if cpu_before[name] is not None and cpu_after[name] is not None:
+            per_call = (cpu_after[name] - cpu_before[name]) / sent * 1000
+            print(f"proxy process CPU time per call: {per_call:.2f} ms (server, client, metering)")
+    sent = SENT[urls["proxy+transcript"] + "/chat/completions"]
+    print(f"\ntranscript kept: {transcript_bytes} bytes for {sent} calls")
 
 
 if __name__ == "__main__":

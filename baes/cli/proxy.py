@@ -65,6 +65,13 @@ def serve(
         ModelPolicyChoice,
         typer.Option(help="With --model: rewrite other models, reject them, or only record."),
     ] = ModelPolicyChoice.rewrite,
+    transcript: Annotated[
+        bool,
+        typer.Option(
+            help="Also keep each call's request and answer in transcript.jsonl.gz beside the "
+            "ledger, as `baes run` does (redacted, bounded; docs/view.md).",
+        ),
+    ] = False,
 ) -> None:
     """Serve until Ctrl-C. The first line printed is the base URL to give the tool."""
     # Imported here so `baes --help` never loads the server stack.
@@ -85,6 +92,7 @@ def serve(
         experiment_model=model,
         model_policy=model_policy.value,
         port=port,
+        record_transcripts=transcript,
     ).start()
     # Ctrl-C and a service manager's SIGTERM both stop cleanly with exit code 0.
     with stop_on_signals() as stopped:

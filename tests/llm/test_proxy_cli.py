@@ -69,6 +69,34 @@ def test_serve_prints_the_base_url_first_meters_calls_and_exits_0_on_ctrl_c(tmp_
     assert "sk-cli-real-key" not in ledger.read_text() + stderr
 
 
+def test_serve_keeps_a_transcript_beside_the_ledger_only_when_asked(tmp_path):
+    from baes.llm.transcript_file import read_transcript
+
+    for flags, kept in (([], False), (["--transcript"], True)):
+        ledger = tmp_path / str(kept) / "usage.jsonl"
+        with start_simulator(SimulatorOptions(seed=2)) as sim:
+            process = subprocess.Popen(
+                [*SERVE, "--upstream", sim.base_url, "--ledger", str(ledger), *flags],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            try:
+                client = openai.OpenAI(base_url=first_line(process), api_key="t", max_retries=0)
+                client.chat.completions.create(
+                    model=SMALL_MODEL, messages=[{"role": "user", "content": "hello there"}]
+                )
+            finally:
+                process.send_signal(signal.SIGINT)
+                _, stderr = process.communicate(timeout=20)
+        assert process.returncode == 0, stderr
+        transcript = ledger.parent / "transcript.jsonl.gz"
+        assert transcript.exists() == kept
+        if kept:
+            [call] = read_transcript(transcript).lines
+            assert call.request["messages"][0]["content"] == "hello there"
+
+
 def test_serve_refuses_a_non_http_upstream_with_exit_2_and_one_line(tmp_path):
     result = subprocess.run(
         [*SERVE, "--upstream", "ftp://example.com/v1", "--ledger", str(tmp_path / "u.jsonl")],
