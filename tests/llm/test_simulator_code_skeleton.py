@@ -256,3 +256,42 @@ def test_a_request_that_shows_complete_files_is_not_a_skeleton():
     prompt = f"{files}\nAdd a Student entity with the required string field `name`."
     answer = generate_answer([Message("user", prompt)], "sim-large", 1)
     assert "app = FastAPI(" in answer.text and "APIRouter" not in answer.text
+
+
+def _load(path, monkeypatch):
+    spec = importlib.util.spec_from_file_location(f"under_test_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_without_a_quoted_helper_the_standing_instructions_helper_is_used(tmp_path, monkeypatch):
+    helper_block = REQUEST.index("Connect with this helper")
+    request = REQUEST[:helper_block] + REQUEST[REQUEST.index("Follow this structure") :]
+    answer = generate_answer([Message("system", SYSTEM), Message("user", request)], "sim-large", 2)
+    tree = ast.parse(answer.text)
+    helper = _functions(tree)["get_db_connection"]
+    assert not helper.decorator_list and "courses.db" in ast.unparse(helper)
+    # It returns a connection, so every use closes it.
+    assert "with closing(get_db_connection()) as db:" in answer.text
+    assert "from contextlib import closing" in answer.text
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "courses_plain.py"
+    path.write_text(answer.text)
+    app = FastAPI()
+    app.include_router(_load(path, monkeypatch).router)
+    http = TestClient(app)
+    created = http.post("/api/courses/", json={"title": "Logic"})
+    assert created.status_code == 201 and created.json()["title"] == "Logic"
+    assert (tmp_path / "courses.db").is_file()
+
+
+def test_complete_code_quoted_as_an_example_is_no_skeleton():
+    # Nothing to fill in: an example model to reuse, not a structure with placeholders.
+    prompt = (
+        "Add a Course entity with the required string field `name` to `main.py`, using a model "
+        "like this one:\n```python\nclass Course(BaseModel):\n    name: str\n```\n"
+    )
+    answer = generate_answer([Message("user", prompt)], "sim-large", 1)
+    assert "app = FastAPI(" in answer.text and "APIRouter" not in answer.text

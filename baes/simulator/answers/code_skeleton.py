@@ -37,7 +37,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from baes.file_blocks import parse_file_blocks
+from baes.file_blocks import FileBlockError, parse_file_blocks
 from baes.simulator.answers.defects import Defect
 from baes.simulator.answers.naming import plural, snake
 from baes.simulator.determinism import seeded_random
@@ -45,10 +45,8 @@ from baes.simulator.determinism import seeded_random
 _FENCE = re.compile(
     r"^(?P<fence>`{3,})(?P<lang>[\w+-]*)[^\n]*\n(?P<body>.*?)^(?P=fence)[ \t]*$", re.M | re.S
 )
-_ROUTE = re.compile(r"^@(?P<obj>\w+)\.(?P<method>get|post|put|patch|delete)\((?P<args>.*)\)\s*$")
-_DEF = re.compile(
-    r"^(?:async\s+)?def\s+(?P<name>\w+)\s*\((?P<params>.*)\)\s*(?:->\s*(?P<ret>.+?))?:"
-)
+_HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+_DEF = re.compile(r"^(?:async\s+)?def\s+(?P<name>\w+)\s*\(")
 _CLASS = re.compile(r"^class\s+(?P<name>\w+)\s*(?:\((?P<bases>[^)]*)\))?\s*:")
 _ASSIGN = re.compile(r"^(?P<name>[A-Za-z_]\w*)\s*=\s*\S")
 _FIELD_LINE = re.compile(r"^\s+(?P<name>[A-Za-z_]\w*)\s*:\s*(?P<type>[^=#]+?)\s*(?:=.*)?$")
@@ -96,8 +94,14 @@ class _Route:
     obj: str
     method: str
     path: str
-    kwargs: str  # the decorator's arguments after the path, verbatim ("" when none)
+    kwargs: list[str]  # the decorator's keyword arguments, verbatim
     function: str
+
+
+@dataclass(frozen=True)
+class _Helper:
+    decorator: str  # the first one, "" when none
+    source: str  # verbatim, decorators included
 
 
 @dataclass
@@ -107,16 +111,18 @@ class Skeleton:
 
     imports: list[str] = field(default_factory=list)
     statements: dict[str, str] = field(default_factory=dict)  # by the assigned name
-    helpers: list[str] = field(default_factory=list)  # complete functions, verbatim
-    helper_names: dict[str, str] = field(default_factory=dict)  # name -> its first decorator
+    helpers: dict[str, _Helper] = field(default_factory=dict)  # complete functions, by name
     classes: dict[str, list[str]] = field(default_factory=dict)  # name -> explicit field lines
     class_bases: dict[str, str] = field(default_factory=dict)
     routes: list[_Route] = field(default_factory=list)
     error_pattern: list[str] = field(default_factory=list)  # try/except lines, "{ops}" marks
+    placeholders: int = 0  # bodies left to fill: a comment-only class or route, a "# ... here"
 
     @property
-    def is_empty(self) -> bool:
-        return not (self.routes or self.classes or self.error_pattern)
+    def is_skeleton(self) -> bool:
+        """Whether there is anything to fill in: quoted complete code is an example to reuse,
+        not a request to follow a structure."""
+        return self.placeholders > 0
 
 
 @dataclass(frozen=True)
@@ -137,7 +143,10 @@ class SkeletonCode:
 
 def quoted_python_blocks(text: str) -> list[str]:
     """Fenced Python blocks that are quoted examples, not files (a file block has a path line)."""
-    files = set(parse_file_blocks(text).values()) if "```" in text else set()
+    try:
+        files = set(parse_file_blocks(text).values())
+    except FileBlockError:  # an unsafe path line: those blocks are no files either way
+        files = set()
     blocks = []
     for match in _FENCE.finditer(text):
         body = match.group("body")
@@ -185,6 +194,7 @@ def _read_block(skeleton: Skeleton, lines: list[str]) -> None:
                 skeleton.imports.append(line)
         elif line.startswith("try:"):
             skeleton.error_pattern = _error_pattern(lines[i:end], lines[end:])
+            skeleton.placeholders += any(_PLACEHOLDER.search(x) for x in lines[i:])
             end = len(lines)
         elif match := _ASSIGN.match(line):
             skeleton.statements[match.group("name")] = line.rstrip()
@@ -230,31 +240,45 @@ def _read_definition(skeleton: Skeleton, lines: list[str]) -> None:
         return
     header = lines[header_at]
     body = lines[header_at + 1 :]
+    code = [b for b in _body_lines(body) if b not in ("pass", "...")]
     if cls := _CLASS.match(header):
         fields = [b.strip() for b in body if _FIELD_LINE.match(b) and not b.strip().startswith("#")]
         skeleton.classes[cls.group("name")] = fields
         skeleton.class_bases[cls.group("name")] = cls.group("bases") or ""
+        skeleton.placeholders += any(b.strip().startswith("#") for b in body)
         return
     func = _DEF.match(header.strip())
     if func is None:
         return
-    route = next((m for d in decorators if (m := _ROUTE.match(d))), None)
-    if route is not None and not [b for b in _body_lines(body) if b not in ("pass", "...")]:
-        path, _, kwargs = route.group("args").partition(",")
-        skeleton.routes.append(
-            _Route(
-                route.group("obj"),
-                route.group("method"),
-                path.strip().strip("\"'"),
-                kwargs.strip(),
-                func.group("name"),
-            )
-        )
+    route = next((r for d in decorators if (r := _route(d, func.group("name")))), None)
+    if route is not None and not code:
+        skeleton.routes.append(route)
+        skeleton.placeholders += 1
         return
     if _body_lines(body):
         source = "\n".join(lines).rstrip()
-        skeleton.helpers.append(source)
-        skeleton.helper_names[func.group("name")] = decorators[0] if decorators else ""
+        skeleton.helpers[func.group("name")] = _Helper(decorators[0] if decorators else "", source)
+
+
+def _route(decorator: str, function: str) -> _Route | None:
+    """`@router.post("/", status_code=201)` read as a route, else None."""
+    try:
+        [statement] = ast.parse(decorator.removeprefix("@")).body
+    except (SyntaxError, ValueError):
+        return None
+    call = statement.value if isinstance(statement, ast.Expr) else None
+    if not (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and isinstance(call.func.value, ast.Name)
+        and call.func.attr in _HTTP_METHODS
+        and call.args
+        and isinstance(call.args[0], ast.Constant)
+        and isinstance(call.args[0].value, str)
+    ):
+        return None
+    keywords = [ast.unparse(k) for k in call.keywords]
+    return _Route(call.func.value.id, call.func.attr, call.args[0].value, keywords, function)
 
 
 def read_attributes(text: str) -> list[Attribute]:
@@ -339,12 +363,6 @@ def skeleton_entity(prose: str, skeleton: Skeleton) -> str | None:
     return stems.pop() if len(stems) == 1 else None
 
 
-def follows_skeleton(latest_user_text: str) -> bool:
-    """Whether the request quotes a skeleton to fill in: a route or a model with placeholder
-    bodies, or an error-handling pattern with a placeholder."""
-    return not read_skeleton(quoted_python_blocks(latest_user_text)).is_empty
-
-
 def write_skeleton_code(
     latest_user_text: str,
     instructions: str,
@@ -355,19 +373,15 @@ def write_skeleton_code(
     """The module the request's skeleton asks for, or None when it quotes none or names no
     entity. `prose` is the request without its fenced code; `instructions` the system turns."""
     skeleton = read_skeleton(quoted_python_blocks(latest_user_text))
-    if skeleton.is_empty:
+    if not skeleton.is_skeleton:
         return None
     entity = skeleton_entity(prose, skeleton)
     if entity is None:
         return None
-    fallback = read_skeleton(quoted_python_blocks(instructions))
-    for name, source in zip(fallback.helper_names, fallback.helpers, strict=True):
-        if name not in skeleton.helper_names and not skeleton.helpers:
-            skeleton.helpers.append(source)
-            skeleton.helper_names[name] = fallback.helper_names[name]
-    for line in fallback.imports:
-        if skeleton.helpers and line not in skeleton.imports and fallback.helpers:
-            skeleton.imports.append(line)
+    if not skeleton.helpers:  # the request quotes no helper: the standing instructions' ones
+        standing = read_skeleton(quoted_python_blocks(instructions))
+        skeleton.helpers = standing.helpers
+        skeleton.imports += [i for i in standing.imports if i not in skeleton.imports]
     rules = _read_rules(prose, entity)
     attributes = read_attributes(prose)
     defect = None
@@ -423,8 +437,8 @@ class _Module:
     def render(self) -> str:
         self.imports()
         self.statements()
-        for helper in self.skeleton.helpers:
-            self.emit(f"\n\n{helper}")
+        for helper in self.skeleton.helpers.values():
+            self.emit(f"\n\n{helper.source}")
         self.init_table()
         self.models()
         self.routes()
@@ -464,9 +478,12 @@ class _Module:
 
     def connection(self) -> str:
         """How a function gets a connection: the quoted context-manager helper, else sqlite3."""
-        for name, decorator in self.skeleton.helper_names.items():
-            if "contextmanager" in decorator:
+        for name, helper in self.skeleton.helpers.items():
+            if "contextmanager" in helper.decorator:
                 return f"with {name}() as db:"
+        for name, helper in self.skeleton.helpers.items():
+            if "sqlite3.connect(" in helper.source and "return " in helper.source:
+                return f"with closing({name}()) as db:"  # a helper that returns a connection
         return f'with closing(sqlite3.connect("{self.table}.db")) as db:'
 
     def docstring(self, indent: str, summary: str, args: dict[str, str], returns: str) -> None:
@@ -488,6 +505,8 @@ class _Module:
         connect = self.connection()
         self.emit(f"{indent}{connect}")
         inner = indent + "    "
+        if not any("row_factory" in h.source for h in self.skeleton.helpers.values()):
+            self.emit(f"{inner}db.row_factory = sqlite3.Row")  # rows become dicts below
         if not self.skeleton.error_pattern:  # no pattern quoted: the operations, committed
             for op in [*ops, "db.commit()"]:
                 self.emit(f"{inner}{op}")
@@ -551,11 +570,11 @@ class _Module:
         )
         if quoted is not None:
             return quoted
-        base = routes[0] if routes else _Route("router", "get", f"/{self.table}", "", "")
+        base = routes[0] if routes else _Route("router", "get", f"/{self.table}", [], "")
         path = base.path if "{" not in base.path else base.path.rsplit("/", 1)[0] or "/"
         if on_item:
             path = path.rstrip("/") + "/{id}"
-        return _Route(base.obj, method, path, "", "")
+        return _Route(base.obj, method, path, [], "")
 
     def function_name(self, prefix: str) -> str:
         for route in self.skeleton.routes:
@@ -565,7 +584,7 @@ class _Module:
 
     def decorator(self, key: str, method: str, route: _Route) -> str:
         response = self.model_name("Response", "Out")
-        kwargs = [k.strip() for k in route.kwargs.split(",") if k.strip()] if route.kwargs else []
+        kwargs = list(route.kwargs)
         if not kwargs and response and key != "delete":
             kwargs = [
                 f"response_model=List[{response}]"
