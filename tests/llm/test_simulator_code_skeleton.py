@@ -295,3 +295,21 @@ def test_complete_code_quoted_as_an_example_is_no_skeleton():
     )
     answer = generate_answer([Message("user", prompt)], "sim-large", 1)
     assert "app = FastAPI(" in answer.text and "APIRouter" not in answer.text
+
+
+def test_names_the_code_uses_are_imported_when_the_skeleton_does_not(tmp_path, monkeypatch):
+    request = REQUEST.replace(
+        "from fastapi import APIRouter, HTTPException, status, Response\n", ""
+    )
+    request = request.replace("from pydantic import BaseModel\n", "")
+    answer = generate_answer([Message("system", SYSTEM), Message("user", request)], "sim-large", 2)
+    assert "from fastapi import APIRouter, HTTPException, Response, status" in answer.text
+    assert "from pydantic import BaseModel" in answer.text
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "courses_imports.py"
+    path.write_text(answer.text)
+    app = FastAPI()
+    app.include_router(_load(path, monkeypatch).router)
+    created = TestClient(app).post("/api/courses/", json={"title": "Logic"})
+    assert created.status_code == 201
+    assert TestClient(app).delete(f"/api/courses/{created.json()['id']}").status_code == 204

@@ -383,6 +383,7 @@ def write_skeleton_code(
         skeleton.helpers = standing.helpers
         skeleton.imports += [i for i in standing.imports if i not in skeleton.imports]
     rules = _read_rules(prose, entity)
+    skeleton.statements.update(rules.statements)  # "Must use: router = ..." wins
     attributes = read_attributes(prose)
     defect = None
     if seeded_random("defect?", *seed_parts).random() < defect_rate:
@@ -401,6 +402,27 @@ def _base_path(skeleton: Skeleton, table: str) -> str:
         prefix = m.group(1)
     base = skeleton.routes[0].path if skeleton.routes else f"/{table}"
     return (prefix.rstrip("/") + "/" + base.lstrip("/")) if prefix else base
+
+
+# Names the generated code may use, by the module that provides them ("sqlite3": the module).
+_IMPORTABLE = {
+    "fastapi": ("APIRouter", "HTTPException", "Response", "status"),
+    "pydantic": ("BaseModel",),
+    "typing": ("Any", "Dict", "List", "Optional"),
+    "contextlib": ("closing", "contextmanager"),
+    "sqlite3": ("sqlite3",),
+}
+
+
+def _uses(body: str, name: str) -> bool:
+    return re.search(rf"(?<![\w.]){re.escape(name)}\b(?!\s*=)", body) is not None
+
+
+def _imports(lines: list[str], name: str) -> bool:
+    return any(
+        re.match(rf"(?:import\s+{name}\b|from\s+[\w.]+\s+import\s+.*\b{name}\b)", line)
+        for line in lines
+    )
 
 
 def _router_statement(skeleton: Skeleton) -> str | None:
@@ -435,45 +457,35 @@ class _Module:
         self.lines.extend(text.split("\n"))
 
     def render(self) -> str:
-        self.imports()
         self.statements()
         for helper in self.skeleton.helpers.values():
             self.emit(f"\n\n{helper.source}")
         self.init_table()
         self.models()
         self.routes()
-        return "\n".join(self.lines).strip("\n") + "\n"
+        body = "\n".join(self.lines).strip("\n")
+        return "\n".join(self.imports(body)) + "\n\n" + body + "\n"
 
     # --- sections -------------------------------------------------------------------------
 
-    def imports(self) -> None:
+    def imports(self, body: str) -> list[str]:
+        """The skeleton's imports, plus those of names the body uses that it does not import."""
         lines = list(self.skeleton.imports)
-        typing = [line for line in lines if line.startswith("from typing import")]
-        needed = {"List", "Optional", "Dict", "Any"}
-        if typing:
-            have = {n.strip() for n in typing[0].split("import", 1)[1].split(",")}
-            lines[lines.index(typing[0])] = "from typing import " + ", ".join(
-                [*sorted(have), *sorted(needed - have)]
-            )
-        else:
-            lines.append("from typing import Any, Dict, List, Optional")
-        if "import sqlite3" not in lines:
-            lines.append("import sqlite3")
-        if self.connection().startswith("with closing(") and not any(
-            re.match(r"from contextlib import .*\bclosing\b", line) for line in lines
-        ):
-            lines.append("from contextlib import closing")
-        if not any("HTTPException" in line for line in lines):
-            lines.append("from fastapi import HTTPException")
-        self.emit("\n".join(lines))
+        for module, names in _IMPORTABLE.items():
+            missing = [n for n in names if _uses(body, n) and not _imports(lines, n)]
+            if not missing:
+                continue
+            prefix = f"from {module} import "
+            if module == "sqlite3":
+                lines.append("import sqlite3")
+            elif existing := next((x for x in lines if x.startswith(prefix)), None):
+                lines[lines.index(existing)] = existing + ", " + ", ".join(missing)
+            else:
+                lines.append(prefix + ", ".join(missing))
+        return lines
 
     def statements(self) -> None:
-        statements = dict(self.skeleton.statements)
-        statements.update(self.rules.statements)
-        if not statements:
-            return
-        self.emit("")
-        for statement in statements.values():
+        for statement in self.skeleton.statements.values():
             self.emit(statement)
 
     def connection(self) -> str:
