@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import json
 import sys
 import textwrap
 
@@ -313,3 +314,26 @@ def test_names_the_code_uses_are_imported_when_the_skeleton_does_not(tmp_path, m
     created = TestClient(app).post("/api/courses/", json={"title": "Logic"})
     assert created.status_code == 201
     assert TestClient(app).delete(f"/api/courses/{created.json()['id']}").status_code == 204
+
+
+def test_an_agent_with_a_write_tool_writes_the_skeleton_following_module(client):
+    write = {
+        "type": "function",
+        "function": {
+            "name": "write_file",
+            "description": "Write a file.",
+            "parameters": {
+                "type": "object",
+                "properties": {"path": {"type": "string"}, "content": {"type": "string"}},
+                "required": ["path", "content"],
+            },
+        },
+    }
+    reply = client.chat.completions.create(
+        model="sim-large", messages=[{"role": "user", "content": REQUEST}], tools=[write]
+    )
+    [call] = reply.choices[0].message.tool_calls
+    arguments = json.loads(call.function.arguments)
+    assert arguments["path"] == "courses_routes.py"
+    assert _violations(arguments["content"]) == set()
+    assert 'router = APIRouter(prefix="/api/courses"' in arguments["content"]

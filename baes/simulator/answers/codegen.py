@@ -6,7 +6,11 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from baes.simulator.answers.code_skeleton import wants_bare_code, write_skeleton_code
+from baes.simulator.answers.code_skeleton import (
+    SkeletonCode,
+    wants_bare_code,
+    write_skeleton_code,
+)
 from baes.simulator.answers.conversation import (
     Conversation,
     looks_like_code_request,
@@ -95,15 +99,11 @@ def _skeleton_answer(
     rng: random.Random,
 ) -> Answer | None:
     """The answer to a request that quotes a code skeleton to fill in (code_skeleton.py)."""
-    latest = next((m.text for m in reversed(messages) if m.role == "user"), "")
-    instructions = "\n\n".join(m.text for m in messages if m.role in INSTRUCTION_ROLES)
-    rate = profile.repair_defect_rate if conversation.is_repair else profile.defect_rate
-    code = write_skeleton_code(
-        latest, instructions, conversation.last_prompt, rate, ("skeleton", *seed_parts)
-    )
+    code = _skeleton_code(messages, conversation, profile, seed_parts)
     if code is None:
         return None
     files = {code.path: code.source}
+    instructions = "\n\n".join(m.text for m in messages if m.role in INSTRUCTION_ROLES)
     if wants_bare_code(f"{instructions}\n\n{conversation.last_prompt}"):
         return Answer(code.source, files, code.defect)
     parts = [
@@ -112,6 +112,19 @@ def _skeleton_answer(
         code_outro(rng, profile.verbose, True),
     ]
     return Answer("\n\n".join(p for p in parts if p) + "\n", files, code.defect)
+
+
+def _skeleton_code(
+    messages: Sequence[Message],
+    conversation: Conversation,
+    profile: ModelProfile,
+    seed_parts: tuple[object, ...],
+) -> SkeletonCode | None:
+    latest = next((m.text for m in reversed(messages) if m.role == "user"), "")
+    instructions = "\n\n".join(m.text for m in messages if m.role in INSTRUCTION_ROLES)
+    rate = profile.repair_defect_rate if conversation.is_repair else profile.defect_rate
+    seeds = ("skeleton", *seed_parts)
+    return write_skeleton_code(latest, instructions, conversation.last_prompt, rate, seeds)
 
 
 @dataclass(frozen=True)
@@ -151,6 +164,8 @@ def _agent_turn(
 
     def write(repair: bool) -> tuple[dict[str, str], Defect | None] | None:
         repairing = replace(conversation, is_repair=repair or conversation.is_repair)
+        if (skeleton := _skeleton_code(messages, repairing, profile, seed_parts)) is not None:
+            return {skeleton.path: skeleton.source}, skeleton.defect
         code = write_code(repairing, profile, seed_parts)
         return None if code is None else (code.files, code.defect)
 
