@@ -549,6 +549,8 @@ class _Module:
         for name in self.rules.models:
             if name not in names:
                 names.append(name)
+        if not any(n.endswith(("Create", "In", "Base")) for n in names):  # request bodies
+            names += [f"{self.entity}Create", f"{self.entity}Update"]
         order = {"Base": 0, "Create": 1, "In": 1, "Update": 2, "Response": 3, "Out": 3}
         return sorted(names, key=lambda n: order.get(n.removeprefix(self.entity), 4))
 
@@ -630,8 +632,8 @@ class _Module:
             self.endpoint(key, self.function_name(prefix))
 
     def endpoint(self, key: str, name: str) -> None:
-        create = self.model_name("Create", "In", "Base") or "Dict[str, Any]"
-        update = self.model_name("Update", "Create", "In", "Base") or "Dict[str, Any]"
+        create = self.model_name("Create", "In", "Base")
+        update = self.model_name("Update", "Create", "In", "Base")
         params = {"create": f"data: {create}", "update": f"id: int, data: {update}"}.get(
             key, "id: int" if key in ("get", "delete") else ""
         )
