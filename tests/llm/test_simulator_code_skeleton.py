@@ -337,3 +337,34 @@ def test_an_agent_with_a_write_tool_writes_the_skeleton_following_module(client)
     assert arguments["path"] == "courses_routes.py"
     assert _violations(arguments["content"]) == set()
     assert 'router = APIRouter(prefix="/api/courses"' in arguments["content"]
+
+
+def test_a_route_skeleton_without_models_gets_request_models(tmp_path, monkeypatch):
+    request = textwrap.dedent("""\
+        Write the routes for the Book entity with these attributes:
+        - title: str
+        - pages: int
+
+        ```python
+        from fastapi import APIRouter
+        router = APIRouter(prefix="/books")
+
+        @router.get("/")
+        def list_book():
+            # Implementation here
+        ```
+    """)
+    answer = generate_answer([Message("user", request)], "sim-small", 0)
+    source = answer.text.split("```python\n", 1)[1].split("```", 1)[0]
+    fields = _class_fields(ast.parse(source))
+    assert fields["BookCreate"] == {"title": "str", "pages": "int"}
+    assert fields["BookUpdate"] == {"title": "Optional[str]", "pages": "Optional[int]"}
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "books.py"
+    path.write_text(source)
+    app = FastAPI()
+    app.include_router(_load(path, monkeypatch).router)
+    http = TestClient(app)
+    book = http.post("/books/", json={"title": "Dune", "pages": 412}).json()
+    assert http.put(f"/books/{book['id']}", json={"pages": 500}).json()["pages"] == 500
+    assert http.post("/books/", json={"title": "No pages"}).status_code == 422
