@@ -445,6 +445,11 @@ def test_real_baes_builds_every_academic_crud_step_its_techlead_approves(tmp_pat
         len(calls) == record["totals"]["calls"] == sum(s["usage"]["calls"] for s in record["steps"])
     )
     assert all(c["status_code"] == 200 and c["usage_reported"] for c in calls)
+    # ... and the simulator's own record of what it served (another route) agrees, call for call.
+    served = (tmp_path / "experiments" / ".simulator" / "usage.jsonl").read_text().splitlines()
+    served_usage = [json.loads(line) for line in served]
+    for key in ("input_tokens", "output_tokens"):
+        assert [c[key] for c in calls] == [u[key] for u in served_usage], key
     for step in record["steps"]:
         name = f"{step['index']:02d}-{step['id']}"
         stdout = (run_dir / "steps" / name / "stdout.log").read_text()
@@ -458,8 +463,8 @@ def test_real_baes_builds_every_academic_crud_step_its_techlead_approves(tmp_pat
     # (backend_swea.py:195, 204); academic-crud's checks import `main` at the workspace root and
     # call /students, so every check fails on this layout (docs/frameworks.md, known limits).
     files = _workspace_files(run_dir)
-    routes = {"student": "students", "course": "courses", "teacher": "teachers"}
-    assert {f"app/routes/{entity}_routes.py" for entity in routes} <= files
+    entities = ("student", "course", "teacher")
+    assert {f"app/routes/{entity}_routes.py" for entity in entities} <= files
     assert "app/main.py" in files and "main.py" not in files
     assert record["totals"]["checks_passed"] == 0
     # The API BAEs wrote from the simulator's code works, at its own paths.
@@ -483,14 +488,14 @@ def test_real_baes_builds_every_academic_crud_step_its_techlead_approves(tmp_pat
             assert c.get(f"/{plural}").status_code == 404  # not where academic-crud looks
         """
     )
-    served = subprocess.run(
+    probed = subprocess.run(
         [sys.executable, "-c", probe],
         cwd=tmp_path / "built" / "workspace",
         capture_output=True,
         text=True,
         timeout=120,
     )
-    assert served.returncode == 0, served.stderr[-2000:]
+    assert probed.returncode == 0, probed.stderr[-2000:]
 
 
 @pytest.mark.slow
