@@ -368,3 +368,27 @@ def test_a_route_skeleton_without_models_gets_request_models(tmp_path, monkeypat
     book = http.post("/books/", json={"title": "Dune", "pages": 412}).json()
     assert http.put(f"/books/{book['id']}", json={"pages": 500}).json()["pages"] == 500
     assert http.post("/books/", json={"title": "No pages"}).status_code == 422
+
+
+def test_rules_that_forbid_docstrings_hints_or_optional_fields_are_not_read_as_asking(tmp_path):
+    request = (
+        REQUEST.replace(
+            "- Every attribute must be declared as Optional[<type>] = None in the models.\n",
+            "- Make all fields required (no Optional fields).\n",
+        )
+        .replace("CourseUpdate: the attributes as optional fields, never the id.\n", "")
+        .replace(
+            "- Every function needs a docstring with Args: and Returns: sections and a return "
+            "type hint.\n",
+            "- Keep it short: no docstrings, and skip type hints.\n",
+        )
+    )
+    assert request.count("no Optional") == 1 and "no docstrings" in request
+    answer = generate_answer([Message("system", SYSTEM), Message("user", request)], "sim-large", 4)
+    tree = ast.parse(answer.text)
+    helper = _functions(tree)["get_db_connection"]
+    for function in _functions(tree).values():
+        if function is not helper:  # the quoted helper keeps its own docstring
+            assert ast.get_docstring(function) is None and function.returns is None, function.name
+    fields = _class_fields(tree)
+    assert fields["CourseCreate"] == {"title": "str", "credits": "int"}

@@ -72,7 +72,9 @@ _TRAILING_COMMENT = re.compile(r"\s+#[^\"']*$")
 _OPTIONAL_RULE = re.compile(r"\bOptional\[|\b(?:all|every)\b[^.\n]{0,60}\boptional\b", re.I)
 _DOCSTRING_RULE = re.compile(r"\bdocstrings?\b", re.I)
 _SECTIONS_RULE = re.compile(r"\bArgs:?\s+and\s+Returns:?", re.I)
-_TYPE_HINT_RULE = re.compile(r"\breturn type hints?\b|\btype hints?\b", re.I)
+_TYPE_HINT_RULE = re.compile(r"\btype hints?\b", re.I)
+# "no Optional fields", "without docstrings": a rule against the thing, not for it.
+_NEGATION = re.compile(r"\b(?:no|not|never|without|omit|skip|avoid)\b|n't\b", re.I)
 _PY_TYPES = {
     "str": "str", "string": "str", "text": "str", "int": "int", "integer": "int",
     "float": "float", "number": "float", "decimal": "float", "bool": "bool", "boolean": "bool",
@@ -342,15 +344,25 @@ def _read_rules(prose: str, entity: str) -> _Rules:
         dict.fromkeys(re.findall(rf"\b{entity}(?:Create|Update|Response|Base|In|Out)\b", prose))
     )
     return _Rules(
-        optional=bool(_OPTIONAL_RULE.search(prose)),
-        docstrings=bool(_DOCSTRING_RULE.search(prose)),
-        sections=bool(_SECTIONS_RULE.search(prose)),
-        return_hints=bool(_TYPE_HINT_RULE.search(prose)),
+        optional=_asks_for(_OPTIONAL_RULE, prose),
+        docstrings=_asks_for(_DOCSTRING_RULE, prose),
+        sections=_asks_for(_SECTIONS_RULE, prose),
+        return_hints=_asks_for(_TYPE_HINT_RULE, prose),
         statements=statements,
         returns=returns,
         decorator_kwargs=kwargs,
         models=models,
     )
+
+
+def _asks_for(rule: re.Pattern[str], prose: str) -> bool:
+    """Whether a line of the prompt asks for what `rule` names (not a line that forbids it: a
+    negation in the match or the few words before it)."""
+    for line in prose.splitlines():
+        for match in rule.finditer(line):
+            if not _NEGATION.search(line[max(0, match.start() - 25) : match.end()]):
+                return True
+    return False
 
 
 def skeleton_entity(prose: str, skeleton: Skeleton) -> str | None:
