@@ -6,6 +6,11 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from baes.simulator.answers.code_skeleton import (
+    SkeletonCode,
+    wants_bare_code,
+    write_skeleton_code,
+)
 from baes.simulator.answers.conversation import (
     Conversation,
     looks_like_code_request,
@@ -66,6 +71,8 @@ def generate_answer(
     if conversation.asks_plan:
         items = _work_items(conversation)
         return Answer(plan_text(rng, profile.verbose, conversation.last_prompt, items))
+    if (skeleton := _skeleton_answer(messages, conversation, profile, seed_parts, rng)) is not None:
+        return skeleton
     code = write_code(conversation, profile, seed_parts)
     if code is None:
         return Answer(chat_text(rng, profile.verbose, conversation.last_prompt))
@@ -82,6 +89,42 @@ def generate_answer(
     ]
     text = "\n\n".join(p for p in parts if p) + "\n"
     return Answer(text, code.files, code.defect)
+
+
+def _skeleton_answer(
+    messages: Sequence[Message],
+    conversation: Conversation,
+    profile: ModelProfile,
+    seed_parts: tuple[object, ...],
+    rng: random.Random,
+) -> Answer | None:
+    """The answer to a request that quotes a code skeleton to fill in (code_skeleton.py)."""
+    code = _skeleton_code(messages, conversation, profile, seed_parts)
+    if code is None:
+        return None
+    files = {code.path: code.source}
+    instructions = "\n\n".join(m.text for m in messages if m.role in INSTRUCTION_ROLES)
+    if wants_bare_code(f"{instructions}\n\n{conversation.last_prompt}"):
+        return Answer(code.source, files, code.defect)
+    parts = [
+        code_lead_in(rng, profile.verbose, conversation.is_repair, code.summary, True),
+        f"```python\n{code.source}```",
+        code_outro(rng, profile.verbose, True),
+    ]
+    return Answer("\n\n".join(p for p in parts if p) + "\n", files, code.defect)
+
+
+def _skeleton_code(
+    messages: Sequence[Message],
+    conversation: Conversation,
+    profile: ModelProfile,
+    seed_parts: tuple[object, ...],
+) -> SkeletonCode | None:
+    latest = next((m.text for m in reversed(messages) if m.role == "user"), "")
+    instructions = "\n\n".join(m.text for m in messages if m.role in INSTRUCTION_ROLES)
+    rate = profile.repair_defect_rate if conversation.is_repair else profile.defect_rate
+    seeds = ("skeleton", *seed_parts)
+    return write_skeleton_code(latest, instructions, conversation.last_prompt, rate, seeds)
 
 
 @dataclass(frozen=True)
@@ -121,6 +164,8 @@ def _agent_turn(
 
     def write(repair: bool) -> tuple[dict[str, str], Defect | None] | None:
         repairing = replace(conversation, is_repair=repair or conversation.is_repair)
+        if (skeleton := _skeleton_code(messages, repairing, profile, seed_parts)) is not None:
+            return {skeleton.path: skeleton.source}, skeleton.defect
         code = write_code(repairing, profile, seed_parts)
         return None if code is None else (code.files, code.defect)
 
