@@ -161,3 +161,38 @@ def test_a_quoted_schema_the_simulator_cannot_build_gets_a_json_object_not_an_er
         client, "Name a course. Respond with JSON matching this schema:\n" + json.dumps(schema)
     )
     assert isinstance(json.loads(text), dict)
+
+
+@pytest.mark.parametrize(
+    ("request_text", "key", "options", "expected"),
+    [
+        # The request spells an alternative with hyphens, the template with underscores.
+        (
+            "Add a many-to-many relationship between Student and Course.",
+            "relationship_type",
+            "one_to_one|one_to_many|many_to_many|foreign_key",
+            "many_to_many",
+        ),
+        # The alternatives name the action with other words.
+        ("Create a Student entity.", "evolution_type", "removal|addition|modification", "addition"),
+        (
+            "Remove the Teacher entity.",
+            "evolution_type",
+            "addition|modification|removal",
+            "removal",
+        ),
+        (
+            "Add an email field to Student.",
+            "operation_type",
+            "create|modify|delete",
+            "modify",
+        ),
+    ],
+)
+def test_a_quoted_choice_follows_the_request(client, request_text, key, options, expected):
+    prompt = (
+        f'User Request: "{request_text}"\n\nRespond only with JSON.\n\n'
+        f'EXPECTED JSON STRUCTURE:\n{{\n  "{key}": "{options}",\n  "reasoning": "string"\n}}\n'
+    )
+    for seed in range(5):  # not a lucky draw: the same for every seed
+        assert json.loads(_ask(client, prompt, seed=seed))[key] == expected

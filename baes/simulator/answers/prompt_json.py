@@ -103,6 +103,14 @@ _ACTIONS = {
     "list": r"list|show|display|view|get|fetch|find|search",
     "create": r"create|build|add|make|new|generate|implement|develop|design",
 }
+# Other words an alternative may use for each action ("evolution_type": "addition|removal").
+_ACTION_WORDS = {
+    "create": {"add", "addition", "creation", "new", "insert", "build"},
+    "update": {"modify", "modification", "change", "edit", "alter", "extend", "extension"},
+    "delete": {"remove", "removal", "deletion", "drop"},
+    "list": {"read", "get", "query", "retrieve", "view", "search"},
+    "relationship": {"relation", "link", "association", "associate"},
+}
 _POSITIVE_VERDICT = re.compile(r"valid|success|ok|approved|pass|compatible|complete|ready|correct")
 _PLACEHOLDER = re.compile(
     r"^(?:|\.\.\.|…|string|str|text|value|any|<[^>]*>|\[[^\]]*\]|string\s*\(.*\)|.*\s.*)$", re.I
@@ -473,9 +481,21 @@ class _Context:
         return _topic(self.subject) if template in ("", "string", "str") else self._reasoning()
 
     def _option(self, options: list[str]) -> str:
-        lowered = [o.lower() for o in options]
-        if self.action in lowered:
-            return options[lowered.index(self.action)]
+        """One of the quoted alternatives ("create|update|delete"), as the request reads: the
+        request's action itself, an alternative the request spells out ("many-to-many" for
+        `many_to_many`), a word for the action ("removal" for delete), else the one whose first
+        letters the request uses, else a seeded pick."""
+        normal = [_option_words(o) for o in options]
+        action = _option_words(self.action)
+        if action in normal:
+            return options[normal.index(action)]
+        subject = f" {_option_words(self.subject)} "
+        spelled = [o for o, n in zip(options, normal, strict=True) if f" {n} " in subject]
+        if spelled:
+            return max(spelled, key=len)  # "many_to_many" rather than "many"
+        for option, words in zip(options, normal, strict=True):
+            if words in _ACTION_WORDS.get(self.action, ()):
+                return option
         subject = self.subject.lower()
         for option in options:
             if re.search(rf"\b{re.escape(option.lower()[:5])}", subject):
@@ -514,6 +534,12 @@ def _without_examples(text: str) -> str:
     cut = _ASKS_JSON.search(text)
     head = text[: cut.start()] if cut and cut.start() > 20 else text
     return head.strip() or text
+
+
+def _option_words(text: str) -> str:
+    """Lower-case words joined by single spaces, so "many-to-many" and `many_to_many` compare
+    equal."""
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
 
 
 def _action_in(subject: str) -> str:
