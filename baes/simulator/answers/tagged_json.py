@@ -3,18 +3,29 @@
 
 Some frameworks never say "JSON": they quote a format example between two markers and ask for
 "output wrapped inside [CONTENT][/CONTENT] like format example". A real model answers with the
-markers around JSON of the example's shape; so does the simulator. The JSON is filled as for
-any JSON asked for in the prompt (prompt_json.py), from the prompt with its format example
-left out, so the example's own words (its sample project) do not leak into the answer. One
-thing is added: example values that are file names (`main.py`, `game.js`) stand for the files
-of the project, so they become the files the rest of the prompt names (a request's
-`greeting.py`, a design's file list), in order; an example with more files than that keeps
-only as many. Without files named outside the example, the example's are kept.
+markers around JSON of the example's shape, about its own project rather than the example's
+sample one; so does the simulator, reading the prompt with its format example left out:
+
+- the example's prose (any string with a space: a sample goal, a diagram) becomes the request
+  restated: the first line of the prompt that opens with an imperative ("Create a module ..."),
+  with the rest of its paragraph, else the first JSON string the prompt quotes that does (an
+  earlier answer in the context, so a chain of such prompts carries the request along);
+- file names (`main.py`, `game.js`) stand for the project's files: they become the code files
+  the rest of the prompt names, in order; a sample file beyond those goes, with any list that
+  is a record about it (`["game.py", "Contains Game class"]`); with no file named, the
+  example's stay;
+- pinned packages (`flask==1.1.2`) the prompt does not name go: they are the sample's;
+- tokens (`P0`, `Python`), numbers, booleans and empty strings stay as the example has them;
+  a list repeating an item keeps it once.
+
+The answer depends on the prompt alone (the same for every seed): nothing in it is drawn.
 
 Reference for the shape: MetaGPT (geekan/MetaGPT @ df9bc185) metagpt/actions/action_node.py
-:39-56 (the "## format example" of [CONTENT]{json}[/CONTENT] and "Format: output wrapped inside
-[CONTENT][/CONTENT] like format example, nothing else."), parsed back by
-metagpt/utils/repair_llm_raw_output.py:305-330 (the JSON between the markers).
+:41-70 (TAG = "CONTENT"; SIMPLE_TEMPLATE's "## format example" with [CONTENT]{json}[/CONTENT];
+FORMAT_CONSTRAINT "Format: output wrapped inside [CONTENT][/CONTENT] like format example,
+nothing else."), parsed back by metagpt/utils/repair_llm_raw_output.py:301-302 (the JSON
+between the markers). Its FILE_LIST node asks for "a main.py or app.py" in prose, so such a
+design names main.py too, as a model's would.
 """
 
 from __future__ import annotations
