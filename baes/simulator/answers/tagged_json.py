@@ -169,12 +169,6 @@ def _last_wrapped_json(texts: Sequence[str], opening: str, closing: str) -> tupl
     return found
 
 
-def _files_named(messages: Sequence[Message]) -> list[str]:
-    """Code files the conversation names, in order of first mention."""
-    text = "\n".join(m.text for m in messages if m.role in (*_INSTRUCTION_ROLES, "user"))
-    return list(dict.fromkeys(m.group() for m in _CODE_FILE.finditer(text)))
-
-
 def _with_files(example: Any, files: list[str]) -> Any:
     """The example with its file names replaced by `files` (the i-th distinct example file by
     the i-th file). An example file beyond `files` leaves a list of files, and a list that is
@@ -191,7 +185,10 @@ def _with_files(example: Any, files: list[str]) -> Any:
             return rename(value)
         if isinstance(value, dict):
             renamed = {key: walk(item) for key, item in value.items()}
-            return {key: files[-1] if item is None else item for key, item in renamed.items()}
+            return {  # a key keeps a value: the last file for a name, nothing for a record
+                key: (files[-1] if isinstance(value[key], str) else []) if item is None else item
+                for key, item in renamed.items()
+            }
         if isinstance(value, list):
             items = [walk(item) for item in value]
             names = [isinstance(v, str) and bool(_CODE_FILE.fullmatch(v)) for v in value]
