@@ -392,7 +392,7 @@ def test_metagpt_preset_continues_the_project_and_fails_a_step_metagpt_logged_as
     # MetaGPT exits 0 after serialize_decorator swallowed the exception; the step does not.
     assert second["status"] != "ok" and record["status"] == "failed"
     stderr = (run_dir / "steps" / "02-broken" / "stderr.log").read_text()
-    assert "MetaGPT's team stopped on an exception" in stderr
+    assert "MetaGPT logged that its team stopped on an exception" in stderr
     # Step 2 continued the project in the workspace (--project-path): both requests are there.
     requirement = _workspace_text(run_dir, "docs/requirement.txt")
     assert requirement.splitlines() == [
