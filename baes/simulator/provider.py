@@ -11,6 +11,7 @@ from typing import Any
 from baes.simulator.answers.codegen import Answer, generate_answer
 from baes.simulator.answers.prompt_json import prompt_json_answer, requested_json
 from baes.simulator.answers.structured import ResponseFormat, structured_answer
+from baes.simulator.answers.tagged_json import requested_tagged_json, tagged_json_answer
 from baes.simulator.determinism import digest, short_hash
 from baes.simulator.faults import FaultKind, FaultPlan
 from baes.simulator.messages import Message, ToolCall
@@ -191,13 +192,15 @@ class Simulator:
             return fate
         seed = self.answer_seed(request)
         answer = generate_answer(request.messages, request.model, seed, request.tooling)
-        # JSON asked for in words (no response_format), unless the answer is a tool call.
-        asked = (
-            None
-            if request.response_format or answer.tool_calls
-            else requested_json(request.messages)
-        )
-        if asked is not None:
+        # JSON asked for in words (no response_format), unless the answer is a tool call:
+        # between markers a format example shows, or plain.
+        in_words = not request.response_format and not answer.tool_calls
+        tagged = requested_tagged_json(request.messages) if in_words else None
+        asked = requested_json(request.messages) if in_words and tagged is None else None
+        if tagged is not None:
+            text = tagged_json_answer(request.messages, tagged)
+            answer = Answer(text)  # JSON carries no injected defect
+        elif asked is not None:
             text = prompt_json_answer(request.messages, request.model, seed, asked, answer)
             answer = Answer(text)  # JSON carries no injected defect
         elif request.response_format is not None:
