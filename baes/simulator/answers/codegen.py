@@ -18,11 +18,12 @@ from baes.simulator.answers.edit_formats import (
     EditFormat,
     detect_edit_format,
     render_edits,
+    shown_fence_length,
     uses_git_prefixes,
 )
 from baes.simulator.answers.intent import INSTRUCTION_ROLES, Intent, Request, read_intent
 from baes.simulator.answers.prose import chat_text, code_lead_in, code_outro, plan_text
-from baes.simulator.answers.python_module import function_source, merge_functions
+from baes.simulator.answers.python_module import function_source, implements, merge_functions
 from baes.simulator.answers.python_spec import FunctionSpec, function_specs, mentioned_modules
 from baes.simulator.answers.short_answers import (
     classification_text,
@@ -72,7 +73,11 @@ def generate_answer(
     format_text = edit_format_text(messages)
     edit_format = detect_edit_format(format_text)
     body = render_edits(
-        edit_format, conversation.existing_files, code.files, uses_git_prefixes(format_text)
+        edit_format,
+        conversation.existing_files,
+        code.files,
+        uses_git_prefixes(format_text),
+        shown_fence_length(format_text),
     )
     in_full = edit_format is EditFormat.WHOLE
     parts = [
@@ -175,14 +180,21 @@ def _write_code(
     seed_parts: tuple[object, ...],
 ) -> tuple[dict[str, str], Defect | None, list[str]]:
     _resolve_modules(functions, conversation, crud)
+    # A function the files shown already implement as asked is kept as it is: a framework that
+    # restates the whole task in every prompt (ChatDev's phases) asks for no change to it.
+    pending = [
+        name
+        for name, spec in functions.items()
+        if not implements(conversation.existing_files.get(spec.module or ""), spec)
+    ]
     rate = profile.repair_defect_rate if conversation.is_repair else profile.defect_rate
     defect = None
     if should_inject(rate, *seed_parts):
         if crud is not None:
             defect = crud_defect(crud, *seed_parts)
         else:
-            latest = [n for n in function_specs([conversation.last_prompt]) if n in functions]
-            defect = function_defect(latest or list(functions), *seed_parts)
+            latest = [n for n in function_specs([conversation.last_prompt]) if n in pending]
+            defect = function_defect(latest or pending, *seed_parts)
     files: dict[str, str] = {}
     summary: list[str] = []
     if crud is not None:
@@ -199,7 +211,7 @@ def _write_code(
             missing = hit and defect is not None and defect.kind == "missing_function"
             if missing and not _defines(existing, name):
                 continue
-            if not spec.knows_result and _defines(existing, name):
+            if name not in pending or (not spec.knows_result and _defines(existing, name)):
                 continue  # nothing to add to the version the project already has
             sources[name] = function_source(spec, profile.verbose, wrong_result=hit)
             summary.append(f"`{name}({', '.join(spec.params)})` in `{module}`")

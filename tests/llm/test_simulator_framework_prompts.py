@@ -1,0 +1,222 @@
+"""The task inside a framework's long prompt: the simulator's code follows it when the prompt is
+shaped like ChatDev's role-play phases or like spec-kit's templates handed to aider (prompts
+written here after the frameworks' pinned sources, abridged), and the code passes the `hello`
+scenario's checks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import openai
+import pytest
+
+from baes.simulator import SimulatorOptions, parse_file_blocks, start_simulator
+from tests.frameworks.conftest import scenario_steps
+
+SEEDS = range(40)
+[GREET, FAREWELL] = [step["prompt"] for step in scenario_steps("hello")]
+GREETING = 'def greet(name):\n    return f"Hello, {name}!"\n'
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[openai.OpenAI]:
+    with start_simulator(SimulatorOptions(seed=3)) as sim:
+        yield openai.OpenAI(base_url=sim.base_url, api_key="sk-test", max_retries=0)
+
+
+def _answer(client: openai.OpenAI, messages: list[dict], seed: int) -> tuple[str, str | None]:
+    raw = client.chat.completions.with_raw_response.create(
+        model="sim-small", messages=messages, seed=seed
+    )
+    return raw.parse().choices[0].message.content, raw.headers.get("x-simulator-defect")
+
+
+def _run(source: str, call: str) -> object:
+    namespace: dict = {}
+    exec(compile(source, "greeting.py", "exec"), namespace)  # noqa: S102 - the answer's own code
+    return eval(call, namespace)  # noqa: S307
+
+
+# -- aider's whole-file format with files that contain ``` (spec-kit's Markdown templates) ------
+
+# aider 0.86.2 (coders/wholefile_prompts.py), with the fence it chooses when a file in the chat
+# contains ``` lines (coders/base_coder.py choose_fence: ```` is next in all_fences).
+AIDER_WHOLE_SYSTEM = """Act as an expert software developer.
+Once you understand the request you MUST:
+1. Determine if any code changes are needed.
+2. Explain any needed changes.
+3. If changes are needed, output a copy of each file that needs changes.
+
+To suggest changes to a file you MUST return the entire content of the updated file.
+You MUST use this *file listing* format:
+
+path/to/filename.js
+````
+// entire file content ...
+// ... goes in between
+````
+
+Every *file listing* MUST use this format:
+- First line: the filename with any originally provided path; no extra markup, punctuation, comments, etc. **JUST** the filename with path.
+- Second line: opening ````
+- ... entire content of the file ...
+- Final line: closing ````
+"""
+TEMPLATE = (
+    "# Feature Specification: [FEATURE NAME]\n\n## Execution Flow (main)\n```\n"
+    "1. Parse user description from Input\n```\n"
+)
+
+
+def _aider_messages(task: str, files: dict[str, str]) -> list[dict]:
+    shown = "".join(f"{path}\n````\n{content}````\n\n" for path, content in files.items())
+    return [
+        {"role": "system", "content": AIDER_WHOLE_SYSTEM},
+        {"role": "user", "content": f"I have *added these files to the chat*:\n\n{shown}"},
+        {"role": "assistant", "content": "Ok, any changes I propose will be to those files."},
+        {"role": "user", "content": task},
+    ]
+
+
+def _aider_files(answer: str) -> dict[str, str]:
+    """aider's WholeFileCoder.get_edits with fence ````: only lines opening with it count."""
+    files, name, body = {}, None, []
+    lines = answer.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if line.startswith("````"):
+            if name is not None:
+                files[name], name, body = "".join(body), None, []
+            elif i > 0:
+                name = lines[i - 1].strip()
+        elif name is not None:
+            body.append(line)
+    return files
+
+
+def test_file_listings_use_the_fence_the_prompt_shows(client):
+    """aider reads only blocks opened by the fence its prompt showed; with ``` the answer wrote
+    nothing (spec-kit's runs before this fix)."""
+    messages = _aider_messages(GREET, {"templates/spec-template.md": TEMPLATE})
+    answer, defect = _answer(client, messages, seed=0)
+    assert re.search(r"^greeting\.py\n````python\n", answer, re.M), answer
+    files = _aider_files(answer)
+    assert set(files) == {"greeting.py"}
+    if defect is None:
+        assert _run(files["greeting.py"], 'greet("Ada")') == "Hello, Ada!"
+
+
+def test_a_prompt_showing_triple_fences_still_gets_triple_fences(client):
+    messages = _aider_messages(GREET, {}) + []
+    messages[0]["content"] = messages[0]["content"].replace("````", "```")
+    answer, _ = _answer(client, messages, seed=0)
+    assert "\ngreeting.py\n```python\n" in answer and "````" not in answer
+
+
+# -- ChatDev's phases -------------------------------------------------------------------------
+
+# ChatDev 4f490681: the role's system message (CompanyConfig/Default/RoleConfig.json, with the
+# task), and the CodeReviewModification / Coding phase prompts (PhaseConfig.json), which quote
+# the task and the code listing ("Codes: \"{codes}\"").
+CHATDEV_SYSTEM = (
+    "ChatDev is a software company powered by multiple intelligent agents.\n"
+    "You are Programmer. we are both working at ChatDev.\n"
+    "Here is a new customer's task: {task}.\n"
+    "To complete the task, you must write a response that appropriately solves the requested "
+    "instruction based on your expertise and customer's needs."
+)
+CHATDEV_MODIFY = """According to the new user's task, our designed product modality, languages and ideas, our developed first-edition source codes are listed below:
+Task: "{task}".
+Modality: "application".
+Programming Language: " Python"
+Ideas: ""
+Codes:
+"{codes}"
+Comments on Codes:
+"{comments}"
+In the software, each file must strictly follow a markdown code block format, where the following tokens must be replaced such that "FILENAME" is the lowercase file name including the file extension, "LANGUAGE" in the programming language, "DOCSTRING" is a string literal specified in source code that is used to document a specific segment of code, and "CODE" is the original code. Format:
+FILENAME
+```LANGUAGE
+'''
+DOCSTRING
+'''
+CODE
+```
+As the Programmer, to satisfy the new user's demand and make the software creative, executive and robust, you should modify corresponding codes according to the comments. Then, output the full and complete codes with all bugs fixed based on the comments. Return all codes strictly following the required format."""
+
+
+def _chatdev_messages(task: str, files: dict[str, str], comments: str) -> list[dict]:
+    codes = "".join(f"{path}\n```python\n{content}```\n\n" for path, content in files.items())
+    prompt = CHATDEV_MODIFY.format(task=task, codes=codes, comments=comments)
+    return [
+        {"role": "system", "content": CHATDEV_SYSTEM.format(task=task)},
+        {"role": "user", "content": prompt},
+    ]
+
+
+def test_a_quoted_code_listing_is_the_code_to_build_on(client):
+    """ChatDev's Incremental step shows the module quoted ("greeting.py…); the answer adds
+    `farewell` and keeps `greet` (it used to write a module with `farewell` alone)."""
+    messages = _chatdev_messages(FAREWELL, {"greeting.py": GREETING}, "Add the farewell.")
+    for seed in SEEDS:
+        answer, defect = _answer(client, messages, seed)
+        module = parse_file_blocks(answer)["greeting.py"]
+        assert _run(module, 'greet("Bob")') == "Hello, Bob!", (seed, answer)
+        if defect is None:
+            assert _run(module, 'farewell("Ada")') == "Goodbye, Ada!", (seed, answer)
+
+
+def test_a_function_already_written_as_asked_is_kept_without_a_defect(client):
+    """Every ChatDev phase restates the whole task; a function the shown code already
+    implements as asked is not rewritten, so no injected defect lands in it (before, each of
+    sim-small's answers broke it with probability 0.25)."""
+    messages = _chatdev_messages(GREET, {"greeting.py": GREETING}, "<INFO> Finished")
+    for seed in SEEDS:
+        answer, defect = _answer(client, messages, seed)
+        assert defect is None, (seed, answer)
+        assert parse_file_blocks(answer)["greeting.py"] == GREETING
+
+
+def test_a_function_written_wrong_is_rewritten(client):
+    wrong = GREETING.replace("!", "")
+    messages = _chatdev_messages(GREET, {"greeting.py": wrong}, "greet must end with '!'")
+    defects = []
+    for seed in SEEDS:
+        answer, defect = _answer(client, messages, seed)
+        defects.append(defect)
+        if defect is None:
+            assert _run(parse_file_blocks(answer)["greeting.py"], 'greet("Ada")') == "Hello, Ada!"
+    assert None in defects and set(defects) != {None}  # a wrong function may be written wrong again
+
+
+def test_a_file_closed_right_after_its_last_line_does_not_hide_the_next_one(client):
+    """aider closes a file without a final newline on its last line ("…END -->````"); the
+    module shown after it is still the code to build on (it was lost, and `greet` with it)."""
+    shown = "".join(
+        f"{path}\n````\n{content}````\n\n"
+        for path, content in {"notes.md": "<!-- END -->", "greeting.py": GREETING}.items()
+    )
+    messages = _aider_messages(FAREWELL, {})
+    messages[1]["content"] = f"I have *added these files to the chat*:\n\n{shown}"
+    for seed in SEEDS:
+        answer, defect = _answer(client, messages, seed)
+        module = _aider_files(answer)["greeting.py"]
+        assert _run(module, 'greet("Bob")') == "Hello, Bob!", (seed, answer)
+        assert "END" not in module
+
+
+# spec-kit 05d96b2b templates/commands/specify.md, with {ARGS} replaced by the step's prompt as
+# the spec-kit preset does: the task lands inside a backticked command.
+SPECIFY = """Given the feature description provided as an argument, do this:
+
+1. Run the script `scripts/create-new-feature.sh --json "{task}"` from repo root and parse its JSON output for BRANCH_NAME and SPEC_FILE. All file paths must be absolute.
+2. Load `templates/spec-template.md` to understand required sections.
+3. Write the specification to SPEC_FILE using the template structure.
+"""
+
+
+def test_a_task_quoted_inside_a_backticked_command_is_read_as_written(client):
+    messages = _aider_messages(SPECIFY.format(task=GREET), {})
+    answer, defect = _answer(client, messages, seed=1)
+    assert defect is None
+    assert _run(_aider_files(answer)["greeting.py"], 'greet("Ada")') == "Hello, Ada!"
