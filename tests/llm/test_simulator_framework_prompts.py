@@ -220,3 +220,47 @@ def test_a_task_quoted_inside_a_backticked_command_is_read_as_written(client):
     answer, defect = _answer(client, messages, seed=1)
     assert defect is None
     assert _run(_aider_files(answer)["greeting.py"], 'greet("Ada")') == "Hello, Ada!"
+
+
+# spec-kit 05d96b2b templates/commands/tasks.md (abridged), {ARGS} replaced by the step's prompt.
+TASKS = """Break down the plan into executable tasks.
+
+Given the context provided as an argument, do this:
+
+1. Run `scripts/check-task-prerequisites.sh --json` from repo root and parse FEATURE_DIR and AVAILABLE_DOCS list. All paths must be absolute.
+2. Load and analyze available design documents:
+   - Always read plan.md for tech stack and libraries
+7. Create FEATURE_DIR/tasks.md with:
+   - Correct feature name from implementation plan
+   - Numbered tasks (T001, T002, etc.)
+   - Clear file paths for each task
+
+Context for task generation: {task}
+
+The tasks.md should be immediately executable - each task must be specific enough that an LLM can complete it without additional context.
+"""
+# The spec-kit preset's last phase (baes/config/presets/frameworks/spec-kit.yaml).
+IMPLEMENT = "Implement every task of tasks.md now, writing the code files."
+
+
+def test_a_task_list_asked_for_is_written_and_then_carried_out(client):
+    """The tasks phase writes the tasks.md it is asked for (not code, not a stub), with the
+    task's exact literals; the implement phase, shown tasks.md (and the template of the same
+    name, which it is not asked to carry out), writes the module."""
+    answer, defect = _answer(client, _aider_messages(TASKS.format(task=GREET), {}), seed=0)
+    assert defect is None
+    [(path, tasks)] = _aider_files(answer).items()
+    assert path == "tasks.md"  # FEATURE_DIR is the script's placeholder
+    assert re.search(
+        r"^- \[ \] T001 .*`greet\(name\)`.*`greeting\.py`.*`Hello, <name>!`", tasks, re.M
+    )
+    defects = []
+    for seed in SEEDS:
+        shown = {"templates/commands/tasks.md": TASKS, "tasks.md": tasks}
+        answer, defect = _answer(client, _aider_messages(IMPLEMENT, shown), seed)
+        defects.append(defect)
+        files = _aider_files(answer)
+        assert set(files) == {"greeting.py"}, answer
+        if defect is None:
+            assert _run(files["greeting.py"], 'greet("Ada")') == "Hello, Ada!"
+    assert defects.count(None) > len(defects) / 2

@@ -14,6 +14,7 @@ from baes.simulator.answers.conversation import (
 from baes.simulator.answers.crud_app import endpoint_summary, render_crud_app
 from baes.simulator.answers.crud_spec import CrudSpec, crud_spec
 from baes.simulator.answers.defects import Defect, crud_defect, function_defect, should_inject
+from baes.simulator.answers.documents import requested_document, task_document
 from baes.simulator.answers.edit_formats import (
     EditFormat,
     detect_edit_format,
@@ -67,19 +68,16 @@ def generate_answer(
     if conversation.asks_plan:
         items = _work_items(conversation)
         return Answer(plan_text(rng, profile.verbose, conversation.last_prompt, items))
+    document = _task_document(conversation)
+    if document is not None:
+        path, content = document
+        body = _render(messages, conversation, {path: content})
+        return Answer(f"I wrote the tasks to `{path}`.\n\n{body.rstrip()}\n", {path: content})
     code = write_code(conversation, profile, seed_parts)
     if code is None:
         return Answer(chat_text(rng, profile.verbose, conversation.last_prompt))
-    format_text = edit_format_text(messages)
-    edit_format = detect_edit_format(format_text)
-    body = render_edits(
-        edit_format,
-        conversation.existing_files,
-        code.files,
-        uses_git_prefixes(format_text),
-        shown_fence_length(format_text),
-    )
-    in_full = edit_format is EditFormat.WHOLE
+    in_full = detect_edit_format(edit_format_text(messages)) is EditFormat.WHOLE
+    body = _render(messages, conversation, code.files)
     parts = [
         code_lead_in(rng, profile.verbose, conversation.is_repair, code.summary, in_full),
         body.rstrip("\n") or "The files already do what was asked; nothing needs to change.",
@@ -87,6 +85,33 @@ def generate_answer(
     ]
     text = "\n\n".join(p for p in parts if p) + "\n"
     return Answer(text, code.files, code.defect)
+
+
+def _render(messages: Sequence[Message], conversation: Conversation, files: dict[str, str]) -> str:
+    """The files as edits in the format, and with the fences, the prompt asks for."""
+    format_text = edit_format_text(messages)
+    return render_edits(
+        detect_edit_format(format_text),
+        conversation.existing_files,
+        files,
+        uses_git_prefixes(format_text),
+        shown_fence_length(format_text),
+    )
+
+
+def _task_document(conversation: Conversation) -> tuple[str, str] | None:
+    """The Markdown task list the latest prompt asks to create (documents.py), when it asks for
+    one and the simulator can say what the tasks are."""
+    path = requested_document(conversation.last_prompt)
+    if path is None:
+        return None
+    crud = crud_spec(conversation.prompts, conversation.existing_files)
+    functions = function_specs([conversation.last_prompt]) or function_specs(conversation.prompts)
+    _resolve_modules(functions, conversation, crud)
+    items = _work_items(conversation)
+    if not functions and not items:
+        return None
+    return path, task_document(path, functions.values(), items)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from baes.file_blocks import (
     parse_file_blocks,
     strip_file_blocks,
 )
+from baes.simulator.answers.documents import documents_to_carry_out
 from baes.simulator.messages import Message
 
 _FENCED = re.compile(r"^(`{3,})[^\n]*\n.*?^\1[ \t]*$", re.M | re.S)
@@ -142,6 +143,10 @@ def read_conversation(messages: Sequence[Message]) -> Conversation:
     # Files shown in it are not evidence (code mentions `KeyError`); a check's output is.
     is_repair = bool(_REPAIR.search(strip_file_blocks(last_user_text)))
     asks_plan = bool(prompts) and bool(_PLAN.search(prompts[-1])) and not is_repair
+    if prompts:
+        # "Implement every task of tasks.md": the document shown is part of the request.
+        for path in documents_to_carry_out(prompts[-1], files):
+            prompts[-1] += "\n\n" + _unquoted_arguments(strip_fenced_code(files[path]))
     return Conversation(tuple(prompts), files, is_repair, asks_plan)
 
 
