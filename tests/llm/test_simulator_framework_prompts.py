@@ -264,3 +264,67 @@ def test_a_task_list_asked_for_is_written_and_then_carried_out(client):
         if defect is None:
             assert _run(files["greeting.py"], 'greet("Ada")') == "Hello, Ada!"
     assert defects.count(None) > len(defects) / 2
+
+
+# ChatDev 4f490681 CompanyConfig/Default/PhaseConfig.json: DemandAnalysis (options, then the
+# one-line conclusion with an example) and LanguageChoose (a form with "*"), abridged.
+DEMAND_ANALYSIS = """ChatDev has made products in the following form before:
+
+Image: can present information in line chart, bar chart, flow chart, cloud chart, Gantt chart, etc.
+
+Document: can present information via .docx files.
+
+Website: can present personal resume, tutorial, products, or ideas, via .html files.
+
+Application: can implement visualized game, software, tool, etc, via python.
+
+As the Chief Product Officer, to satisfy the new user's demand and the product should be realizable, you should keep discussing with me to decide which product modality do we want the product to be?
+
+Note that we must ONLY discuss the product modality and do not discuss anything else! Once we all have expressed our opinion(s) and agree with the results of the discussion unanimously, any of us must actively terminate the discussion by replying with only one line, which starts with a single word <INFO>, followed by our final product modality without any other words, e.g., "<INFO> PowerPoint"."""
+LANGUAGE_CHOOSE = """According to the new user's task and some creative brainstorm ideas listed below:
+Task: "{task}".
+Modality: "application".
+As the Chief Technology Officer, to satisfy the new user's demand and make the software realizable, you should propose a concrete programming language. If python can complete this task via Python, please answer Python; otherwise, answer another programming language (e.g., Java, C++, etc,).
+Note that we must ONLY discuss the target programming language and do not discuss anything else! Once we all have expressed our opinion(s) and agree with the results of the discussion unanimously, any of us must actively terminate the discussion and conclude the best programming language we have discussed without any other words or reasons, return only one line using the format: "<INFO> *" where "*" represents a programming language."""
+REVIEW = """According to the new user's task and our software designs:
+Task: "{task}".
+Codes:
+"{codes}"
+As the Code Reviewer, to make the software directly operable without further coding, ChatDev have formulated the following regulations:
+1) all referenced classes should be imported;
+2) all methods should be implemented;
+Now, you should check the above regulations one by one and review the codes in detail, propose one comment with the highest priority about the codes, and give me instructions on how to fix. Tell me your comment with the highest priority and corresponding suggestions on revision. If the codes are perfect and you have no comment on them, return only one line like "<INFO> Finished"."""
+
+
+def _chatdev_turn(task: str, prompt: str) -> list[dict]:
+    return [
+        {"role": "system", "content": CHATDEV_SYSTEM.format(task=task)},
+        {"role": "user", "content": prompt},
+    ]
+
+
+@pytest.mark.parametrize("task", [GREET, FAREWELL])
+def test_a_one_line_conclusion_in_the_stated_form(client, task):
+    """ChatDev ends a discussion when a reply's last line starts with <INFO> (camel/agents/
+    chat_agent.py:313); code or prose answers kept each discussion going for 20 calls."""
+    for seed in (0, 1):
+        modality, _ = _answer(client, _chatdev_turn(task, DEMAND_ANALYSIS), seed)
+        assert modality == "<INFO> Application"  # the option sharing words with the task (Python)
+        language, _ = _answer(client, _chatdev_turn(task, LANGUAGE_CHOOSE.format(task=task)), seed)
+        assert language == "<INFO> Python"
+
+
+def test_a_conditional_one_line_answer_only_when_the_condition_holds(client):
+    """ "If the codes are perfect …, return only one line like "<INFO> Finished"": the line when
+    the code shown does what the task asks, else code (never the line for wrong code)."""
+    right = "greeting.py\n```python\n" + GREETING + "```\n\n"
+    wrong = right.replace("!", "")
+    for seed in (0, 1, 2):
+        answer, _ = _answer(
+            client, _chatdev_turn(GREET, REVIEW.format(task=GREET, codes=right)), seed
+        )
+        assert answer == "<INFO> Finished"
+        answer, _ = _answer(
+            client, _chatdev_turn(GREET, REVIEW.format(task=GREET, codes=wrong)), seed
+        )
+        assert "<INFO>" not in answer and "greeting.py" in parse_file_blocks(answer)

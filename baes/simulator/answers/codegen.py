@@ -23,6 +23,7 @@ from baes.simulator.answers.edit_formats import (
     uses_git_prefixes,
 )
 from baes.simulator.answers.intent import INSTRUCTION_ROLES, Intent, Request, read_intent
+from baes.simulator.answers.one_line import one_line_answer
 from baes.simulator.answers.prose import chat_text, code_lead_in, code_outro, plan_text
 from baes.simulator.answers.python_module import function_source, implements, merge_functions
 from baes.simulator.answers.python_spec import FunctionSpec, function_specs, mentioned_modules
@@ -62,6 +63,9 @@ def generate_answer(
         turn = _agent_turn(messages, tooling, intent, (model, seed), profile, seed_parts)
         if turn is not None:
             return Answer(turn.text, turn.files, turn.defect, turn.tool_calls)
+    line = one_line_answer(messages, lambda: shown_code_does_the_task(read_conversation(messages)))
+    if line is not None:
+        return Answer(line)  # no newline after it: ChatDev reads the last line (chat_agent.py:313)
     if intent is not Intent.CODE:
         return Answer(_short_answer(intent, request, messages, rng, profile.verbose))
     conversation = read_conversation(messages)
@@ -72,7 +76,7 @@ def generate_answer(
     if document is not None:
         path, content = document
         body = _render(messages, conversation, {path: content})
-        return Answer(f"I wrote the tasks to `{path}`.\n\n{body.rstrip()}\n", {path: content})
+        return Answer(f"I wrote `{path}`.\n\n{body.rstrip()}\n", {path: content})
     code = write_code(conversation, profile, seed_parts)
     if code is None:
         return Answer(chat_text(rng, profile.verbose, conversation.last_prompt))
@@ -136,6 +140,25 @@ def write_code(
         return None
     files, defect, summary = _write_code(conversation, crud, functions, profile, seed_parts)
     return Code(files, defect, summary)
+
+
+def shown_code_does_the_task(conversation: Conversation) -> bool:
+    """Whether the files shown already are what the prompts ask for: every function as this
+    module writes it, and the CRUD module exactly as it renders it. False when the prompts ask
+    for nothing the simulator can read."""
+    crud = crud_spec(conversation.prompts, conversation.existing_files)
+    functions = function_specs(conversation.prompts)
+    if crud is None and not functions:
+        return False
+    _resolve_modules(functions, conversation, crud)
+    if crud is not None:
+        shown = conversation.existing_files.get(crud.module)
+        if shown not in (render_crud_app(crud, verbose, None) for verbose in (False, True)):
+            return False
+    return all(
+        implements(conversation.existing_files.get(spec.module or ""), spec)
+        for spec in functions.values()
+    )
 
 
 def _agent_turn(
