@@ -316,7 +316,8 @@ def test_a_one_line_conclusion_in_the_stated_form(client, task):
 
 def test_a_conditional_one_line_answer_only_when_the_condition_holds(client):
     """ "If the codes are perfect …, return only one line like "<INFO> Finished"": the line when
-    the code shown does what the task asks, else code (never the line for wrong code)."""
+    the code shown does what the task asks; else the review comment the prompt asks for, naming
+    what is wrong, which the modification phase then reads as a repair request."""
     right = "greeting.py\n```python\n" + GREETING + "```\n\n"
     wrong = right.replace("!", "")
     for seed in (0, 1, 2):
@@ -324,7 +325,12 @@ def test_a_conditional_one_line_answer_only_when_the_condition_holds(client):
             client, _chatdev_turn(GREET, REVIEW.format(task=GREET, codes=right)), seed
         )
         assert answer == "<INFO> Finished"
-        answer, _ = _answer(
+        comment, _ = _answer(
             client, _chatdev_turn(GREET, REVIEW.format(task=GREET, codes=wrong)), seed
         )
-        assert "<INFO>" not in answer and "greeting.py" in parse_file_blocks(answer)
+        assert "<INFO>" not in comment and "```" not in comment
+        assert "`greet(name)` in `greeting.py` must return the string `Hello, <name>!`" in comment
+    modify = _chatdev_messages(GREET, {"greeting.py": GREETING.replace("!", "")}, comment)
+    defects = [_answer(client, modify, seed)[1] for seed in SEEDS]
+    # A repair request: sim-small's repair defect rate (5 %), not its first-answer rate (25 %).
+    assert defects.count(None) >= len(SEEDS) - 5, defects

@@ -23,10 +23,11 @@ from baes.simulator.answers.edit_formats import (
     uses_git_prefixes,
 )
 from baes.simulator.answers.intent import INSTRUCTION_ROLES, Intent, Request, read_intent
-from baes.simulator.answers.one_line import one_line_answer
+from baes.simulator.answers.one_line import OneLine, one_line_request
 from baes.simulator.answers.prose import chat_text, code_lead_in, code_outro, plan_text
 from baes.simulator.answers.python_module import function_source, implements, merge_functions
 from baes.simulator.answers.python_spec import FunctionSpec, function_specs, mentioned_modules
+from baes.simulator.answers.review import review_comment
 from baes.simulator.answers.short_answers import (
     classification_text,
     commit_message,
@@ -63,9 +64,11 @@ def generate_answer(
         turn = _agent_turn(messages, tooling, intent, (model, seed), profile, seed_parts)
         if turn is not None:
             return Answer(turn.text, turn.files, turn.defect, turn.tool_calls)
-    line = one_line_answer(messages, lambda: shown_code_does_the_task(read_conversation(messages)))
-    if line is not None:
-        return Answer(line)  # no newline after it: ChatDev reads the last line (chat_agent.py:313)
+    one_line = one_line_request(messages)
+    if one_line is not None:
+        answer = _one_line_answer(one_line, read_conversation(messages))
+        if answer is not None:
+            return answer
     if intent is not Intent.CODE:
         return Answer(_short_answer(intent, request, messages, rng, profile.verbose))
     conversation = read_conversation(messages)
@@ -142,23 +145,29 @@ def write_code(
     return Code(files, defect, summary)
 
 
-def shown_code_does_the_task(conversation: Conversation) -> bool:
-    """Whether the files shown already are what the prompts ask for: every function as this
-    module writes it, and the CRUD module exactly as it renders it. False when the prompts ask
-    for nothing the simulator can read."""
+def _one_line_answer(one_line: OneLine, conversation: Conversation) -> Answer | None:
+    """The line asked for (with no newline after it: ChatDev reads the last line, camel/agents/
+    chat_agent.py:313), or, when it is asked for only if the code shown is right and it is not, a
+    review comment saying what is wrong. None when the simulator cannot tell (the prompts ask
+    for nothing it reads): then the request gets the answer it would get without the line."""
+    if not one_line.conditional:
+        return Answer(one_line.line)
     crud = crud_spec(conversation.prompts, conversation.existing_files)
     functions = function_specs(conversation.prompts)
     if crud is None and not functions:
-        return False
+        return None
     _resolve_modules(functions, conversation, crud)
-    if crud is not None:
-        shown = conversation.existing_files.get(crud.module)
-        if shown not in (render_crud_app(crud, verbose, None) for verbose in (False, True)):
-            return False
-    return all(
-        implements(conversation.existing_files.get(spec.module or ""), spec)
-        for spec in functions.values()
+    shown = conversation.existing_files
+    wrong = [
+        n for n, spec in functions.items() if not implements(shown.get(spec.module or ""), spec)
+    ]
+    crud_right = crud is None or shown.get(crud.module) in (
+        render_crud_app(crud, verbose, None) for verbose in (False, True)
     )
+    if not wrong and crud_right:
+        return Answer(one_line.line)
+    comment = review_comment(functions, wrong)
+    return None if comment is None else Answer(comment)
 
 
 def _agent_turn(

@@ -13,7 +13,8 @@ own example.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from baes.simulator.messages import Message
 
@@ -55,10 +56,17 @@ _EXTENSIONS = {"py": "python", "js": "javascript", "ts": "typescript", "java": "
 _FILLER = {"the", "our", "a", "an", "final", "of", "to", "and", "with", "via", "can", "etc"}
 
 
-def one_line_answer(messages: Sequence[Message], task_done: Callable[[], bool]) -> str | None:
-    """The one line the latest user turn asks for, or None when it asks for none (or asks for
-    it only on a condition that does not hold: `task_done` says whether the code shown already
-    does what the task asks, the one condition the simulator can judge)."""
+@dataclass(frozen=True)
+class OneLine:
+    """The line a prompt asks for; `conditional` when it asks for it only "if" something holds
+    (the one condition the simulator can judge: the code shown already does what was asked)."""
+
+    line: str
+    conditional: bool
+
+
+def one_line_request(messages: Sequence[Message]) -> OneLine | None:
+    """The one line the latest user turn asks for, or None when it asks for none."""
     users = [m.text for m in messages if m.role == "user"]
     if not users:
         return None
@@ -66,18 +74,20 @@ def one_line_answer(messages: Sequence[Message], task_done: Callable[[], bool]) 
     match = _ONE_LINE.search(latest) or _FORMAT_ONLY.search(latest)
     if match is None:
         return None
-    if match.groupdict().get("condition") and not task_done():
-        return None
+    conditional = bool(match.groupdict().get("condition"))
     form = match["form"].strip()
     if "*" in form:
-        return form.replace("*", _value(match["kind"] or "", messages, latest), 1).strip()
+        line = form.replace("*", _value(match["kind"] or "", messages, latest), 1).strip()
+        return OneLine(line, conditional)
     # "starts with <INFO>, followed by our final product modality, e.g. "<INFO> PowerPoint"":
     # the example's words after the marker stand for what "followed by" names.
     followed = re.search(r"\bfollowed by\b(?P<kind>[^,\n]*)", match.groupdict().get("how") or "")
     first, _, example = form.partition(" ")
     if followed and _MARKER.match(first) and example:
-        return f"{first} {_value(followed['kind'], messages, latest, example)}"
-    return form  # a fixed line ("<INFO> Finished")
+        return OneLine(
+            f"{first} {_value(followed['kind'], messages, latest, example)}", conditional
+        )
+    return OneLine(form, conditional)  # a fixed line ("<INFO> Finished")
 
 
 def _value(kind: str, messages: Sequence[Message], latest: str, example: str = "") -> str:
