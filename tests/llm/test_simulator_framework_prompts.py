@@ -329,7 +329,7 @@ def test_a_conditional_one_line_answer_only_when_the_condition_holds(client):
             client, _chatdev_turn(GREET, REVIEW.format(task=GREET, codes=wrong)), seed
         )
         assert "<INFO>" not in comment and "```" not in comment
-        assert "`greet(name)` in `greeting.py` must return the string `Hello, <name>!`" in comment
+        assert "`greet(name)` in `greeting.py` returns the string `Hello, <name>!`" in comment
     modify = _chatdev_messages(GREET, {"greeting.py": GREETING.replace("!", "")}, comment)
     defects = [_answer(client, modify, seed)[1] for seed in SEEDS]
     # A repair request: sim-small's repair defect rate (5 %), not its first-answer rate (25 %).

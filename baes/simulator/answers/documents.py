@@ -62,7 +62,7 @@ def task_document(path: str, functions: Iterable[FunctionSpec], work_items: Iter
     specs = list(functions)
     stem = PurePosixPath(path).stem
     checklist = "task" in stem.lower()
-    items = [_function_item(spec, checklist) for spec in specs]
+    items = [function_item(spec, checklist) for spec in specs]
     described = {spec.name for spec in specs}
     items += [item for item in work_items if not any(f"`{n}(" in item for n in described)]
     lines = [f"# {stem.replace('-', ' ').replace('_', ' ').capitalize()}", ""]
@@ -73,7 +73,10 @@ def task_document(path: str, functions: Iterable[FunctionSpec], work_items: Iter
     return "\n".join(lines) + "\n"
 
 
-def _function_item(spec: FunctionSpec, imperative: bool) -> str:
+def function_item(spec: FunctionSpec, imperative: bool) -> str:
+    """One function's work in words the simulator reads back exactly: "Write `greet(name)` in
+    `greeting.py` that returns the string `Hello, <name>!`; for example …" (imperative), or
+    "`greet(name)` in `greeting.py` returns the string …"."""
     signature = f"`{spec.name}({', '.join(spec.params)})`"
     where = f" in `{spec.module}`" if spec.module else ""
     if spec.template is not None:

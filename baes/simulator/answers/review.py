@@ -11,31 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from baes.simulator.answers.documents import function_item
 from baes.simulator.answers.python_spec import FunctionSpec
 
 
 def review_comment(functions: Mapping[str, FunctionSpec], wrong: list[str]) -> str | None:
     """The comment on the functions in `wrong` (names of `functions`), or None if none."""
-    lines = []
-    for name in wrong:
-        spec = functions[name]
-        signature = f"`{spec.name}({', '.join(spec.params)})`"
-        where = f"`{spec.module}`" if spec.module else "the code"
-        if spec.template is not None:
-            asked = f"return the string `{spec.template}`"
-        elif spec.expression is not None:
-            asked = f"return `{spec.expression}`"
-        else:
-            asked = "behave as the task's examples show"
-        examples = "".join(
-            f"; `{spec.name}({', '.join(repr(a) for a in args)})` must return `{value!r}`"
-            for args, value in spec.examples
-        )
-        lines.append(f"- {signature} in {where} must {asked}{examples}.")
-    if not lines:
+    if not wrong:
         return None
+    lines = [f"- {function_item(functions[name], imperative=False)}" for name in wrong]
     return (
-        "The code does not yet do what the task asks:\n"
+        "The code does not yet do what the task asks. It must meet these:\n"
         + "\n".join(lines)
         + "\n\nFix the code: rewrite each function above so that it does exactly this, and keep "
         "everything else as it is."
