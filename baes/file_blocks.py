@@ -118,10 +118,10 @@ def _is_closing(line: str, fence: str) -> bool:
     return stripped.startswith(fence) and set(stripped) == {"`"}
 
 
-def _fence_for(content: str) -> str:
-    """Three backticks, or one more than the longest backtick run at a line start."""
+def _fence_for(content: str, shortest: int = 3) -> str:
+    """`shortest` backticks, or one more than the longest backtick run at a line start."""
     runs = [len(m.group()) for m in re.finditer(r"^\s*(`{3,})", content, re.M)]
-    return "`" * max(3, max(runs, default=0) + 1) if runs else "```"
+    return "`" * max(shortest, max(runs, default=0) + 1)
 
 
 def language_for(path: str) -> str:
@@ -139,11 +139,12 @@ def language_for(path: str) -> str:
     }.get(suffix, "")
 
 
-def render_file_blocks(files: Mapping[str, str]) -> str:
-    """Files as FILE_BLOCK_FORMAT text, in the given order."""
+def render_file_blocks(files: Mapping[str, str], shortest_fence: int = 3) -> str:
+    """Files as FILE_BLOCK_FORMAT text, in the given order; fences have at least
+    `shortest_fence` backticks (a reader may only accept the fence its prompt showed)."""
     blocks = []
     for path, content in files.items():
-        fence = _fence_for(content)
+        fence = _fence_for(content, shortest_fence)
         body = content if content.endswith("\n") or not content else content + "\n"
         blocks.append(f"{path}\n{fence}{language_for(path)}\n{body}{fence}\n")
     return "\n".join(blocks)

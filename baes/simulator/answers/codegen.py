@@ -19,16 +19,20 @@ from baes.simulator.answers.conversation import (
 from baes.simulator.answers.crud_app import endpoint_summary, render_crud_app
 from baes.simulator.answers.crud_spec import CrudSpec, crud_spec
 from baes.simulator.answers.defects import Defect, crud_defect, function_defect, should_inject
+from baes.simulator.answers.documents import requested_document, task_document
 from baes.simulator.answers.edit_formats import (
     EditFormat,
     detect_edit_format,
     render_edits,
+    shown_fence_length,
     uses_git_prefixes,
 )
 from baes.simulator.answers.intent import INSTRUCTION_ROLES, Intent, Request, read_intent
+from baes.simulator.answers.one_line import OneLine, one_line_request
 from baes.simulator.answers.prose import chat_text, code_lead_in, code_outro, plan_text
-from baes.simulator.answers.python_module import function_source, merge_functions
+from baes.simulator.answers.python_module import function_source, implements, merge_functions
 from baes.simulator.answers.python_spec import FunctionSpec, function_specs, mentioned_modules
+from baes.simulator.answers.review import review_comment
 from baes.simulator.answers.short_answers import (
     classification_text,
     commit_message,
@@ -65,6 +69,11 @@ def generate_answer(
         turn = _agent_turn(messages, tooling, intent, (model, seed), profile, seed_parts)
         if turn is not None:
             return Answer(turn.text, turn.files, turn.defect, turn.tool_calls)
+    one_line = one_line_request(messages)
+    if one_line is not None:
+        answer = _one_line_answer(one_line, read_conversation(messages))
+        if answer is not None:
+            return answer
     if intent is not Intent.CODE:
         return Answer(_short_answer(intent, request, messages, rng, profile.verbose))
     conversation = read_conversation(messages)
@@ -73,15 +82,16 @@ def generate_answer(
         return Answer(plan_text(rng, profile.verbose, conversation.last_prompt, items))
     if (skeleton := _skeleton_answer(messages, conversation, profile, seed_parts, rng)) is not None:
         return skeleton
+    document = _task_document(conversation)
+    if document is not None:
+        path, content = document
+        body = _render(messages, conversation, {path: content})
+        return Answer(f"I wrote `{path}`.\n\n{body.rstrip()}\n", {path: content})
     code = write_code(conversation, profile, seed_parts)
     if code is None:
         return Answer(chat_text(rng, profile.verbose, conversation.last_prompt))
-    format_text = edit_format_text(messages)
-    edit_format = detect_edit_format(format_text)
-    body = render_edits(
-        edit_format, conversation.existing_files, code.files, uses_git_prefixes(format_text)
-    )
-    in_full = edit_format is EditFormat.WHOLE
+    in_full = detect_edit_format(edit_format_text(messages)) is EditFormat.WHOLE
+    body = _render(messages, conversation, code.files)
     parts = [
         code_lead_in(rng, profile.verbose, conversation.is_repair, code.summary, in_full),
         body.rstrip("\n") or "The files already do what was asked; nothing needs to change.",
@@ -127,6 +137,33 @@ def _skeleton_code(
     return write_skeleton_code(latest, instructions, conversation.last_prompt, rate, seeds)
 
 
+def _render(messages: Sequence[Message], conversation: Conversation, files: dict[str, str]) -> str:
+    """The files as edits in the format, and with the fences, the prompt asks for."""
+    format_text = edit_format_text(messages)
+    return render_edits(
+        detect_edit_format(format_text),
+        conversation.existing_files,
+        files,
+        uses_git_prefixes(format_text),
+        shown_fence_length(format_text),
+    )
+
+
+def _task_document(conversation: Conversation) -> tuple[str, str] | None:
+    """The Markdown task list the latest prompt asks to create (documents.py), when it asks for
+    one and the simulator can say what the tasks are."""
+    path = requested_document(conversation.last_prompt)
+    if path is None:
+        return None
+    crud = crud_spec(conversation.prompts, conversation.existing_files)
+    functions = function_specs([conversation.last_prompt]) or function_specs(conversation.prompts)
+    _resolve_modules(functions, conversation, crud)
+    items = _work_items(conversation)
+    if not functions and not items:
+        return None
+    return path, task_document(path, functions.values(), items)
+
+
 @dataclass(frozen=True)
 class Code:
     """The files a code answer writes (complete new versions), its summary and any defect."""
@@ -149,6 +186,31 @@ def write_code(
         return None
     files, defect, summary = _write_code(conversation, crud, functions, profile, seed_parts)
     return Code(files, defect, summary)
+
+
+def _one_line_answer(one_line: OneLine, conversation: Conversation) -> Answer | None:
+    """The line asked for (with no newline after it: ChatDev reads the last line, camel/agents/
+    chat_agent.py:313), or, when it is asked for only if the code shown is right and it is not, a
+    review comment saying what is wrong. None when the simulator cannot tell (the prompts ask
+    for nothing it reads): then the request gets the answer it would get without the line."""
+    if not one_line.conditional:
+        return Answer(one_line.line)
+    crud = crud_spec(conversation.prompts, conversation.existing_files)
+    functions = function_specs(conversation.prompts)
+    if crud is None and not functions:
+        return None
+    _resolve_modules(functions, conversation, crud)
+    shown = conversation.existing_files
+    wrong = [
+        n for n, spec in functions.items() if not implements(shown.get(spec.module or ""), spec)
+    ]
+    crud_right = crud is None or shown.get(crud.module) in (
+        render_crud_app(crud, verbose, None) for verbose in (False, True)
+    )
+    if not wrong and crud_right:
+        return Answer(one_line.line)
+    comment = review_comment(functions, wrong)
+    return None if comment is None else Answer(comment)
 
 
 def _agent_turn(
@@ -220,14 +282,21 @@ def _write_code(
     seed_parts: tuple[object, ...],
 ) -> tuple[dict[str, str], Defect | None, list[str]]:
     _resolve_modules(functions, conversation, crud)
+    # A function the files shown already implement as asked is kept as it is: a framework that
+    # restates the whole task in every prompt (ChatDev's phases) asks for no change to it.
+    pending = [
+        name
+        for name, spec in functions.items()
+        if not implements(conversation.existing_files.get(spec.module or ""), spec)
+    ]
     rate = profile.repair_defect_rate if conversation.is_repair else profile.defect_rate
     defect = None
     if should_inject(rate, *seed_parts):
         if crud is not None:
             defect = crud_defect(crud, *seed_parts)
         else:
-            latest = [n for n in function_specs([conversation.last_prompt]) if n in functions]
-            defect = function_defect(latest or list(functions), *seed_parts)
+            latest = [n for n in function_specs([conversation.last_prompt]) if n in pending]
+            defect = function_defect(latest or pending, *seed_parts)
     files: dict[str, str] = {}
     summary: list[str] = []
     if crud is not None:
@@ -244,7 +313,7 @@ def _write_code(
             missing = hit and defect is not None and defect.kind == "missing_function"
             if missing and not _defines(existing, name):
                 continue
-            if not spec.knows_result and _defines(existing, name):
+            if name not in pending or (not spec.knows_result and _defines(existing, name)):
                 continue  # nothing to add to the version the project already has
             sources[name] = function_source(spec, profile.verbose, wrong_result=hit)
             summary.append(f"`{name}({', '.join(spec.params)})` in `{module}`")

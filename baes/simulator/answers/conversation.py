@@ -12,6 +12,7 @@ from baes.file_blocks import (
     parse_file_blocks,
     strip_file_blocks,
 )
+from baes.simulator.answers.documents import documents_to_carry_out
 from baes.simulator.messages import Message
 
 _FENCED = re.compile(r"^(`{3,})[^\n]*\n.*?^\1[ \t]*$", re.M | re.S)
@@ -44,6 +45,14 @@ _FORMAT_EXAMPLE = parse_file_blocks(FILE_BLOCK_FORMAT)
 # file's lines numbered from 1 ("3 def greet(name):"); an empty line ends a file.
 _LISTING_HEADER = re.compile(r"^File: (?P<path>[\w./-]+)\s*$")
 _NUMBERED_LINE = re.compile(r"^(?P<number>\d+) (?P<line>.*)$")
+# A listing quoted as a whole, as ChatDev's phase prompts quote their code (`Codes: "{codes}"` in
+# its CompanyConfig/Default/PhaseConfig.json): the opening quote is no part of the first path.
+_QUOTED_PATH_LINE = re.compile(r"^[\"'](?=[\w./-]+\.\w+[ \t]*\n[ \t]*`{3,})", re.M)
+# A task passed as the quoted argument of a backticked command, as spec-kit's specify template
+# does (`scripts/create-new-feature.sh --json "{ARGS}"`): when the task has code spans of its
+# own, the backticks pair up wrongly, and the command's first span holds a lone quote.
+_QUOTED_ARGUMENT = re.compile(r'`(?P<command>[^`"\n]*)"(?P<argument>[^`"\n]*`[^\n]*)"`')
+_FENCE_LINE = re.compile(r"^(?P<fence>`{3,})[\w+.#-]*$")
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,31 @@ def strip_fenced_code(text: str) -> str:
     return _FENCED.sub("", text)
 
 
+def _unglue_closing_fences(text: str) -> str:
+    """Closing fences on lines of their own. aider closes a file that lacks a final newline
+    right after its last line ("<!-- END -->````"); read as it is, that block would run on and
+    swallow the files after it."""
+    lines = text.split("\n")
+    fence = None
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if fence is None:
+            opening = _FENCE_LINE.match(stripped)
+            fence = opening.group("fence") if opening else None
+        elif stripped.startswith(fence) and set(stripped) == {"`"}:
+            fence = None
+        elif stripped.endswith(fence) and not stripped.endswith("`" + fence):
+            lines[i] = line.rstrip()[: -len(fence)] + "\n" + fence
+            fence = None
+    return "\n".join(lines)
+
+
+def _unquoted_arguments(text: str) -> str:
+    """The text with a task quoted inside a backticked command set free as prose, so its own
+    code spans (`greeting.py`, `greet(name)`) read as they were written."""
+    return _QUOTED_ARGUMENT.sub(lambda m: f'{m["command"].rstrip()} "{m["argument"]}"', text)
+
+
 def parse_numbered_listings(text: str) -> dict[str, str]:
     """Files shown the way gpt-engineer shows them: `File: path`, then numbered lines."""
     files: dict[str, str] = {}
@@ -92,22 +126,27 @@ def read_conversation(messages: Sequence[Message]) -> Conversation:
     files: dict[str, str] = {}
     last_user_text = ""
     for message in messages:
+        text = _unglue_closing_fences(_QUOTED_PATH_LINE.sub("", message.text))
         if message.role in ("user", "assistant", "tool"):
             try:
-                blocks = parse_file_blocks(message.text)
+                blocks = parse_file_blocks(text)
             except FileBlockError:
                 blocks = {}  # a model may have named an unsafe path; those files never existed
-            blocks.update(parse_numbered_listings(message.text))
+            blocks.update(parse_numbered_listings(text))
             for path, content in blocks.items():
                 if _FORMAT_EXAMPLE.get(path) != content:
                     files[path] = content
         if message.role == "user":
-            prompts.append(strip_fenced_code(message.text))
-            last_user_text = message.text
+            prompts.append(_unquoted_arguments(strip_fenced_code(text)))
+            last_user_text = text
     # Only the latest turn decides: an old failure that was since fixed is not a repair request.
     # Files shown in it are not evidence (code mentions `KeyError`); a check's output is.
     is_repair = bool(_REPAIR.search(strip_file_blocks(last_user_text)))
     asks_plan = bool(prompts) and bool(_PLAN.search(prompts[-1])) and not is_repair
+    if prompts:
+        # "Implement every task of tasks.md": the document shown is part of the request.
+        for path in documents_to_carry_out(prompts[-1], files):
+            prompts[-1] += "\n\n" + _unquoted_arguments(strip_fenced_code(files[path]))
     return Conversation(tuple(prompts), files, is_repair, asks_plan)
 
 

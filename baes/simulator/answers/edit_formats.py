@@ -31,6 +31,9 @@ _REPLACE_MARKER = re.compile(r">{7} REPLACE\b")
 _UNIFIED_WORDS = re.compile(r"\bunified\b[^.\n]{0,30}\bdiffs?\b|\bdiff -U\d?\b", re.I)
 _UNIFIED_EXAMPLE = re.compile(r"^--- \S+.*\n\+\+\+ \S+.*\n@@ ", re.M)
 _GIT_PREFIXES = re.compile(r"^--- a/\S+.*\n\+\+\+ b/", re.M)
+# A file as a prompt shows it: a path line (a name with an extension, perhaps decorated), then
+# the fence that opens its content.
+_SHOWN_FILE_FENCE = re.compile(r"^[^\s`]*[\w-]\.\w+[^\s`]*[ \t]*\n(?P<fence>`{3,})", re.M)
 
 
 class EditFormat(Enum):
@@ -48,15 +51,25 @@ def detect_edit_format(instructions: str) -> EditFormat:
     return EditFormat.WHOLE
 
 
+def shown_fence_length(instructions: str) -> int:
+    """How many backticks open a file in the prompt's format example and file listings (at
+    least 3). aider fences every file with ```` once a file it shows contains ``` lines (the
+    Markdown templates of spec-kit do), and then reads only blocks opened by ````."""
+    lengths = [len(m.group("fence")) for m in _SHOWN_FILE_FENCE.finditer(instructions)]
+    return max([3, *lengths])
+
+
 def render_edits(
     edit_format: EditFormat,
     old_files: Mapping[str, str],
     new_files: Mapping[str, str],
     git_prefixes: bool = False,
+    fence_length: int = 3,
 ) -> str:
-    """The changes from `old_files` to `new_files` (only the paths in `new_files`), as text."""
+    """The changes from `old_files` to `new_files` (only the paths in `new_files`), as text,
+    with file fences of at least `fence_length` backticks."""
     if edit_format is EditFormat.WHOLE:
-        return render_file_blocks(new_files)
+        return render_file_blocks(new_files, fence_length)
     blocks = []
     for path, new in new_files.items():
         old = old_files.get(path)
@@ -65,7 +78,7 @@ def render_edits(
         if edit_format is EditFormat.UNIFIED_DIFF:
             blocks.append(unified_diff(path, old, new, git_prefixes))
         else:
-            blocks.append(search_replace_blocks(path, old, new))
+            blocks.append(search_replace_blocks(path, old, new, fence_length))
     return "\n".join(blocks)
 
 
@@ -135,10 +148,10 @@ def _resembles(first: str, second: str) -> bool:
     return longer == 0 or sum((Counter(a) & Counter(b)).values()) / longer >= 0.9
 
 
-def search_replace_blocks(path: str, old: str | None, new: str) -> str:
+def search_replace_blocks(path: str, old: str | None, new: str, fence_length: int = 3) -> str:
     """SEARCH/REPLACE blocks turning `old` into `new`: each SEARCH text occurs exactly once in
     `old` and the blocks do not overlap, so applying them in order gives `new`."""
-    fence = "```" + language_for(path)
+    fence = "`" * fence_length
     if not old:
         return _block(path, fence, [], _lines(new))
     old_lines, new_lines = _lines(old), _lines(new)
@@ -196,5 +209,6 @@ def _occurrences(lines: list[str], part: list[str]) -> int:
 
 
 def _block(path: str, fence: str, search: list[str], replace: list[str]) -> str:
-    body = [path, fence, "<<<<<<< SEARCH", *search, "=======", *replace, ">>>>>>> REPLACE", "```"]
+    body = [path, fence + language_for(path), "<<<<<<< SEARCH", *search, "=======", *replace]
+    body += [">>>>>>> REPLACE", fence]
     return "\n".join(body) + "\n"

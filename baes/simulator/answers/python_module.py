@@ -94,6 +94,32 @@ def function_source(spec: FunctionSpec, verbose: bool, wrong_result: bool = Fals
     return "\n".join(lines) + "\n"
 
 
+def implements(source: str | None, spec: FunctionSpec) -> bool:
+    """Whether `source` defines the function exactly as this module writes it for `spec`
+    (docstrings aside): a function the prompts say nothing new about is already done."""
+    if not source or not spec.knows_result:
+        return False
+    wanted = _function_node(function_source(spec, verbose=False), spec.name)
+    found = _function_node(source, spec.name)
+    return wanted is not None and found is not None and _shape(found) == _shape(wanted)
+
+
+def _function_node(source: str, name: str) -> ast.FunctionDef | None:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    return next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name), None)
+
+
+def _shape(node: ast.FunctionDef) -> str:
+    """The function's parameters and body, without its docstring."""
+    body = node.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    return ast.dump(node.args) + "".join(ast.dump(statement) for statement in body)
+
+
 def merge_functions(
     existing: str | None, functions: Mapping[str, str], docstring: str | None
 ) -> str:
