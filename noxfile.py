@@ -9,7 +9,7 @@ nox.options.sessions = ["tests", "lint"]
 def tests(session: nox.Session) -> None:
     """The test suite, as CI runs it."""
     session.install("-e", ".[test]")
-    session.run("python", "-m", "pytest", "-q", *session.posargs)
+    session.run("python", "-m", "pytest", "-q", "-n", "4", *session.posargs)
 
 
 @nox.session

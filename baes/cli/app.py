@@ -71,5 +71,31 @@ app.add_typer(proxy.app, name="proxy", help="The metering proxy, to meter any to
 
 
 def main() -> None:
-    """Entry point of the `baes` console script."""
-    app(prog_name="baes")
+    """Entry point of the `baes` console script.
+
+    click is run outside its standalone mode so that a value typer or click refuses (a port out
+    of range, a missing argument, an unknown option) ends like every other bad input of baes:
+    one `error:` line and exit 2, instead of click's usage box.
+    """
+    import sys
+
+    from baes.cli.console import err, print_error, usage_error_line
+
+    # typer 0.26 ships its own copy of click (typer._click); older typers use click itself.
+    # Take the exception classes from wherever typer.Exit comes from, so both are caught.
+    clicks = sys.modules[typer.Exit.__module__]
+    try:
+        exit_code = app(prog_name="baes", standalone_mode=False)
+    except clicks.ClickException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            # `baes` or `baes sim` alone: the help is already printed; keep click's exit code.
+            sys.exit(exc.exit_code)
+        print_error(usage_error_line(exc))
+        sys.exit(exc.exit_code)
+    except clicks.Abort:
+        # Ctrl-C or end of input at a confirmation prompt (`baes rm`).
+        err.print("\n[yellow]aborted[/]")  # after the prompt, on a line of its own
+        sys.exit(1)
+    # Outside standalone mode click returns the code of a `typer.Exit` (also `--help`,
+    # `--version`, Ctrl-C while parsing: 130); no baes command returns a value of its own.
+    sys.exit(exit_code if isinstance(exit_code, int) else 0)

@@ -29,6 +29,18 @@ def print_error(message: str, hint: str | None = None) -> None:
         err.print(f"[dim]hint: {escape(redact(hint))}[/]")
 
 
+def usage_error_line(exc: Any) -> str:
+    """A click error (a refused option value, a missing argument, an unknown option) as the
+    text of one `error:` line, pointing at the command's help when there is one."""
+    message = exc.format_message().strip().replace("\n", " ").rstrip(".")
+    if message[:1].isupper() and message[1:2].islower():
+        message = message[0].lower() + message[1:]
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None and ctx.command.get_help_option(ctx) is not None:
+        message += f" (see '{ctx.command_path} {ctx.help_option_names[-1]}')"
+    return message
+
+
 def print_warning(message: str) -> None:
     """A yellow `warning:` then the message as plain text (brackets in it are not markup)."""
     err.print(f"[yellow]warning:[/] {escape(redact(message))}")

@@ -17,7 +17,9 @@ from pathlib import Path
 
 # Inherited as they are. Locale, terminal, user, temp dir and time zone make tools behave as in
 # the user's shell; the proxy and CA-bundle variables let pip and git reach the network behind a
-# corporate proxy; the PIP_/UV_ index settings let setup install from the user's mirror;
+# corporate proxy; the PIP_/UV_ index settings let setup install from the user's mirror, and
+# pip's retry and timeout settings let a user on a slow or flaky network (or a test pointing pip
+# at a closed port) tune how long setup waits, as their own pip would;
 # LD_LIBRARY_PATH keeps interpreters that need it working. Windows needs its system variables to
 # start any process. Python's own variables are not inherited (PYTHONPATH or PYTHONHOME would put
 # the user's modules or another Python under the framework): only the two that set text
@@ -62,6 +64,9 @@ INHERITED_NAMES = frozenset(
         "PIP_FIND_LINKS",
         "PIP_CERT",
         "PIP_CONFIG_FILE",
+        "PIP_RETRIES",
+        "PIP_TIMEOUT",
+        "PIP_DEFAULT_TIMEOUT",
         "UV_INDEX_URL",
         "UV_EXTRA_INDEX_URL",
         "PYTHONIOENCODING",

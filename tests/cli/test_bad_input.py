@@ -97,3 +97,49 @@ def test_list_accepts_every_status_it_can_show(cli, root):
 
     for status in STATUSES:
         assert cli("list", "--status", status).exit_code == 0
+
+
+BOX = set("╭╮╰╯│─")
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["sim", "serve", "--port", "70000"], ["'--port'", "70000", "0<=x<=65535"]),
+        (["run", "exp", "--jobs", "0"], ["'--jobs'", "0 is not in the range x>=1"]),
+        (["run", "exp", "--jobs", "many"], ["'--jobs'", "'many'"]),
+        (["run"], ["missing argument 'NAME'"]),
+        (["show"], ["missing argument 'NAME'"]),
+        (["list", "--bogus"], ["no such option", "--bogus"]),
+        (["nosuch"], ["no such command 'nosuch'"]),
+        (["sim", "serve", "stray"], ["unexpected extra argument", "stray"]),
+    ],
+)
+def test_values_typer_refuses_end_in_one_error_line_and_exit_2(args, says, tmp_path):
+    # Before: click's usage line, a "Try" line and a boxed "Error" panel (five lines).
+    result = run_baes(*args, env={"BAES_ROOT": str(tmp_path)}, timeout=20)
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: ") and all(part in line for part in says), line
+    command = " ".join(["baes", *args[: 2 if args[0] == "sim" else 1]])
+    help_of = "baes" if args == ["nosuch"] else command
+    assert line.endswith(f"(see '{help_of} --help')"), line
+    assert not BOX & set(result.stderr) and result.stdout == ""
+
+
+def test_help_version_and_no_arguments_keep_their_output_and_exit_codes():
+    helped = run_baes("run", "--help", timeout=20)
+    assert helped.returncode == 0 and "Usage: baes run [OPTIONS] NAME" in helped.stdout
+    assert helped.stderr == ""
+    version = run_baes("--version", timeout=20)
+    assert version.returncode == 0 and version.stdout.startswith("baes ")
+    # `baes sim` alone prints its help, as click does, with click's exit code 2.
+    bare = run_baes("sim", timeout=20)
+    assert bare.returncode == 2 and "Usage: baes sim" in bare.stdout and bare.stderr == ""
+
+
+def test_a_refused_command_keeps_its_own_exit_code(tmp_path):
+    # typer.Exit codes raised by a command (a BaesError: 2 for input) come through unchanged.
+    result = run_baes("show", "nope", env={"BAES_ROOT": str(tmp_path)}, timeout=20)
+    assert result.returncode == 2
+    assert _one_error_line(result) == f"error: no experiment 'nope' under {tmp_path}"

@@ -270,6 +270,12 @@ def test_rm_asks_on_a_terminal(copy):
     kept = answer("n\n")
     assert kept.returncode == 2 and b"Delete experiment 'exp' and its 4 run(s)" in kept.stderr
     assert (copy / "exp" / "config.yaml").is_file()
+    # End of input at the prompt (Ctrl-D): click aborts; one line, exit 1, nothing deleted.
+    aborted = answer("\x04")
+    assert aborted.returncode == 1, aborted.stderr
+    assert aborted.stderr.decode().strip().splitlines()[-1] == "aborted"
+    assert "Traceback" not in aborted.stderr.decode()
+    assert (copy / "exp" / "config.yaml").is_file()
     gone = answer("y\n")
     assert gone.returncode == 0, gone.stderr
     assert not (copy / "exp").exists()

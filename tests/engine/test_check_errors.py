@@ -33,9 +33,8 @@ def offline_pip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     cache = tmp_path / "cache"
     monkeypatch.setenv("BAES_CACHE_DIR", str(cache))
     monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
-    # Setup commands inherit only an allow-list of variables (PIP_RETRIES and PIP_TIMEOUT are not
-    # on it; PIP_CONFIG_FILE is): without this file pip retries the closed port 5 times with
-    # back-off, ~8 s per build.
+    # Setup commands inherit pip's settings (an allow-list: PIP_CONFIG_FILE, PIP_RETRIES, ...):
+    # without this file pip retries the closed port 5 times with back-off, ~8 s per build.
     config = tmp_path / "pip.conf"
     config.write_text("[global]\nretries = 0\ntimeout = 2\nno-cache-dir = true\n")
     monkeypatch.setenv("PIP_CONFIG_FILE", str(config))

@@ -19,6 +19,9 @@ HOST = {
     "HTTPS_PROXY": "http://proxy.test:3128",
     "SSL_CERT_FILE": "/etc/ca.pem",
     "PIP_INDEX_URL": "https://mirror.test/simple",
+    "PIP_RETRIES": "0",
+    "PIP_TIMEOUT": "2",
+    "PIP_DEFAULT_TIMEOUT": "3",
     "PYTHONPATH": "/home/u/src",
     "EDITOR": "vim",
     "OPENAI_API_KEY": "sk-default-name-key-0123456789",
@@ -38,6 +41,9 @@ def test_only_the_allow_list_is_inherited():
             "HTTPS_PROXY",
             "SSL_CERT_FILE",
             "PIP_INDEX_URL",
+            "PIP_RETRIES",
+            "PIP_TIMEOUT",
+            "PIP_DEFAULT_TIMEOUT",
         )
     }
 
@@ -55,6 +61,7 @@ def test_a_command_framework_and_a_check_never_get_a_withheld_variable(
 ):
     monkeypatch.setenv("LC_AUTH", "innocent-looking-key-value")
     monkeypatch.setenv("LC_COLLATE", "C")
+    monkeypatch.setenv("PIP_RETRIES", "0")
     config = CommandFrameworkConfig(
         adapter="command", step="env > step-env.txt", setup=["env > {env}/setup-env.txt"]
     )
@@ -72,4 +79,5 @@ def test_a_command_framework_and_a_check_never_get_a_withheld_variable(
         (workspace / "check-env.txt").read_text(),
     ):
         assert "LC_COLLATE=C" in text  # the allow-list is inherited ...
+        assert "PIP_RETRIES=0" in text  # (pip's own settings too: setup installs with them)
         assert "innocent-looking-key-value" not in text  # ... but never a withheld name

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from baes.llm.proxy import StreamMeter, Usage, parse_usage, usage_from_payload
 from baes.llm.proxy.usage import error_summary
 
@@ -54,12 +56,53 @@ def test_crlf_framed_events_are_understood():
     assert meter.usage is not None
 
 
-def test_without_stripping_bytes_pass_on_the_moment_they_arrive():
+def test_whole_events_pass_on_unchanged_the_moment_they_arrive():
     meter = StreamMeter()
+    read = sse(CHUNK) + sse(CHUNK)
+    assert meter.feed(read) is read  # the very bytes that came, nothing copied or held
+    # Half an event is held until its end (an SSE client could not use it before), so that an
+    # event carrying an error can still be redacted before any of it is sent.
     half = sse(USAGE_CHUNK)[:20]
-    assert meter.feed(half) == half  # not held back waiting for the event's end
-    meter.feed(sse(USAGE_CHUNK)[20:])
+    assert meter.feed(half) == b""
+    assert meter.feed(sse(USAGE_CHUNK)[20:] + sse(CHUNK)[:5]) == sse(USAGE_CHUNK)
     assert meter.usage == Usage(10, 2, 4, None)
+    assert meter.feed(sse(CHUNK)[5:]) + meter.finish() == sse(CHUNK)
+
+
+def test_an_unterminated_last_event_is_passed_on_at_the_end():
+    meter = StreamMeter()
+    assert meter.feed(b"data: [DONE]") == b""
+    assert meter.finish() == b"data: [DONE]" and meter.done
+
+
+ECHOED = "Incorrect API key provided: sk-proj-AbCdEfGhIjKlMnOpQrSt0123"
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        sse({"error": {"message": ECHOED, "type": "invalid_request_error"}}),
+        sse({"type": "error", "code": "invalid_api_key", "message": ECHOED}, "error"),
+        sse(
+            {"type": "response.failed", "response": {"error": {"message": ECHOED}}},
+            "response.failed",
+        ),
+        f"event: error\ndata: {ECHOED}\n\n".encode(),
+    ],
+)
+def test_an_event_that_carries_an_error_is_redacted_even_split_across_reads(event):
+    stream = sse(CHUNK) + event + sse("[DONE]")
+    meter = StreamMeter()
+    out = b"".join(meter.feed(stream[i : i + 9]) for i in range(0, len(stream), 9)) + meter.finish()
+    assert b"AbCdEfGhIjKl" not in out
+    assert out == stream.replace(b"sk-proj-AbCdEfGhIjKlMnOpQrSt0123", b"sk-[redacted]")
+
+
+def test_key_shaped_model_output_in_a_normal_chunk_passes_unchanged():
+    chunk = {**CHUNK, "choices": [{"index": 0, "delta": {"content": "error: " + ECHOED}}]}
+    meter = StreamMeter()
+    meter.feed(sse(CHUNK))
+    assert meter.feed(sse(chunk)) == sse(chunk)
 
 
 def test_a_responses_stream_ends_at_its_terminal_event():

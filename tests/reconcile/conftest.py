@@ -103,17 +103,19 @@ def make_experiment(
 def ran_experiment(tmp_path_factory) -> Path:
     """An experiments root holding `exp`, made and run once (embedded simulator, 3 frameworks
     including the streaming one); tests get a copy with `sim_experiment`."""
-    from tests.conftest import Cli
+    from tests.conftest import Cli, built_once
 
-    folder = tmp_path_factory.mktemp("template")
-    root = folder / "experiments"
-    cli = Cli()
+    def build(folder: Path) -> dict[str, Any]:
+        cli = Cli()
 
-    def at_root(*args: Any):
-        return cli(*args, "--root", root)
+        def at_root(*args: Any):
+            return cli(*args, "--root", folder / "experiments")
 
-    make_experiment(at_root, folder, streamer=True)
-    return root
+        make_experiment(at_root, folder, streamer=True)
+        return {}
+
+    folder, _ = built_once(tmp_path_factory, "reconcile-template", build)
+    return folder / "experiments"
 
 
 @pytest.fixture

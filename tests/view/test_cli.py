@@ -40,7 +40,9 @@ def test_a_non_loopback_host_is_warned_about(root):
 def test_open_hands_the_url_to_the_browser(root, tmp_path):
     opened = tmp_path / "opened"
     browser = tmp_path / "browser"
-    browser.write_text(f'#!/bin/sh\necho "$1" > {opened}\n')
+    # Written aside then renamed: the test must never read the file half-written (it did, once,
+    # under load: `>` creates it empty before echo writes).
+    browser.write_text(f'#!/bin/sh\necho "$1" > {opened}.part && mv {opened}.part {opened}\n')
     browser.chmod(0o755)
     env = {**os.environ, "BROWSER": str(browser)}
     process, url = start_view("--root", str(root), "--port", "0", "--open", env=env)

@@ -275,7 +275,9 @@ class ProxyHandler:
             call.stream = True
             if call.transcript is not None:
                 call.transcript.stream = StreamCollector()
-            return MeteredStreamResponse(upstream, StreamMeter(strip_usage_chunk), call, headers)
+            # An error event in the stream may echo the key, like an error body (see below).
+            meter = StreamMeter(strip_usage_chunk, self._redact)
+            return MeteredStreamResponse(upstream, meter, call, headers)
 
         try:
             content = await upstream.read()

@@ -9,7 +9,7 @@ from baes.clock import utc_now
 from baes.llm.ledger import LedgerEntry
 from baes.llm.proxy.budget import Budget
 from baes.llm.proxy.tokens import Attribution, AttributionRegistry
-from baes.llm.proxy.transcripts import CallTranscript
+from baes.llm.proxy.transcripts import CallOutcome, CallTranscript
 from baes.llm.proxy.usage import Usage
 
 
@@ -60,16 +60,17 @@ class CallRecorder:
         latency_s = round(time.perf_counter() - self._t0, 6)
         error = self._redact(error) if error else None
         if self.transcript is not None:
-            self.transcript.write(
-                ts_start=self.ts_start,
-                endpoint=self.endpoint,
-                status_code=status_code,
-                streamed=self.stream,
-                body=body,
-                usage=usage,
-                latency_s=latency_s,
-                error=error,
+            outcome = CallOutcome(
+                self.ts_start,
+                self.endpoint,
+                status_code,
+                self.stream,
+                body,
+                usage,
+                latency_s,
+                error,
             )
+            self.transcript.write(outcome)
         entry = LedgerEntry(
             ts_start=self.ts_start,
             ts_end=utc_now(),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -192,6 +193,20 @@ def _merge_tool_call(calls: list[dict[str, Any]], delta: dict[str, Any]) -> None
             call["function"][key] += function[key]
 
 
+@dataclass(frozen=True)
+class CallOutcome:
+    """How one call ended, as its transcript line records it (the ledger line says the same)."""
+
+    ts_start: str
+    endpoint: str
+    status_code: int
+    streamed: bool
+    body: bytes | None  # the whole answer when it was not streamed
+    usage: Usage | None
+    latency_s: float
+    error: str | None  # already redacted
+
+
 class CallTranscript:
     """What one call contributes to its run's transcript; written once by `write`."""
 
@@ -203,24 +218,10 @@ class CallTranscript:
         self.request: Any = None
         self.stream: StreamCollector | None = None
 
-    def write(
-        self,
-        *,
-        ts_start: str,
-        endpoint: str,
-        status_code: int,
-        streamed: bool,
-        body: bytes | None,
-        usage: Usage | None,
-        latency_s: float,
-        error: str | None,
-    ) -> None:
+    def write(self, outcome: CallOutcome) -> None:
         """Append the line; a failure to write is logged, never raised (the call goes on)."""
         try:
-            line = self._line(
-                ts_start, endpoint, status_code, streamed, body, usage, latency_s, error
-            )
-            append_transcript_line(self.path, line)
+            append_transcript_line(self.path, self._line(outcome))
         except Exception as exc:  # noqa: BLE001 - the transcript must never break a call
             log.error(
                 "transcript line of step %s call %d not written to %s: %s",
@@ -230,43 +231,35 @@ class CallTranscript:
                 self._redact(f"{type(exc).__name__}: {exc}"),
             )
 
-    def _line(
-        self,
-        ts_start: str,
-        endpoint: str,
-        status_code: int,
-        streamed: bool,
-        body: bytes | None,
-        usage: Usage | None,
-        latency_s: float,
-        error: str | None,
-    ) -> TranscriptLine:
+    def _line(self, outcome: CallOutcome) -> TranscriptLine:
         bounded = _Bounded(self._redact)
         answer: Any = None
         text: str | None = None
-        if streamed and self.stream is not None:
+        if outcome.streamed and self.stream is not None:
             answer = reassemble(self.stream.events())
             if self.stream.overflowed:
                 bounded.truncated = True
-        elif body:
+        elif outcome.body:
             try:
-                answer = json.loads(body)
+                answer = json.loads(outcome.body)
             except ValueError:
-                text = bounded.text(body.decode("utf-8", errors="replace"))
+                text = bounded.text(outcome.body.decode("utf-8", errors="replace"))
         return TranscriptLine(
             step=self.step,
             call=self.call,
-            ts_start=ts_start,
-            endpoint=endpoint,
+            ts_start=outcome.ts_start,
+            endpoint=outcome.endpoint,
             request=bounded.body(self.request),
             response=TranscriptResponse(
-                status_code=status_code,
-                stream=streamed,
+                status_code=outcome.status_code,
+                stream=outcome.streamed,
                 body=bounded.body(answer),
                 text=text,
-                usage=TranscriptUsage(**vars(usage)) if usage is not None else None,
-                latency_s=latency_s,
-                error=error,
+                usage=(
+                    TranscriptUsage(**vars(outcome.usage)) if outcome.usage is not None else None
+                ),
+                latency_s=outcome.latency_s,
+                error=outcome.error,
             ),
             truncated=bounded.truncated,
         )

@@ -9,8 +9,11 @@ input tokens include cached ones. A detail the provider does not report stays No
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from baes.redaction import redact as redact_keys
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,10 @@ MAX_EVENT_BYTES = 16 * 1024 * 1024
 # The Responses API ends a stream with one of these events instead of `data: [DONE]`.
 _TERMINAL_EVENTS = ("response.completed", "response.incomplete", "response.failed")
 _TERMINAL_EVENT_BYTES = tuple(kind.encode() for kind in _TERMINAL_EVENTS)
+# Events that carry an error: chat/completions send `{"error": {...}}`, the Responses API an
+# event of type `error` or `response.failed` (its `response.error`).
+_ERROR_EVENT_TYPES = ("error", "response.failed")
+_ERROR_EVENT_NAMES = tuple(kind.encode() for kind in _ERROR_EVENT_TYPES)
 
 
 def _event_data(event: bytes) -> bytes | None:
@@ -119,77 +126,112 @@ def _next_boundary(buffer: bytes) -> int:
     return min(ends) if ends else -1
 
 
+def _event_name(event: bytes) -> bytes | None:
+    """The `event:` field of one SSE event, if it has one."""
+    if not event.startswith(b"event:") and b"\nevent:" not in event:
+        return None
+    for line in event.splitlines():
+        if line.startswith(b"event:"):
+            return line[6:].strip()
+    return None
+
+
 class StreamMeter:
     """Reads usage, model and errors from an SSE stream while it is passed on to the client.
 
-    `feed` returns the bytes to send on now. With `strip_usage_chunk` (the proxy asked for usage
-    that the client did not), the usage-only chunk (`choices: []` plus `usage`) is removed, so
-    whole events are held until complete; otherwise bytes are passed on the moment they arrive.
+    `feed` returns the bytes to send on now: the complete events among what has arrived. An
+    event still arriving is held until its end (the client could not use half an event
+    anyway), so an event can be changed before any of it is sent: an event that carries an
+    error (a provider may echo the key it was sent) is passed through `redact`, and with
+    `strip_usage_chunk` (the proxy asked for usage that the client did not) the usage-only chunk
+    (`choices: []` plus `usage`) is removed. Whole events with nothing to change are passed on
+    as the very bytes that came.
     """
 
-    def __init__(self, strip_usage_chunk: bool = False):
+    def __init__(self, strip_usage_chunk: bool = False, redact: Callable[[str], str] = redact_keys):
         self.strip_usage_chunk = strip_usage_chunk
         self.usage: Usage | None = None
         self.model_served: str | None = None
         self.error: str | None = None
         self.done = False  # the end of the answer was seen ([DONE] or a terminal event)
+        self._redact = redact
         self._buffer = b""
 
     def feed(self, data: bytes) -> bytes:
         """Take the next bytes from upstream; return the bytes the client should get now."""
-        self._buffer += data
+        held = self._buffer
+        self._buffer = held + data
         kept: list[bytes] = []
+        changed = False
         while (end := _next_boundary(self._buffer)) >= 0:
             event, self._buffer = self._buffer[:end], self._buffer[end:]
-            if self._inspect(event) or not self.strip_usage_chunk:
-                kept.append(event)
+            sent = self._inspect(event)
+            changed = changed or sent is not event
+            if sent is not None:
+                kept.append(sent)
         if len(self._buffer) > MAX_EVENT_BYTES:
             # Not SSE after all, or a runaway event: pass it on unread rather than hold it.
             kept.append(self._buffer)
             self._buffer = b""
-        if not self.strip_usage_chunk:
-            return data
+        if not (changed or held or self._buffer):
+            return data  # the usual read: whole events, nothing to change
         return b"".join(kept)
 
     def finish(self) -> bytes:
         """The stream ended: inspect and return what is left of an unterminated last event."""
         rest, self._buffer = self._buffer, b""
-        keep = self._inspect(rest) if rest.strip() else True
-        if not self.strip_usage_chunk:
-            return b""  # already passed on by feed()
-        return rest if keep else b""
+        if not rest.strip():
+            return rest
+        sent = self._inspect(rest)
+        return b"" if sent is None else sent
 
-    def _inspect(self, event: bytes) -> bool:
-        """Meter one event; False if it is the usage-only chunk the client did not ask for."""
+    def _inspect(self, event: bytes) -> bytes | None:
+        """Meter one event; return it as the client gets it (redacted if it carries an error),
+        or None if it is the usage-only chunk the client did not ask for."""
         data = _event_data(event)
         if data is None:
-            return True
+            return event
         if data.strip() == b"[DONE]":
             self.done = True
-            return True
+            return event
+        name = _event_name(event)
         # Most chunks are text deltas with nothing to meter; parse only the ones that may matter.
         if (
             self.model_served is not None
+            and name not in _ERROR_EVENT_NAMES
             and b'"usage"' not in data
             and b'"error"' not in data
             and not any(kind in data for kind in _TERMINAL_EVENT_BYTES)
         ):
-            return True
+            return event
         try:
             payload = json.loads(data)
         except ValueError:
-            return True
+            payload = None
         if not isinstance(payload, dict):
-            return True
+            # Not a JSON object: only an `event: error` is worth a look (plain-text error data).
+            return self._redacted(event) if name in _ERROR_EVENT_NAMES else event
         if self.model_served is None:
             self.model_served = model_from_payload(payload)
         if payload.get("type") in _TERMINAL_EVENTS:
             self.done = True
         if isinstance(payload.get("error"), dict):
             self.error = error_summary(200, payload).replace("HTTP 200", "stream error", 1)
+        if (
+            payload.get("error") is not None
+            or payload.get("type") in _ERROR_EVENT_TYPES
+            or name in _ERROR_EVENT_NAMES
+        ):
+            return self._redacted(event)
         usage = usage_from_payload(payload)
         if usage is None:
-            return True
+            return event
         self.usage = usage
         usage_only = payload.get("choices") == [] and "usage" in payload
-        return not (self.strip_usage_chunk and usage_only)
+        return None if self.strip_usage_chunk and usage_only else event
+
+    def _redacted(self, event: bytes) -> bytes:
+        # surrogateescape: bytes that are not UTF-8 come back out exactly as they went in.
+        text = event.decode("utf-8", "surrogateescape")
+        cleaned = self._redact(text)
+        return event if cleaned == text else cleaned.encode("utf-8", "surrogateescape")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import math
@@ -78,6 +79,14 @@ STREAM_PIECES_PER_CHUNK = 8
 # loop that would hold up every other call the simulator serves. Smaller calls stay on the loop,
 # where they cost less than a thread hand-off.
 LARGE_REQUEST_BYTES = 256 * 1024
+CHAT_ENDPOINT = "/v1/chat/completions"
+RESPONSES_ENDPOINT = "/v1/responses"
+# What differs between the two generation APIs that take structured output and tools: how
+# structured output is asked for, and the API name tool_calls.py parses tools by.
+STRUCTURED_APIS = {
+    CHAT_ENDPOINT: (chat_response_format, "chat"),
+    RESPONSES_ENDPOINT: (responses_text_format, "responses"),
+}
 NO_KEY_MESSAGE = (
     "You didn't provide an API key. You need to provide your API key in an Authorization header "
     "using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
@@ -298,10 +307,18 @@ def build_app(simulator: Simulator) -> Starlette:
         limit: int | None,
         body: dict[str, Any],
         run_seed: int | None = None,
-        response_format: ResponseFormat | None = None,
-        tooling: ToolRequest | None = None,
     ) -> Completion | JSONResponse:
-        """Start the call every generation endpoint makes; a fault comes back as its response."""
+        """Start the call every generation endpoint makes; a fault comes back as its response.
+
+        For chat/completions and the Responses API, the body's structured-output format and
+        tools are read too (STRUCTURED_APIS); the legacy completions endpoint has neither.
+        """
+        response_format: ResponseFormat | None = None
+        tooling: ToolRequest | None = None
+        if endpoint in STRUCTURED_APIS:
+            format_of, api = STRUCTURED_APIS[endpoint]
+            response_format = _format(format_of, body)
+            tooling = _tooling(body, api)
         call = CallRequest(
             api_key,
             model,
@@ -321,6 +338,15 @@ def build_app(simulator: Simulator) -> Starlette:
         except StructuredOutputError as error:  # a schema the simulator cannot instantiate
             raise ApiError(400, str(error), param=error.param) from None
         return _fault_response(outcome) if isinstance(outcome, Fault) else outcome
+
+    async def parse_and_start(request: Request, parse: Callable[[str, bytes, int | None], T]) -> T:
+        """The common opening of the chat and Responses handlers: the key, the run seed, and
+        `parse(api_key, body, run_seed)` (off the event loop when the body is large)."""
+        api_key = _bearer(request)
+        run_seed = _run_seed(request)
+        return await _off_the_loop_if_large(
+            await request.body(), lambda raw: parse(api_key, raw, run_seed)
+        )
 
     def start_chat(
         api_key: str, raw: bytes, run_seed: int | None
@@ -347,27 +373,12 @@ def build_app(simulator: Simulator) -> Starlette:
             )
         include_usage = bool(isinstance(options, dict) and options.get("include_usage"))
         limit = _positive_int(body, "max_completion_tokens", "max_tokens")
-        outcome = start(
-            api_key,
-            model,
-            messages,
-            "/v1/chat/completions",
-            stream,
-            limit,
-            body,
-            run_seed=run_seed,
-            response_format=_format(chat_response_format, body),
-            tooling=_tooling(body, "chat"),
-        )
+        outcome = start(api_key, model, messages, CHAT_ENDPOINT, stream, limit, body, run_seed)
         return outcome, stream, include_usage
 
     async def chat_completions(request: Request) -> Response:
         started = time.monotonic()
-        api_key = _bearer(request)
-        run_seed = _run_seed(request)
-        outcome, stream, include_usage = await _off_the_loop_if_large(
-            await request.body(), lambda raw: start_chat(api_key, raw, run_seed)
-        )
+        outcome, stream, include_usage = await parse_and_start(request, start_chat)
         if isinstance(outcome, JSONResponse):
             return outcome
         c = outcome
@@ -439,27 +450,12 @@ def build_app(simulator: Simulator) -> Starlette:
             raise ApiError(400, str(error), param=error.param) from None
         stream = bool(body.get("stream"))
         limit = _positive_int(body, "max_output_tokens")
-        outcome = start(
-            api_key,
-            model,
-            messages,
-            "/v1/responses",
-            stream,
-            limit,
-            body,
-            run_seed=run_seed,
-            response_format=_format(responses_text_format, body),
-            tooling=_tooling(body, "responses"),
-        )
+        outcome = start(api_key, model, messages, RESPONSES_ENDPOINT, stream, limit, body, run_seed)
         return outcome, stream, body
 
     async def responses(request: Request) -> Response:
         started = time.monotonic()
-        api_key = _bearer(request)
-        run_seed = _run_seed(request)
-        outcome, stream, body = await _off_the_loop_if_large(
-            await request.body(), lambda raw: start_response(api_key, raw, run_seed)
-        )
+        outcome, stream, body = await parse_and_start(request, start_response)
         if isinstance(outcome, JSONResponse):
             return outcome
         c = outcome
@@ -633,8 +629,8 @@ def build_app(simulator: Simulator) -> Starlette:
         routes=[
             route("/v1/models", list_models, "GET"),
             route("/v1/models/{model:path}", get_model, "GET"),
-            route("/v1/chat/completions", chat_completions, "POST"),
-            route("/v1/responses", responses, "POST"),
+            route(CHAT_ENDPOINT, chat_completions, "POST"),
+            route(RESPONSES_ENDPOINT, responses, "POST"),
             route("/v1/embeddings", embeddings, "POST"),
             route("/v1/completions", legacy_completions, "POST"),
             route("/v1/organization/usage/completions", usage_completions, "GET"),
@@ -657,6 +653,16 @@ def _chat_deltas(c: Completion) -> list[tuple[float, dict[str, Any]]]:
     return [(per_chunk, delta) for delta in fmt.tool_call_deltas(c.tool_calls, chunked)]
 
 
+def _numbered_events() -> Callable[..., bytes]:
+    """A Responses API stream's event builder: each event gets the next sequence_number."""
+    numbers = itertools.count()
+
+    def event(kind: str, **fields: Any) -> bytes:
+        return fmt.sse({"type": kind, "sequence_number": next(numbers), **fields}, event=kind)
+
+    return event
+
+
 async def _function_call_events(
     simulator: Simulator,
     c: Completion,
@@ -666,13 +672,7 @@ async def _function_call_events(
 ) -> AsyncIterator[bytes]:
     """A Responses API stream of function calls: per call, output_item.added, the arguments'
     deltas, function_call_arguments.done and output_item.done; then completed."""
-    sequence = 0
-
-    def event(kind: str, **fields: Any) -> bytes:
-        nonlocal sequence
-        sequence += 1
-        return fmt.sse({"type": kind, "sequence_number": sequence - 1, **fields}, event=kind)
-
+    event = _numbered_events()
     recorded = False
     try:
         await asyncio.sleep(c.first_token_delay_s)
@@ -715,13 +715,7 @@ async def _response_events(
     message_id: str,
 ) -> AsyncIterator[bytes]:
     """A Responses API stream: created, the text deltas, then completed (or incomplete)."""
-    sequence = 0
-
-    def event(kind: str, **fields: Any) -> bytes:
-        nonlocal sequence
-        sequence += 1
-        return fmt.sse({"type": kind, "sequence_number": sequence - 1, **fields}, event=kind)
-
+    event = _numbered_events()
     recorded = False
     try:
         await asyncio.sleep(c.first_token_delay_s)
