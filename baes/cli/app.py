@@ -92,8 +92,12 @@ def main() -> None:
             sys.exit(exc.exit_code)
         print_error(usage_error_line(exc))
         sys.exit(exc.exit_code)
-    except clicks.Abort:
-        # Ctrl-C or end of input at a confirmation prompt (`baes rm`).
+    except clicks.Abort as exc:
+        # click turns Ctrl-C (KeyboardInterrupt) and the end of input at a prompt (EOFError,
+        # `baes rm`'s confirmation) into Abort: Ctrl-C ends with 130, as everywhere in baes.
+        if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):
+            err.print("\n[yellow]interrupted[/]")
+            sys.exit(130)
         err.print("\n[yellow]aborted[/]")  # after the prompt, on a line of its own
         sys.exit(1)
     # Outside standalone mode click returns the code of a `typer.Exit` (also `--help`,

@@ -9,6 +9,7 @@ import json
 import os
 import pty
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -275,6 +276,28 @@ def test_rm_asks_on_a_terminal(copy):
     assert aborted.returncode == 1, aborted.stderr
     assert aborted.stderr.decode().strip().splitlines()[-1] == "aborted"
     assert "Traceback" not in aborted.stderr.decode()
+    assert (copy / "exp" / "config.yaml").is_file()
+    # Ctrl-C at the prompt: exit 130 as everywhere in baes, nothing deleted.
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "baes", "rm", "exp"],
+        stdin=terminal,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "BAES_ROOT": str(copy)},
+    )
+    try:
+        shown = b""
+        while b"Delete experiment" not in shown:  # the prompt is up: baes waits for the answer
+            chunk = process.stderr.read1(4096)
+            assert chunk, "baes rm ended before asking"
+            shown += chunk
+        process.send_signal(signal.SIGINT)
+        rest = process.communicate(timeout=60)[1]
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    assert process.returncode == 130, shown + rest
+    assert rest.decode().strip().splitlines()[-1] == "interrupted"
     assert (copy / "exp" / "config.yaml").is_file()
     gone = answer("y\n")
     assert gone.returncode == 0, gone.stderr
