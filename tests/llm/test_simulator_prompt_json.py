@@ -196,3 +196,36 @@ def test_a_quoted_choice_follows_the_request(client, request_text, key, options,
     )
     for seed in range(5):  # not a lucky draw: the same for every seed
         assert json.loads(_ask(client, prompt, seed=seed))[key] == expected
+
+
+RULED = """Interpret the request for the entity handler.
+
+Request: "{request}"
+
+Rules:
+1. For "add [field] to [entity]" patterns, always use operation_type="evolve"
+2. For "add [entity1] to [entity2]" patterns, always use operation_type="relationship"
+
+Respond only with JSON.
+
+EXPECTED JSON STRUCTURE:
+{{
+  "operation_type": "create|evolve|remove|modify|relationship",
+  "entity": "string"
+}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("request_text", "expected"),
+    [
+        ("Add a required string field `email` to Student.", "evolve"),
+        ("Add Course to Student.", "relationship"),
+        # No rule's pattern: the request's own operation, as without rules.
+        ("Create a Teacher entity with a `name`.", "create"),
+    ],
+)
+def test_a_value_the_prompt_states_for_the_request_pattern_is_used(client, request_text, expected):
+    prompt = RULED.format(request=request_text)
+    for seed in range(5):
+        assert json.loads(_ask(client, prompt, seed=seed))["operation_type"] == expected

@@ -204,9 +204,9 @@ def _one_line_answer(one_line: OneLine, conversation: Conversation) -> Answer | 
     wrong = [
         n for n, spec in functions.items() if not implements(shown.get(spec.module or ""), spec)
     ]
-    crud_right = crud is None or shown.get(crud.module) in (
+    crud_right = crud is None or shown.get(crud.module) in {
         render_crud_app(crud, verbose, None) for verbose in (False, True)
-    )
+    }
     if not wrong and crud_right:
         return Answer(one_line.line)
     comment = review_comment(functions, wrong)

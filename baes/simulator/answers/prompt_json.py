@@ -372,6 +372,9 @@ class _Context:
     action: str
     rng: random.Random
     focus: _Entity | None = None
+    # Values the prompt's own rules give for this request ("for 'add [field] to [entity]'
+    # patterns, always use operation_type="evolve""), by key.
+    stated: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def read(cls, messages: Sequence[Message], rng: random.Random) -> _Context:
@@ -380,7 +383,10 @@ class _Context:
         labelled = _LABELLED_SUBJECT.search(last_user)
         subject = labelled.group("text") if labelled else _without_examples(last_user)
         entities = _entities_in(subject)
-        return cls(subject, entities, _action_in(subject), rng, entities[0] if entities else None)
+        instructions = "\n\n".join(m.text for m in messages if m.role in _INSTRUCTION_ROLES)
+        stated = _stated_values(f"{instructions}\n\n{last_user}", subject, entities)
+        focus = entities[0] if entities else None
+        return cls(subject, entities, _action_in(subject), rng, focus, stated)
 
     def entity_objects(self) -> list[Any]:
         if not self.entities:  # "a JSON list of colours": words of the request
@@ -428,7 +434,7 @@ class _Context:
         return [self.fill(t, key) for t in template]
 
     def _with_focus(self, entity: _Entity) -> _Context:
-        return _Context(self.subject, self.entities, self.action, self.rng, entity)
+        return _Context(self.subject, self.entities, self.action, self.rng, entity, self.stated)
 
     def _boolean(self, key: str) -> bool:
         words = _key_words(key) - {"is", "has", "should", "needs", "need", "request", "can"}
@@ -447,6 +453,8 @@ class _Context:
         return template if template > 0 else self.rng.randint(1, 5)
 
     def _string(self, template: str, key: str) -> Any:
+        if key in self.stated:
+            return self.stated[key]
         options = [o.strip() for o in re.split(r"\s*\|\s*", template)]
         if len(options) > 1 and all(re.fullmatch(r"[\w-]+", o) for o in options):
             return self._option(options)
@@ -534,6 +542,61 @@ def _without_examples(text: str) -> str:
     cut = _ASKS_JSON.search(text)
     head = text[: cut.start()] if cut and cut.start() > 20 else text
     return head.strip() or text
+
+
+# A rule a prompt states for a shape of request: `For "add [field] to [entity]" patterns, always
+# use operation_type="evolve"`.
+_PATTERN_RULE = re.compile(
+    r"\bfor\s+[\"“'](?P<pattern>[^\"”'\n]+)[\"”']\s+(?:patterns?|requests?)\b[^\n]*?\buse\s+"
+    r"[`\"']?(?P<key>\w+)[`\"']?\s*[=:]\s*[\"'`](?P<value>[^\"'`\n]+)[\"'`]",
+    re.I,
+)
+_PATTERN_SLOT = re.compile(r"\[(\w+)\]")
+_ATTRIBUTE_WORDS = re.compile(r"\b(?:field|attribute|column|property)s?\b", re.I)
+
+
+def _stated_values(prompt: str, subject: str, entities: list[_Entity]) -> dict[str, str]:
+    """Per key, the value of the first rule in `prompt` whose request pattern the request's
+    opening sentence has (its slots filled as their names say: an [entity] slot holds an entity
+    the request names and no field, a [field] slot a field rather than just an entity)."""
+    opening = next(iter(split_sentences(" ".join(subject.split()))), subject)
+    stated: dict[str, str] = {}
+    for rule in _PATTERN_RULE.finditer(prompt):
+        key = rule["key"]
+        if key not in stated and _has_pattern(opening, rule["pattern"], entities):
+            stated[key] = rule["value"].strip()
+    return stated
+
+
+def _has_pattern(sentence: str, pattern: str, entities: list[_Entity]) -> bool:
+    parts = _PATTERN_SLOT.split(pattern.strip())  # literal, slot, literal, slot, ...
+    slots = parts[1::2]
+    pieces = []
+    for index, part in enumerate(parts):
+        if index % 2:  # a slot: some words; the last one takes the rest of the sentence
+            pieces.append(r"\s*(.+)" if index == len(parts) - 2 and not parts[-1] else r"\s*(.+?)")
+        elif part.strip():
+            pieces.append(r"\s*" + r"\s+".join(map(re.escape, part.split())) + r"\b")
+    match = re.match("".join(pieces), sentence.strip(), re.I)
+    if match is None:
+        return False
+    # The entities the request names, and its capitalised nouns ("to Student") past the verb.
+    names = {e.name.lower() for e in entities}
+    names |= {
+        m[0].lower().removesuffix("s")
+        for m in re.finditer(r"\b[A-Z][a-z]+", sentence.strip())
+        if m.start() > 0
+    }
+    for slot, text in zip(slots, match.groups(), strict=True):
+        names_entity = bool(
+            {w.lower().removesuffix("s") for w in re.findall(r"[A-Za-z]+", text)} & names
+        )
+        names_attribute = bool(_ATTRIBUTE_WORDS.search(text))
+        if "entit" in slot.lower() and (not names_entity or names_attribute):
+            return False
+        if _ATTRIBUTE_WORDS.fullmatch(slot) and names_entity and not names_attribute:
+            return False  # "add Course to Student" names no field
+    return True
 
 
 def _option_words(text: str) -> str:
