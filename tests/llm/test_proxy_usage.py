@@ -128,6 +128,21 @@ def test_an_error_event_in_a_stream_is_noted():
     assert meter.error == "stream error server_error: overloaded"
 
 
+def test_the_responses_apis_error_events_are_noted():
+    meter = StreamMeter()
+    meter.feed(
+        sse({"type": "error", "code": "rate_limit_exceeded", "message": "slow down"}, "error")
+    )
+    assert meter.error == "stream error rate_limit_exceeded: slow down"
+    failed = {
+        "type": "response.failed",
+        "response": {"model": "m", "error": {"code": "server_error", "message": "overloaded"}},
+    }
+    meter = StreamMeter()
+    meter.feed(sse(failed, "response.failed"))
+    assert meter.done and meter.error == "stream error server_error: overloaded"
+
+
 def test_error_summaries_are_one_short_line():
     long = {"error": {"message": "x\n" * 500, "code": "context_length_exceeded"}}
     summary = error_summary(400, long)

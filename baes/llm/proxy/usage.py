@@ -97,6 +97,23 @@ def error_summary(status_code: int, payload: Any, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def stream_error(payload: dict[str, Any]) -> str | None:
+    """The ledger's `error` for an event of a stream that carries one, else None: a chat or
+    completions chunk `{"error": {...}}`, a Responses API `error` event (its code and message at
+    the top) or `response.failed` (its `response.error`)."""
+    if isinstance(payload.get("error"), dict):
+        error: Any = payload["error"]
+    elif payload.get("type") == "error":
+        error = payload
+    elif payload.get("type") == "response.failed":
+        response = payload.get("response")
+        failed = response.get("error") if isinstance(response, dict) else None
+        error = failed if isinstance(failed, dict) else {"message": "the response failed"}
+    else:
+        return None
+    return error_summary(200, {"error": error}).replace("HTTP 200", "stream error", 1)
+
+
 # An event larger than this is passed on without being metered (a whole Responses API answer
 # fits easily: `response.completed` repeats the full output).
 MAX_EVENT_BYTES = 16 * 1024 * 1024
@@ -215,8 +232,8 @@ class StreamMeter:
             self.model_served = model_from_payload(payload)
         if payload.get("type") in _TERMINAL_EVENTS:
             self.done = True
-        if isinstance(payload.get("error"), dict):
-            self.error = error_summary(200, payload).replace("HTTP 200", "stream error", 1)
+        if (error := stream_error(payload)) is not None:
+            self.error = error
         if (
             payload.get("error") is not None
             or payload.get("type") in _ERROR_EVENT_TYPES
