@@ -14,12 +14,13 @@ share of significant draws after N draws and z = (p̂ − 0.8) / √(0.8 · 0.2 
 batches of 100 until z > 3.3 (reached) or z < −3.3 (not reached), or until SIMULATION_REPS = 1000
 draws, where the candidate counts as reached only if z ≥ 1.645 (p̂ ≥ 0.821; a one-sided test of
 "power ≤ 80 %" at 5 %). The rule before (the smallest candidate whose 500-draw estimate was
-≥ 80 %) selected on noise: independent re-simulation found power 0.77–0.79 at the n it reported.
-Now a candidate with power of exactly 80 % is accepted with probability 0.052 (≤ 0.008 at 79 %),
-so the n reported has power ≥ 80 % unless that happened; the price is that a candidate with
-power 81–83 % is often passed over for the next one (accepted with probability 0.20 at 81 %, 0.49
-at 82 %, 0.79 at 83 %, 0.95 at 84 %): n is one grid step larger than the old rule's for about
-45 % of pairs, about 5 % larger on average. The draws at each n are one seeded stream (seed, n)
+≥ 80 %) selected on noise: re-simulated with scipy (benchmarks/sample_size_power.py), the power
+at the n it reported was as low as 0.76 and below 0.792 (80 % − 2 SE) for 15 of 75 plans; now
+none is, the lowest is 0.81. Now a candidate with power of exactly 80 % is accepted with
+probability 0.05 (0.008 at 79 %), so the n reported has power ≥ 80 % unless that happened; the
+price is that a candidate with power 81–83 % is often passed over for the next one (accepted
+with probability 0.20 at 81 %, 0.49 at 82 %, 0.79 at 83 %, 0.95 at 84 %): n is one grid step
+larger than the old rule's for about 45 % of pairs, about 5 % larger on average. The draws at each n are one seeded stream (seed, n)
 shared by all pairs: reruns give the same answers.
 
 The textbook value (Cohen's d → noncentral t, divided by the Mann–Whitney ARE bound 0.864) is
@@ -52,9 +53,9 @@ MAX_N_PER_GROUP = 500
 def _candidate_n() -> tuple[int, ...]:
     """Every n up to 20, then steps of 10 % (rounded up) to MAX_N_PER_GROUP.
 
-    Above 20 a step of 10 % in n moves the power near 80 % by about 4 points, about what the
-    simulation can resolve with a few hundred draws; and a shared grid keeps the work bounded
-    when a family has many pairs (190 for 20 groups).
+    Above 20 a step of 10 % in n moves the power near 80 % by about 4 points, three times the
+    simulation's standard error at SIMULATION_REPS draws; and a shared grid keeps the work
+    bounded when a family has many pairs (190 for 20 groups).
     """
     values = list(range(2, 21))
     while values[-1] < MAX_N_PER_GROUP:
