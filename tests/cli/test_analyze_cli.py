@@ -385,7 +385,7 @@ def test_report_reads_for_someone_who_did_not_run_it(analysed):
     assert "reference-repair: 4,000" in report  # the TOK_OUT outlier
     assert "with 80 % power you need" in report
     assert "Kruskal–Wallis test (tie-corrected)" in report and "Holm adjustment" in report
-    assert "(bootstrap intervals: BCa, 200 resamples" in report
+    assert "(bootstrap intervals: 200 resamples, seed 0; BCa only where" in report
     assert "not verified against the provider's usage records" in report
     assert "fictional prices" in report
     assert "timeout × 1" in report
