@@ -25,9 +25,10 @@ tests/analysis/test_mean_interval.py asserts it):
   ([−32, 121] for a mean of 104). So another interval replaces it, and `reason` says why, when
   its interval is unbounded, reaches past the metric's natural bound (a mean of non-negative
   values cannot be negative) while the t interval does not, or is more than
-  DEGENERATE_WIDTH_RATIO times as wide as the t interval: Student's t below SMALL_SAMPLE_LIMIT (30) runs, the design's bootstrap method from
-  there, BCa ("bootstrap-bca") by default or the percentile interval ("bootstrap-percentile");
-  on clustered and zero-inflated counts BCa covers 0.95–0.96 at n = 30–100.
+  DEGENERATE_WIDTH_RATIO times as wide as the t interval: Student's t below
+  SMALL_SAMPLE_LIMIT (30) runs, the design's bootstrap method from there, BCa
+  ("bootstrap-bca") by default or the percentile interval ("bootstrap-percentile"); on
+  clustered and zero-inflated counts BCa covers 0.95–0.96 at n = 30–100.
 - every interval of a metric with a natural lower bound (`natural_lower_bound`: counts, costs
   and times from the catalog are ≥ 0) is clipped to it; the mean lies above the bound, so
   clipping cannot lose coverage. A bootstrap-t interval that reaches below the bound where the
@@ -146,7 +147,7 @@ def mean_interval(
 def _bootstrap_t_degenerate(
     low: float, high: float, t: MeanInterval, lower_bound: float | None
 ) -> str | None:
-    """Why this bootstrap-t interval cannot be reported (Student's t replaces it), or None."""
+    """Why this bootstrap-t interval cannot be reported (t or the plan's bootstrap replaces it)."""
     if math.isinf(low) or math.isinf(high):
         # So many resamples repeat one value (few distinct values, e.g. mostly zeros) that a
         # t* quantile is infinite: the studentized bootstrap has no bound to offer.
