@@ -64,8 +64,8 @@ def methods_section(stats: Mapping[str, Any]) -> str:
         "Per group: n, mean, median, standard deviation (ddof 1), quartiles (linear "
         f"interpolation), minimum, maximum, and a {plan['confidence'] * 100:g} % confidence "
         "interval of the mean by the method named per metric below (bootstrap intervals: "
-        f"{CI_NAMES[plan['ci_method']]}, {plan['bootstrap_samples']:,} resamples, seed "
-        f"{plan['seed']})."
+        f"{plan['bootstrap_samples']:,} resamples, seed {plan['seed']}; "
+        f"{CI_NAMES[plan['ci_method']]} only where bootstrap-t is erratic at 30 values or more)."
     )
     tests = {b["omnibus"]["test"] for b in metrics.values() if b["omnibus"]["p"] is not None}
     if "kruskal" in tests:

@@ -53,9 +53,10 @@ def plan_line(stats: Mapping[str, Any]) -> str:
     plan = stats["plan"]
     return (
         f"α = {plan['alpha']:g}, p-value adjustment: {plan['p_adjust']}, "
-        f"{plan['confidence'] * 100:g} % CI of the mean (where a bootstrap interval is used: "
-        f"{CI_NAMES[plan['ci_method']]}, {plan['bootstrap_samples']:,} resamples, "
-        f"seed {plan['seed']}; the interval method of each group is named in Methods)"
+        f"{plan['confidence'] * 100:g} % CI of the mean (bootstrap intervals: "
+        f"{plan['bootstrap_samples']:,} resamples, seed {plan['seed']}, "
+        f"{CI_NAMES[plan['ci_method']]} where bootstrap-t is erratic at 30 values or more; "
+        "the interval method of each group is named in Methods)"
     )
 
 
