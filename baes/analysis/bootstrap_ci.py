@@ -18,7 +18,7 @@ import numpy as np
 from scipy import stats
 
 from baes.analysis.samples import is_constant
-from baes.config.models import CI_METHODS, CIMethod
+from baes.config.models import BOOTSTRAP_METHODS, BootstrapMethod
 
 _SCIPY_METHOD = {"bca": "BCa", "percentile": "percentile"}
 
@@ -39,14 +39,16 @@ class MeanCI:
 def bootstrap_mean_ci(
     sample: np.ndarray,
     *,
-    method: CIMethod = "bca",
+    method: BootstrapMethod = "bca",
     confidence: float = 0.95,
     n_resamples: int = 10_000,
     seed: int = 0,
 ) -> MeanCI:
     """Bootstrap CI of the mean of `sample` (BCa by default), seeded so reruns are identical."""
-    if method not in CI_METHODS:
-        raise ValueError(f"unknown CI method {method!r}; expected one of {', '.join(CI_METHODS)}")
+    if method not in BOOTSTRAP_METHODS:
+        raise ValueError(
+            f"unknown CI method {method!r}; expected one of {', '.join(BOOTSTRAP_METHODS)}"
+        )
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be between 0 and 1 (exclusive), got {confidence}")
     if n_resamples < 1:

@@ -26,9 +26,11 @@ tests/analysis/test_mean_interval.py asserts it):
   its interval is unbounded, reaches past the metric's natural bound (a mean of non-negative
   values cannot be negative) while the t interval does not, or is more than
   DEGENERATE_WIDTH_RATIO times as wide as the t interval: Student's t below
-  SMALL_SAMPLE_LIMIT (30) runs, the design's bootstrap method from there, BCa
-  ("bootstrap-bca") by default or the percentile interval ("bootstrap-percentile"); on
-  clustered and zero-inflated counts BCa covers 0.95–0.96 at n = 30–100.
+  SMALL_SAMPLE_LIMIT (30) runs, BCa ("bootstrap-bca") from there; on clustered and
+  zero-inflated counts BCa covers 0.95–0.96 at n = 30–100.
+- from 30 runs on, a design whose `analysis.ci_method` is `bca` or `percentile` (designs made
+  before `bootstrap-t` became the default pre-registered BCa there) gets that interval
+  ("bootstrap-bca", "bootstrap-percentile"), as it asked, with the coverage above.
 - every interval of a metric with a natural lower bound (`natural_lower_bound`: counts, costs
   and times from the catalog are ≥ 0) is clipped to it; the mean lies above the bound, so
   clipping cannot lose coverage. A bootstrap-t interval that reaches below the bound where the
@@ -92,7 +94,7 @@ def mean_interval(
     *,
     bounded_fraction: bool,
     lower_bound: float | None = None,
-    bootstrap_method: CIMethod = "bca",
+    bootstrap_method: CIMethod = "bootstrap-t",
     confidence: float = 0.95,
     n_resamples: int = 10_000,
     seed: int = 0,
@@ -124,6 +126,18 @@ def mean_interval(
         lower_bound = None
     if n < BOOTSTRAP_T_MIN_N:
         return _clipped(_checked(*t_interval(sample, confidence), "t"), lower_bound)
+    if n >= SMALL_SAMPLE_LIMIT and bootstrap_method != "bootstrap-t":
+        # A design that chose BCa or the percentile interval for 30 runs on gets it (designs made
+        # before bootstrap-t was the default pre-registered that choice).
+        ci = bootstrap_mean_ci(
+            sample,
+            method=bootstrap_method,
+            confidence=confidence,
+            n_resamples=n_resamples,
+            seed=seed,
+        )
+        method = None if ci.method is None else f"bootstrap-{ci.method}"
+        return _clipped(MeanInterval(ci.low, ci.high, method, ci.reason), lower_bound)
     low, high = bootstrap_t_interval(sample, confidence, n_resamples, seed)
     t = _checked(*t_interval(sample, confidence), "t")
     why = _bootstrap_t_degenerate(low, high, t, lower_bound)
@@ -135,11 +149,10 @@ def mean_interval(
             MeanInterval(t.low, t.high, t.method, reason if t.method else t.reason), lower_bound
         )
     ci = bootstrap_mean_ci(
-        sample, method=bootstrap_method, confidence=confidence, n_resamples=n_resamples, seed=seed
+        sample, method="bca", confidence=confidence, n_resamples=n_resamples, seed=seed
     )
     method = None if ci.method is None else f"bootstrap-{ci.method}"
-    name = "BCa" if bootstrap_method == "bca" else bootstrap_method
-    reason = f"the bootstrap-t interval {why}; the {name} bootstrap interval is reported instead"
+    reason = f"the bootstrap-t interval {why}; the BCa bootstrap interval is reported instead"
     joined = reason if ci.reason is None else f"{reason}; {ci.reason}"
     return _clipped(MeanInterval(ci.low, ci.high, method, joined), lower_bound)
 

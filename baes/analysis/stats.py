@@ -32,7 +32,7 @@ def analyze_metric(
     *,
     alpha: float = 0.05,
     p_adjust: PAdjustMethod = "holm",
-    ci_method: CIMethod = "bca",
+    ci_method: CIMethod = "bootstrap-t",
     bootstrap_samples: int = 10_000,
     confidence: float = 0.95,
     seed: int = 0,

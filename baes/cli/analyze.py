@@ -177,7 +177,8 @@ def analyze(
         str | None,
         typer.Option(
             "--ci-method",
-            help="Override the plan's bootstrap CI method: bca or percentile (a stated deviation).",
+            help="Override the plan's interval of the mean from 30 runs on: bootstrap-t, bca or "
+            "percentile (a stated deviation).",
             show_default=False,
         ),
     ] = None,

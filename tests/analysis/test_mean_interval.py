@@ -33,15 +33,14 @@ def test_method_follows_the_sample_size(n, method):
     assert result.method == method and result.low < values.mean() < result.high
 
 
-@pytest.mark.parametrize(("plan", "scipy_method"), [("bca", "BCa"), ("percentile", "percentile")])
-def test_the_plans_bootstrap_replaces_an_unbounded_bootstrap_t_from_the_limit(plan, scipy_method):
+def test_bca_replaces_an_unbounded_bootstrap_t_from_the_limit():
     # 12.6 % of resamples of 28 zeros, a 1 and a 3 are all zeros: a t* quantile is infinite.
     values = np.array([0.0] * (SMALL_SAMPLE_LIMIT - 2) + [1.0, 3.0])
-    result = interval(values, bootstrap_method=plan, n_resamples=999, lower_bound=0.0)
+    result = interval(values, n_resamples=999, lower_bound=0.0)  # the default, bootstrap-t
     expected = stats.bootstrap(
-        (values,), np.mean, n_resamples=999, method=scipy_method, rng=np.random.default_rng(0)
+        (values,), np.mean, n_resamples=999, method="BCa", rng=np.random.default_rng(0)
     ).confidence_interval
-    assert result.method == f"bootstrap-{plan}" and "bootstrap-t interval is unbounded" in (
+    assert result.method == "bootstrap-bca" and "bootstrap-t interval is unbounded" in (
         result.reason
     )
     assert (result.low, result.high) == (pytest.approx(expected.low), pytest.approx(expected.high))
@@ -242,3 +241,30 @@ def test_five_runs_of_skewed_costs_near_zero_cover_more_than_before():
         )
         hits += result.low <= 0.5 <= result.high
     assert hits / 2000 >= 0.875
+
+
+def test_a_design_that_chose_bca_or_percentile_gets_it_from_30_values_on():
+    # Designs made before bootstrap-t was the default pre-registered `ci_method: bca`: a
+    # well-behaved group of 30 gets scipy's BCa (or percentile) interval as they asked, while the
+    # default gets bootstrap-t.
+    from scipy import stats as scipy_stats
+
+    from baes.analysis.mean_interval import mean_interval
+
+    sample = np.random.default_rng(7).lognormal(0.0, 0.5, 30)
+    default = mean_interval(sample, bounded_fraction=False, n_resamples=2000, seed=3)
+    assert default.method == "bootstrap-t"
+    for chosen, scipy_name in (("bca", "BCa"), ("percentile", "percentile")):
+        interval = mean_interval(
+            sample, bounded_fraction=False, bootstrap_method=chosen, n_resamples=2000, seed=3
+        )
+        expected = scipy_stats.bootstrap(
+            (sample,),
+            np.mean,
+            confidence_level=0.95,
+            n_resamples=2000,
+            method=scipy_name,
+            rng=np.random.default_rng(3),
+        ).confidence_interval
+        assert interval.method == f"bootstrap-{chosen}"
+        assert (interval.low, interval.high) == pytest.approx((expected.low, expected.high))

@@ -387,7 +387,7 @@ def test_report_reads_for_someone_who_did_not_run_it(analysed):
     assert "reference-repair: 4,000" in report  # the TOK_OUT outlier
     assert "with 80 % power you need" in report
     assert "Kruskal–Wallis test (tie-corrected)" in report and "Holm adjustment" in report
-    assert "(bootstrap intervals: 200 resamples, seed 0; BCa only where" in report
+    assert "(bootstrap intervals: 200 resamples, seed 0; BCa where bootstrap-t is erratic" in report
     assert "not verified against the provider's usage records" in report
     assert "fictional prices" in report
     assert "timeout × 1" in report
@@ -516,12 +516,12 @@ def test_overriding_the_plan_is_a_stated_deviation(root):
     assert stats["plan"]["p_adjust"] == "bonferroni" and stats["plan"]["ci_method"] == "percentile"
     assert stats["deviations"] == [
         {"field": "p_adjust", "planned": "holm", "used": "bonferroni"},
-        {"field": "ci_method", "planned": "bca", "used": "percentile"},
+        {"field": "ci_method", "planned": "bootstrap-t", "used": "percentile"},
     ]
     report = (out / "report.md").read_text()
     assert (
         "Deviations from the pre-registered plan: p_adjust bonferroni instead of the "
-        "planned holm; ci_method percentile instead of the planned bca" in report
+        "planned holm; ci_method percentile instead of the planned bootstrap-t" in report
     )
     assert "deviates from the pre-registered plan" in report
     assert "deviation from the pre-registered plan: p_adjust" in result.stderr

@@ -34,7 +34,7 @@ def test_minimal_design_gets_defaults_for_everything_else():
     assert config.provider.kind == "sim"
     assert config.provider.model_policy == "rewrite"
     assert config.runs.min == 5 and config.runs.max == 20
-    assert config.analysis.p_adjust == "holm" and config.analysis.ci_method == "bca"
+    assert config.analysis.p_adjust == "holm" and config.analysis.ci_method == "bootstrap-t"
     assert config.stopping_rule.enabled and config.stopping_rule.confidence == 0.95
     assert config.limits.max_consecutive_failures == 3
     assert config.runs_target == 20

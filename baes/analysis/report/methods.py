@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from baes.analysis.report.findings import TEST_NAMES
-from baes.analysis.report.source import CI_NAMES, source_kind
+from baes.analysis.report.source import large_group_rule, source_kind
 
 SMALL_GROUP = 5  # below this many values per group, say that power is low
 # |x − median| / sd cannot exceed about √n (2.87 at n = 8), so the 3-sd rule is blind below 9.
@@ -65,7 +65,7 @@ def methods_section(stats: Mapping[str, Any]) -> str:
         f"interpolation), minimum, maximum, and a {plan['confidence'] * 100:g} % confidence "
         "interval of the mean by the method named per metric below (bootstrap intervals: "
         f"{plan['bootstrap_samples']:,} resamples, seed {plan['seed']}; "
-        f"{CI_NAMES[plan['ci_method']]} only where bootstrap-t is erratic at 30 values or more)."
+        f"{large_group_rule(plan['ci_method'])})."
     )
     tests = {b["omnibus"]["test"] for b in metrics.values() if b["omnibus"]["p"] is not None}
     if "kruskal" in tests:

@@ -11,6 +11,13 @@ from baes.analysis.report.formatting import short, table
 CI_NAMES = {"bca": "BCa", "percentile": "percentile"}
 
 
+def large_group_rule(ci_method: str) -> str:
+    """What the plan's `ci_method` makes of groups of 30 values or more, in words."""
+    if ci_method == "bootstrap-t":
+        return "BCa where bootstrap-t is erratic at 30 values or more"
+    return f"{CI_NAMES[ci_method]} at 30 values or more, as the design chose"
+
+
 def source_kind(stats: Mapping[str, Any]) -> str:
     return stats["source"]["kind"]
 
@@ -55,7 +62,7 @@ def plan_line(stats: Mapping[str, Any]) -> str:
         f"α = {plan['alpha']:g}, p-value adjustment: {plan['p_adjust']}, "
         f"{plan['confidence'] * 100:g} % CI of the mean (bootstrap intervals: "
         f"{plan['bootstrap_samples']:,} resamples, seed {plan['seed']}, "
-        f"{CI_NAMES[plan['ci_method']]} where bootstrap-t is erratic at 30 values or more; "
+        f"{large_group_rule(plan['ci_method'])}; "
         "the interval method of each group is named in Methods)"
     )
 
