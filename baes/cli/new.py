@@ -16,7 +16,7 @@ from baes.cli.completion import (
     complete_providers,
     complete_scenarios,
 )
-from baes.cli.console import err, out, reports_errors
+from baes.cli.console import err, out, print_warning, reports_errors
 from baes.cli.options import JsonOption, RootOption
 
 if TYPE_CHECKING:
@@ -389,6 +389,10 @@ def new(
 
     paths = create_experiment(root_dir, design)
     from baes.config.canonical import design_hash
+    from baes.config.presets import preset_notices
+
+    for notice in preset_notices(dict(design.frameworks), design.scenario.name):
+        print_warning(notice)
 
     config_hash = design_hash(design)
     if json_output:

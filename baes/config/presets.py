@@ -67,3 +67,28 @@ def scenario_document(name_or_path: str) -> Any:
 def framework_document(name: str) -> Any:
     """A framework preset as a YAML document (adapter and its options)."""
     return _load_preset("frameworks", name, framework_names())
+
+
+def preset_notices(frameworks: dict[str, Any], scenario_name: str) -> list[str]:
+    """The known mismatches (presets/notices.yaml) between the shipped presets a design uses
+    unchanged, by their own names, and the shipped scenario of `scenario_name`."""
+    from baes.config.yaml_io import load_yaml_text
+
+    path = resources.files("baes.config").joinpath("presets", "notices.yaml")
+    notices = load_yaml_text(path.read_text("utf-8"), "<preset notices>") or {}
+    found = []
+    for name, by_scenario in notices.items():
+        message = by_scenario.get(scenario_name)
+        if message is None or name not in frameworks:
+            continue
+        if frameworks[name] == _validated_preset(name):
+            found.append(" ".join(str(message).split()))
+    return found
+
+
+def _validated_preset(name: str) -> Any:
+    from pydantic import TypeAdapter
+
+    from baes.config.models import FrameworkConfig
+
+    return TypeAdapter(FrameworkConfig).validate_python(framework_document(name))

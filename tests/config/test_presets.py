@@ -85,3 +85,29 @@ def test_cost_prices_cached_input_at_its_own_rate():
     with pytest.raises(ValueError):
         cost_usd(price, input_tokens=10, cached_tokens=11, output_tokens=0)
     assert shipped_price("sim-large").output == 12.0
+
+
+def test_new_warns_when_a_preset_is_known_to_fail_the_scenarios_checks(cli, root):
+    # The original study's command: BAEs on the default scenario, academic-crud, whose checks
+    # import main.py at the workspace root, which BAEs never writes (docs/frameworks.md).
+    made = cli("new", "seed", "--model", "gpt-4o", "--frameworks", "baes", "--runs", "10")
+    assert made.exit_code == 0, made.stderr
+    [warning] = [line for line in made.stderr.splitlines() if line.startswith("warning:")]
+    assert "academic-crud's checks import main.py" in warning
+    # Another scenario, or the preset changed in the design: no such warning.
+    other = cli("new", "hello", "--model", "gpt-4o", "--frameworks", "baes", "--scenario", "hello")
+    assert other.exit_code == 0 and "warning:" not in other.stderr
+    quiet = cli("new", "reference", "--model", "gpt-4o", "--frameworks", "reference")
+    assert quiet.exit_code == 0 and "warning:" not in quiet.stderr
+
+
+def test_every_preset_notice_names_a_shipped_preset_and_scenario():
+    from importlib import resources
+
+    from baes.config.yaml_io import load_yaml_text
+
+    path = resources.files("baes.config").joinpath("presets", "notices.yaml")
+    notices = load_yaml_text(path.read_text("utf-8"), "notices")
+    for preset, by_scenario in notices.items():
+        assert preset in framework_names()
+        assert set(by_scenario) <= set(scenario_names())
