@@ -23,11 +23,13 @@ class Terminal:
     """A child process on a pseudo-terminal that we read and type into, like a user."""
 
     def __init__(self, args: list[str], env: dict[str, str]):
-        self.master, slave = pty.openpty()
+        self.master, self.slave = pty.openpty()
         self.process = subprocess.Popen(
-            args, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True
+            args, stdin=self.slave, stdout=self.slave, stderr=self.slave, env=env, close_fds=True
         )
-        os.close(slave)
+        # Our copy of the terminal's other end stays open until wait(): once every copy is
+        # closed, Linux may drop what the child wrote last before we read it (EIO), which lost
+        # a final "nothing written" on a loaded machine.
         self.screen = ""
 
     def expect(self, text: str, timeout: float = 30) -> None:
@@ -50,6 +52,7 @@ class Terminal:
 
     def wait(self) -> int:
         code = self.process.wait(timeout=30)
+        os.close(self.slave)
         os.close(self.master)
         return code
 
