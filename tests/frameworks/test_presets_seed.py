@@ -630,22 +630,28 @@ def test_real_metagpt_runs_its_company_and_writes_the_module(tmp_path):
     # lancedb==0.4.0 out (absent from the index, imported by no module on this path). Its
     # product manager, architect and project manager answer in [CONTENT]{json}[/CONTENT] (the
     # simulator's JSON between markers), the engineer writes and reviews greeting.py.
-    record, run_dir = _real_run(tmp_path, "metagpt")
-    [step] = record["steps"]
-    assert record["status"] == "completed" and step["status"] == "ok", record.get("error")
-    assert step["usage"]["calls"] >= 8  # PRD, design, tasks, then each file's code and reviews
+    # Both hello steps: the first starts a project (--project-name), the second continues it
+    # incrementally (--project-path on the workspace; the preset's comment says why).
+    record, run_dir = _real_run(tmp_path, "metagpt", steps=2)
+    assert record["status"] == "completed", record.get("error")
+    assert [s["status"] for s in record["steps"]] == ["ok", "ok"]
     calls = [json.loads(line) for line in (run_dir / "usage.jsonl").read_text().splitlines()]
-    assert len(calls) == step["usage"]["calls"]
+    assert len(calls) == sum(s["usage"]["calls"] for s in record["steps"])
     # Every call (MetaGPT streams them) went through the proxy, which read its usage.
     assert all(c["status_code"] == 200 and c["usage_reported"] for c in calls)
-    stderr = (run_dir / "steps" / "01-greet" / "stderr.log").read_text()
-    # MetaGPT exits 0 even when a role raised (the preset's comment): not here.
-    assert "Exception occurs, start to serialize the project" not in stderr
+    for index, step in enumerate(record["steps"], start=1):
+        assert step["usage"]["calls"] >= 8  # PRD, design, tasks, then each file's code and reviews
+        logs = run_dir / "steps" / f"{index:02d}-{step['id']}"
+        # MetaGPT exits 0 even when a role raised (the preset's comment): not here.
+        assert (
+            "Exception occurs, start to serialize the project"
+            not in (logs / "stderr.log").read_text()
+        )
+        # The checks pass for this design's run seed; another seed may inject a defect into a
+        # code answer (docs/simulator.md), which the check then catches.
+        assert step["check"]["status"] == "passed", (logs / "check.log").read_text()
     files = _workspace_files(run_dir)
     assert {"greeting.py", "workspace/greeting.py", "docs/requirement.txt"} <= files
     assert any(f.startswith("docs/prd/") for f in files)
     assert any(f.startswith("docs/system_design/") for f in files)
     assert any(f.startswith("docs/task/") for f in files)
-    # The check passes for this design's run seed; another seed may inject a defect into the
-    # code answer (docs/simulator.md), which the check then catches.
-    assert step["check"]["status"] == "passed", (run_dir / "steps/01-greet/check.log").read_text()
