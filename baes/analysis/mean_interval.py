@@ -52,7 +52,7 @@ from baes.analysis.bootstrap_ci import bootstrap_mean_ci
 from baes.analysis.descriptives import sample_mean, sample_std
 from baes.analysis.metrics import metric_spec
 from baes.analysis.samples import is_constant
-from baes.config.models import CIMethod
+from baes.config.models import BootstrapMethod, CIMethod
 
 SMALL_SAMPLE_LIMIT = 30
 BOOTSTRAP_T_MIN_N = 5
@@ -129,15 +129,8 @@ def mean_interval(
     if n >= SMALL_SAMPLE_LIMIT and bootstrap_method != "bootstrap-t":
         # A design that chose BCa or the percentile interval for 30 runs on gets it (designs made
         # before bootstrap-t was the default pre-registered that choice).
-        ci = bootstrap_mean_ci(
-            sample,
-            method=bootstrap_method,
-            confidence=confidence,
-            n_resamples=n_resamples,
-            seed=seed,
-        )
-        method = None if ci.method is None else f"bootstrap-{ci.method}"
-        return _clipped(MeanInterval(ci.low, ci.high, method, ci.reason), lower_bound)
+        resampled = _resampled(sample, bootstrap_method, confidence, n_resamples, seed, None)
+        return _clipped(resampled, lower_bound)
     low, high = bootstrap_t_interval(sample, confidence, n_resamples, seed)
     t = _checked(*t_interval(sample, confidence), "t")
     why = _bootstrap_t_degenerate(low, high, t, lower_bound)
@@ -148,13 +141,25 @@ def mean_interval(
         return _clipped(
             MeanInterval(t.low, t.high, t.method, reason if t.method else t.reason), lower_bound
         )
-    ci = bootstrap_mean_ci(
-        sample, method="bca", confidence=confidence, n_resamples=n_resamples, seed=seed
-    )
-    method = None if ci.method is None else f"bootstrap-{ci.method}"
     reason = f"the bootstrap-t interval {why}; the BCa bootstrap interval is reported instead"
-    joined = reason if ci.reason is None else f"{reason}; {ci.reason}"
-    return _clipped(MeanInterval(ci.low, ci.high, method, joined), lower_bound)
+    return _clipped(_resampled(sample, "bca", confidence, n_resamples, seed, reason), lower_bound)
+
+
+def _resampled(
+    sample: np.ndarray,
+    method: BootstrapMethod,
+    confidence: float,
+    n_resamples: int,
+    seed: int,
+    reason: str | None,
+) -> MeanInterval:
+    """The BCa or percentile bootstrap interval, `reason` saying why it is the one reported."""
+    ci = bootstrap_mean_ci(
+        sample, method=method, confidence=confidence, n_resamples=n_resamples, seed=seed
+    )
+    named = None if ci.method is None else f"bootstrap-{ci.method}"
+    joined = "; ".join(r for r in (reason, ci.reason) if r) or None
+    return MeanInterval(ci.low, ci.high, named, joined)
 
 
 def _bootstrap_t_degenerate(

@@ -81,14 +81,15 @@ def preset_notices(frameworks: dict[str, Any], scenario_name: str) -> list[str]:
         message = by_scenario.get(scenario_name)
         if message is None or name not in frameworks:
             continue
-        if frameworks[name] == _validated_preset(name):
+        if is_unchanged_preset(frameworks[name], name):
             found.append(" ".join(str(message).split()))
     return found
 
 
-def _validated_preset(name: str) -> Any:
+def is_unchanged_preset(config: Any, name: str) -> bool:
+    """Whether a design's framework config is the shipped preset `name`, unchanged."""
     from pydantic import TypeAdapter
 
     from baes.config.models import FrameworkConfig
 
-    return TypeAdapter(FrameworkConfig).validate_python(framework_document(name))
+    return bool(config == TypeAdapter(FrameworkConfig).validate_python(framework_document(name)))

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from baes.config.models import BuiltinFrameworkConfig, ExperimentConfig
+from baes.config.presets import is_unchanged_preset
 from baes.config.pricing import cost_usd
 from baes.engine.coordinator import experiment_progress, run_cost_usd, select_frameworks
 from baes.experiment.load import load_experiment
@@ -118,15 +119,6 @@ def _failed_run_dirs(paths: ExperimentPaths, framework: str) -> list[Path]:
     ]
 
 
-def _is_aider_preset(config: Any) -> bool:
-    from pydantic import TypeAdapter
-
-    from baes.config.models import FrameworkConfig
-    from baes.config.presets import framework_document
-
-    return config == TypeAdapter(FrameworkConfig).validate_python(framework_document("aider"))
-
-
 def prior_basis(design: ExperimentConfig, framework: str) -> CostBasis:
     """The scenario-size estimate, scaled by what is known of this framework (no runs yet)."""
     config = design.frameworks[framework]
@@ -142,7 +134,7 @@ def prior_basis(design: ExperimentConfig, framework: str) -> CostBasis:
                 "repair rounds assumed used)"
             ),
         }[config.mode]
-    elif _is_aider_preset(config):
+    elif is_unchanged_preset(config, "aider"):
         kind, calls, factor = "prior", 1.0, AIDER_OBSERVED_FACTOR
         known = (
             f"{AIDER_OBSERVED_FACTOR:g}× the one-call-per-step estimate (real aider 0.86.2 on "

@@ -339,6 +339,12 @@ def build_app(simulator: Simulator) -> Starlette:
             raise ApiError(400, str(error), param=error.param) from None
         return _fault_response(outcome) if isinstance(outcome, Fault) else outcome
 
+    async def answered_whole(c: Completion) -> None:
+        """Wait as long as the whole answer takes to generate, then record the call (the
+        non-streamed form of every endpoint)."""
+        await asyncio.sleep(c.first_token_delay_s + c.per_token_delay_s * c.output_tokens)
+        simulator.finish_call(c)
+
     async def parse_and_start(request: Request, parse: Callable[[str, bytes, int | None], T]) -> T:
         """The common opening of the chat and Responses handlers: the key, the run seed, and
         `parse(api_key, body, run_seed)` (off the event loop when the body is large)."""
@@ -388,8 +394,7 @@ def build_app(simulator: Simulator) -> Starlette:
         finish = "length" if not c.complete else "tool_calls" if c.tool_calls else "stop"
         usage = fmt.chat_usage(c.prompt_tokens, c.output_tokens, c.cached_tokens)
         if not stream:
-            await asyncio.sleep(c.first_token_delay_s + c.per_token_delay_s * c.output_tokens)
-            simulator.finish_call(c)
+            await answered_whole(c)
             body_out = fmt.chat_completion(
                 id_, created, c.model, fingerprint, c.text, finish, usage
             )
@@ -466,8 +471,7 @@ def build_app(simulator: Simulator) -> Starlette:
             id_, message_id, created, c.model, c.text, c.complete, usage, body, c.tool_calls
         )
         if not stream:
-            await asyncio.sleep(c.first_token_delay_s + c.per_token_delay_s * c.output_tokens)
-            simulator.finish_call(c)
+            await answered_whole(c)
             return JSONResponse(final, headers=_headers(c, started))
         pending = fmt.response_object(id_, message_id, created, c.model, "", True, None, body)
         events = _function_call_events if c.tool_calls else _response_events
@@ -555,8 +559,7 @@ def build_app(simulator: Simulator) -> Starlette:
         }
         echo = prompt if body.get("echo") is True else ""
         if not stream:
-            await asyncio.sleep(c.first_token_delay_s + c.per_token_delay_s * c.output_tokens)
-            simulator.finish_call(c)
+            await answered_whole(c)
             out = legacy_completion(id_, created, c.model, echo + c.text, finish, usage)
             return JSONResponse(out, headers=_headers(c, started))
 
