@@ -110,3 +110,11 @@ def test_the_completion_functions_directly():
     assert complete_providers("h") == ["http://127.0.0.1:", "https://"]
     assert complete_metrics("CHECK") == ["CHECK_PASS_RATE"]
     assert complete_statuses("bro") == ["broken"]
+
+
+def test_new_offers_every_framework_preset_the_seed_study_ones_included(two_experiments):
+    offered = _complete(two_experiments, "baes new x --frameworks ")
+    assert {"baes", "chatdev", "metagpt", "spec-kit", "aider", "reference"} <= set(offered)
+    assert _complete(two_experiments, "baes new x --frameworks reference,ch") == [
+        "reference,chatdev"
+    ]
